@@ -1,0 +1,474 @@
+//! The series index of one target: every series seen, its last and previous value.
+//!
+//! Series are keyed by the bytes of `name{labels}` as the target writes them. Keys live in one
+//! arena, the hash table holds only 4-byte ids, and labels are parsed from the key when someone
+//! asks, so the index costs about the size of the keys plus ~60 bytes a series. A known series
+//! is found by hashing the key bytes straight from the body and updated in place: no
+//! allocation per sample once the series are known.
+
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
+
+use super::family::{family_name_for, MetricType};
+use super::labels::{unescape, RawLabels};
+use super::lexer::{Format, Lexer, Line, LineError, Sample};
+
+/// Size limits applied while ingesting; each must be non-zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexLimits {
+    /// Samples accepted from one scrape; the rest are dropped and the scrape is flagged.
+    pub max_samples: usize,
+    /// Labels on one series.
+    pub max_labels: usize,
+    /// Bytes in one label name or value.
+    pub max_label_length: usize,
+}
+
+impl Default for IndexLimits {
+    fn default() -> Self {
+        Self {
+            max_samples: 200_000,
+            max_labels: 64,
+            max_label_length: 4096,
+        }
+    }
+}
+
+/// How many malformed lines a report keeps verbatim (all are counted).
+const MALFORMED_KEPT: usize = 20;
+/// Scrapes a vanished series is kept for before it is dropped from the index.
+const RETAIN_ABSENT: u32 = 5;
+
+/// A line that was skipped, with its number and a printable excerpt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Malformed {
+    pub line: u32,
+    pub reason: String,
+    pub excerpt: String,
+}
+
+impl Malformed {
+    fn new(line: u32, reason: String, text: &[u8]) -> Self {
+        Self {
+            line,
+            reason,
+            excerpt: printable_excerpt(text, 160),
+        }
+    }
+}
+
+/// Lossy, control-free and bounded: safe to print on a terminal.
+pub fn printable_excerpt(text: &[u8], max_chars: usize) -> String {
+    let s = String::from_utf8_lossy(text);
+    let mut out: String = s
+        .chars()
+        .take(max_chars)
+        .map(|c| if c.is_control() { '�' } else { c })
+        .collect();
+    if s.chars().count() > max_chars {
+        out.push('…');
+    }
+    out
+}
+
+/// What one ingest saw.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScrapeReport {
+    /// Samples accepted.
+    pub samples: usize,
+    /// Series seen for the first time.
+    pub new_series: usize,
+    /// Malformed lines, all counted.
+    pub malformed_count: usize,
+    /// The first few malformed lines.
+    pub malformed: Vec<Malformed>,
+    /// Set when the body had more samples than `max_samples`.
+    pub sample_limit_hit: bool,
+    /// Series dropped from the index because they vanished several scrapes ago.
+    pub removed_series: usize,
+    /// True when series ids changed (after removals); cached ids must be looked up again.
+    pub ids_changed: bool,
+}
+
+impl ScrapeReport {
+    fn malformed(&mut self, m: Malformed) {
+        self.malformed_count += 1;
+        if self.malformed.len() < MALFORMED_KEPT {
+            self.malformed.push(m);
+        }
+    }
+}
+
+/// Position of a series in the index; valid until a report says `ids_changed`.
+pub type SeriesId = u32;
+
+#[derive(Debug, Clone)]
+struct Series {
+    key_off: u32,
+    key_len: u32,
+    family: u32,
+    seen_gen: u32,
+    last: f64,
+    prev: f64,
+    last_ms: i64,
+    prev_ms: i64,
+    /// Timestamp written in the exposition, `i64::MIN` when none.
+    ts_ms: i64,
+}
+
+#[derive(Debug, Clone)]
+struct Family {
+    name: Box<str>,
+    kind: MetricType,
+    help: Option<Box<str>>,
+    unit: Option<Box<str>>,
+}
+
+/// One series as seen from outside.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SeriesView<'a> {
+    pub id: SeriesId,
+    pub name: &'a str,
+    /// `name{labels}` as the target wrote it.
+    pub key: &'a str,
+    pub labels: RawLabels<'a>,
+    pub family: &'a str,
+    pub kind: MetricType,
+    pub help: Option<&'a str>,
+    pub unit: Option<&'a str>,
+    pub value: f64,
+    /// When this index stored `value` (the scrape time, ms).
+    pub at_ms: i64,
+    /// The value before, with its scrape time, if the series was seen before.
+    pub prev: Option<(i64, f64)>,
+    /// The timestamp the target wrote, if any.
+    pub timestamp_ms: Option<i64>,
+    /// Whether the series was in the latest scrape.
+    pub present: bool,
+}
+
+/// All series of one target.
+pub struct SeriesIndex {
+    keys: Vec<u8>,
+    series: Vec<Series>,
+    table: HashTable<SeriesId>,
+    hasher: foldhash::fast::RandomState,
+    families: Vec<Family>,
+    family_ids: HashMap<Box<str>, u32, foldhash::fast::RandomState>,
+    generation: u32,
+    limits: IndexLimits,
+}
+
+impl std::fmt::Debug for SeriesIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SeriesIndex")
+            .field("series", &self.series.len())
+            .field("families", &self.families.len())
+            .field("generation", &self.generation)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for SeriesIndex {
+    fn default() -> Self {
+        Self::new(IndexLimits::default())
+    }
+}
+
+impl SeriesIndex {
+    pub fn new(limits: IndexLimits) -> Self {
+        Self {
+            keys: Vec::new(),
+            series: Vec::new(),
+            table: HashTable::new(),
+            hasher: foldhash::fast::RandomState::default(),
+            families: Vec::new(),
+            family_ids: HashMap::default(),
+            generation: 0,
+            limits,
+        }
+    }
+
+    pub fn limits(&self) -> IndexLimits {
+        self.limits
+    }
+
+    /// Number of series held (present or recently vanished).
+    pub fn len(&self) -> usize {
+        self.series.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.series.is_empty()
+    }
+
+    /// Series present in the latest scrape.
+    pub fn present_len(&self) -> usize {
+        let g = self.generation;
+        self.series.iter().filter(|s| s.seen_gen == g).count()
+    }
+
+    /// Heap bytes held by the index (keys, series, hash table, families).
+    pub fn memory_bytes(&self) -> usize {
+        let fam: usize = self
+            .families
+            .iter()
+            .map(|f| {
+                f.name.len() * 2
+                    + f.help.as_ref().map_or(0, |h| h.len())
+                    + f.unit.as_ref().map_or(0, |u| u.len())
+                    + std::mem::size_of::<Family>()
+                    + 24
+            })
+            .sum();
+        self.keys.capacity()
+            + self.series.capacity() * std::mem::size_of::<Series>()
+            + self.table.capacity() * (std::mem::size_of::<SeriesId>() + 1)
+            + fam
+    }
+
+    fn key(&self, s: &Series) -> &[u8] {
+        &self.keys[s.key_off as usize..(s.key_off + s.key_len) as usize]
+    }
+
+    /// Reads one scrape's body into the index. `now_ms` is the scrape time.
+    pub fn ingest(&mut self, body: &[u8], format: Format, now_ms: i64) -> ScrapeReport {
+        self.generation = self.generation.wrapping_add(1);
+        let gen = self.generation;
+        let mut report = ScrapeReport::default();
+        let mut current: Option<u32> = None;
+        let mut lexer = Lexer::new(body, format);
+        while let Some(item) = lexer.next() {
+            match item {
+                Ok(Line::Sample(s)) => {
+                    if report.samples >= self.limits.max_samples {
+                        report.sample_limit_hit = true;
+                        break;
+                    }
+                    let line = lexer.line_number();
+                    self.sample(&s, line, current, gen, now_ms, &mut report);
+                }
+                Ok(Line::Type { name, kind }) => {
+                    let f = self.family(name);
+                    self.families[f as usize].kind = kind;
+                    current = Some(f);
+                }
+                Ok(Line::Help { name, text }) => {
+                    let f = self.family(name);
+                    let fam = &mut self.families[f as usize];
+                    if fam.help.as_deref().map(str::as_bytes) != Some(text) {
+                        let decoded = unescape(text);
+                        fam.help = Some(String::from_utf8_lossy(&decoded).into());
+                    }
+                    current = Some(f);
+                }
+                Ok(Line::Unit { name, unit }) => {
+                    let f = self.family(name);
+                    let fam = &mut self.families[f as usize];
+                    if fam.unit.as_deref() != Some(unit) {
+                        fam.unit = Some(unit.into());
+                    }
+                    current = Some(f);
+                }
+                Ok(Line::Eof) => {}
+                Err(LineError { line, reason, text }) => {
+                    report.malformed(Malformed::new(line, reason.to_owned(), text));
+                }
+            }
+        }
+        self.drop_vanished(&mut report);
+        report
+    }
+
+    #[inline]
+    fn sample(
+        &mut self,
+        s: &Sample<'_>,
+        line: u32,
+        current: Option<u32>,
+        gen: u32,
+        now_ms: i64,
+        report: &mut ScrapeReport,
+    ) {
+        let hash = self.hasher.hash_one(s.key);
+        let (keys, series) = (&self.keys, &self.series);
+        let found = self.table.find(hash, |&id| {
+            let e = &series[id as usize];
+            &keys[e.key_off as usize..(e.key_off + e.key_len) as usize] == s.key
+        });
+        if let Some(&id) = found {
+            let e = &mut self.series[id as usize];
+            if e.seen_gen == gen {
+                report.malformed(Malformed::new(
+                    line,
+                    "the same series appears twice in one scrape".to_owned(),
+                    s.key,
+                ));
+                return;
+            }
+            e.prev = e.last;
+            e.prev_ms = e.last_ms;
+            e.last = s.value;
+            e.last_ms = now_ms;
+            e.ts_ms = s.timestamp_ms.unwrap_or(i64::MIN);
+            e.seen_gen = gen;
+            report.samples += 1;
+            return;
+        }
+        if let Err(reason) = self.insert(hash, s, current, gen, now_ms) {
+            report.malformed(Malformed::new(line, reason, s.key));
+        } else {
+            report.samples += 1;
+            report.new_series += 1;
+        }
+    }
+
+    fn insert(
+        &mut self,
+        hash: u64,
+        s: &Sample<'_>,
+        current: Option<u32>,
+        gen: u32,
+        now_ms: i64,
+    ) -> Result<(), String> {
+        s.labels
+            .validate(self.limits.max_labels, self.limits.max_label_length)?;
+        if std::str::from_utf8(s.key).is_err() {
+            return Err("series is not valid UTF-8".to_owned());
+        }
+        let key_off = u32::try_from(self.keys.len()).map_err(|_| "series index is full")?;
+        let key_len = u32::try_from(s.key.len()).map_err(|_| "series key too long")?;
+        if key_off.checked_add(key_len).is_none() {
+            return Err("series index is full".to_owned());
+        }
+        let family = match current {
+            Some(f)
+                if family_name_for(
+                    s.name,
+                    &self.families[f as usize].name,
+                    self.families[f as usize].kind,
+                )
+                .is_some() =>
+            {
+                f
+            }
+            _ => self.family(s.name),
+        };
+        let id = SeriesId::try_from(self.series.len()).map_err(|_| "series index is full")?;
+        self.keys.extend_from_slice(s.key);
+        self.series.push(Series {
+            key_off,
+            key_len,
+            family,
+            seen_gen: gen,
+            last: s.value,
+            prev: f64::NAN,
+            last_ms: now_ms,
+            prev_ms: i64::MIN,
+            ts_ms: s.timestamp_ms.unwrap_or(i64::MIN),
+        });
+        let (keys, series, hasher) = (&self.keys, &self.series, &self.hasher);
+        self.table.insert_unique(hash, id, |&id| {
+            let e = &series[id as usize];
+            hasher.hash_one(&keys[e.key_off as usize..(e.key_off + e.key_len) as usize])
+        });
+        Ok(())
+    }
+
+    fn family(&mut self, name: &str) -> u32 {
+        if let Some(&f) = self.family_ids.get(name) {
+            return f;
+        }
+        let f = self.families.len() as u32;
+        self.families.push(Family {
+            name: name.into(),
+            kind: MetricType::Unknown,
+            help: None,
+            unit: None,
+        });
+        self.family_ids.insert(name.into(), f);
+        f
+    }
+
+    /// Drops series absent for more than `RETAIN_ABSENT` scrapes, compacting the arena.
+    fn drop_vanished(&mut self, report: &mut ScrapeReport) {
+        let gen = self.generation;
+        let gone = |s: &Series| gen.wrapping_sub(s.seen_gen) > RETAIN_ABSENT;
+        // Checking every scrape is one pass over a few bytes a series; compaction is rare.
+        if !self.series.iter().any(gone) {
+            return;
+        }
+        let old_keys = std::mem::take(&mut self.keys);
+        let old_series = std::mem::take(&mut self.series);
+        self.table.clear();
+        for mut s in old_series {
+            if gone(&s) {
+                report.removed_series += 1;
+                continue;
+            }
+            let key = &old_keys[s.key_off as usize..(s.key_off + s.key_len) as usize];
+            s.key_off = self.keys.len() as u32;
+            self.keys.extend_from_slice(key);
+            let id = self.series.len() as SeriesId;
+            self.series.push(s);
+            let hash = self.hasher.hash_one(key);
+            let (keys, series, hasher) = (&self.keys, &self.series, &self.hasher);
+            self.table.insert_unique(hash, id, |&id| {
+                let e = &series[id as usize];
+                hasher.hash_one(&keys[e.key_off as usize..(e.key_off + e.key_len) as usize])
+            });
+        }
+        report.ids_changed = true;
+    }
+
+    /// The series with this exact key (`name{labels}` as written), if known.
+    pub fn find(&self, key: &str) -> Option<SeriesId> {
+        let hash = self.hasher.hash_one(key.as_bytes());
+        self.table
+            .find(hash, |&id| {
+                self.key(&self.series[id as usize]) == key.as_bytes()
+            })
+            .copied()
+    }
+
+    pub fn get(&self, id: SeriesId) -> Option<SeriesView<'_>> {
+        let s = self.series.get(id as usize)?;
+        let fam = &self.families[s.family as usize];
+        // Keys are checked to be UTF-8 before they are stored.
+        let key = std::str::from_utf8(self.key(s)).ok()?;
+        let (name, labels) = match key.find('{') {
+            Some(i) => (
+                &key[..i],
+                RawLabels::new(&key.as_bytes()[i + 1..key.len() - 1]),
+            ),
+            None => (key, RawLabels::default()),
+        };
+        Some(SeriesView {
+            id,
+            name,
+            key,
+            labels,
+            family: &fam.name,
+            kind: fam.kind,
+            help: fam.help.as_deref(),
+            unit: fam.unit.as_deref(),
+            value: s.last,
+            at_ms: s.last_ms,
+            prev: (s.prev_ms != i64::MIN).then_some((s.prev_ms, s.prev)),
+            timestamp_ms: (s.ts_ms != i64::MIN).then_some(s.ts_ms),
+            present: s.seen_gen == self.generation,
+        })
+    }
+
+    /// Every series in the order first seen.
+    pub fn iter(&self) -> impl Iterator<Item = SeriesView<'_>> + '_ {
+        (0..self.series.len() as SeriesId).filter_map(|id| self.get(id))
+    }
+
+    /// Ids of the series whose sample name satisfies `pick`, in the order first seen.
+    pub fn select(&self, mut pick: impl FnMut(&str) -> bool) -> Vec<SeriesId> {
+        self.iter().filter(|v| pick(v.name)).map(|v| v.id).collect()
+    }
+}

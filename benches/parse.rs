@@ -1,1 +1,242 @@
-fn main() {}
+//! Parse + ingest throughput, first-scrape cost, allocations per sample and index memory,
+//! for watchdeck's parser and for `prometheus-parse` on the same bytes.
+//!
+//! Run: `cargo bench --bench parse` (prints a table; no timing assertions anywhere).
+#![allow(unsafe_code)] // the counting allocator below is the only unsafe code in the project
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use watchdeck::expo::{Format, IndexLimits, SeriesIndex};
+
+struct Counting;
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards to the system allocator unchanged; only counts calls.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocs() -> u64 {
+    ALLOCS.load(Ordering::Relaxed)
+}
+
+/// A realistic exposition: labelled request histograms with `{id}` route templates, request
+/// counters, outbox backlog gauges and process metrics. `round` changes the values.
+fn exposition(round: u64) -> String {
+    const ROUTES: [&str; 10] = [
+        "/v1/users/{id}",
+        "/v1/users/{id}/posts/{post_id}",
+        "/v1/topics/{topic_id}/posts",
+        "/v1/search",
+        "/v1/suggest",
+        "/v1/relays/{relay_id}/subscriptions/{sub_id}",
+        "/v1/moderation/reports/{report_id}",
+        "/v1/labels/{label_id}",
+        "/healthz",
+        "/v1/trust/{subject_pubkey}",
+    ];
+    const LE: [&str; 12] = [
+        "0.005", "0.01", "0.025", "0.05", "0.1", "0.18", "0.25", "0.5", "1", "2.5", "10", "+Inf",
+    ];
+    let mut out = String::with_capacity(14 << 20);
+    let mut x = 0x9e37_79b9_7f4a_7c15_u64 ^ round;
+    let mut rnd = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let services = [
+        "cn-relay",
+        "cn-user-api",
+        "cn-index",
+        "cn-moderation",
+        "cn-trust",
+    ];
+    let methods = ["GET", "POST", "DELETE"];
+    let statuses = ["200", "201", "404", "500"];
+    out.push_str("# HELP http_request_duration_seconds Request latency by route.\n");
+    out.push_str("# TYPE http_request_duration_seconds histogram\n");
+    for svc in services {
+        for pod in 0..20 {
+            for route in ROUTES {
+                for method in methods {
+                    for status in &statuses[..2] {
+                        let mut c = rnd() % 1000 + round * 7;
+                        for le in LE {
+                            c += rnd() % 5000;
+                            let _ = writeln!(
+                                out,
+                                "http_request_duration_seconds_bucket{{service=\"{svc}\",pod=\"{svc}-{pod:02}\",route=\"{route}\",method=\"{method}\",status=\"{status}\",le=\"{le}\"}} {c}"
+                            );
+                        }
+                        let _ = writeln!(
+                            out,
+                            "http_request_duration_seconds_sum{{service=\"{svc}\",pod=\"{svc}-{pod:02}\",route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {}.{:03}",
+                            c / 20,
+                            rnd() % 1000
+                        );
+                        let _ = writeln!(
+                            out,
+                            "http_request_duration_seconds_count{{service=\"{svc}\",pod=\"{svc}-{pod:02}\",route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {c}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    out.push_str("# HELP http_requests_total Requests by route and status.\n");
+    out.push_str("# TYPE http_requests_total counter\n");
+    for svc in services {
+        for pod in 0..20 {
+            for route in ROUTES {
+                for method in methods {
+                    for status in statuses {
+                        let _ = writeln!(
+                            out,
+                            "http_requests_total{{service=\"{svc}\",pod=\"{svc}-{pod:02}\",route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {}",
+                            rnd() % 100_000 + round * 11
+                        );
+                    }
+                }
+            }
+        }
+    }
+    out.push_str("# HELP outbox_backlog Events not yet consumed.\n# TYPE outbox_backlog gauge\n");
+    for svc in services {
+        for consumer in 0..200 {
+            let _ = writeln!(
+                out,
+                "outbox_backlog{{service=\"{svc}\",consumer=\"consumer-{consumer:04}-v1\"}} {}",
+                rnd() % 5000
+            );
+        }
+    }
+    out.push_str("# TYPE process_resident_memory_bytes gauge\n");
+    let _ = writeln!(out, "process_resident_memory_bytes {}", rnd() % (1 << 30));
+    out
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    let bodies: Vec<String> = (0..3).map(exposition).collect();
+    let body = bodies[0].as_bytes();
+    let mb = body.len() as f64 / 1e6;
+    let limits = IndexLimits {
+        max_samples: 1_000_000,
+        ..IndexLimits::default()
+    };
+
+    // First scrape: every series is new.
+    let mut first = Vec::new();
+    let mut first_allocs = 0;
+    let mut samples = 0;
+    for _ in 0..5 {
+        let mut idx = SeriesIndex::new(limits);
+        let a0 = allocs();
+        let t = Instant::now();
+        let r = idx.ingest(body, Format::Prometheus, 0);
+        first.push(t.elapsed());
+        first_allocs = allocs() - a0;
+        samples = r.samples;
+        assert_eq!(r.malformed_count, 0);
+    }
+    let first = median(first);
+    if std::env::var_os("WATCHDECK_BENCH_FIRST_ONLY").is_some() {
+        println!("first scrape {:.1} ms", first.as_secs_f64() * 1e3);
+        return;
+    }
+
+    // Steady state: the same series, new values every scrape.
+    let mut idx = SeriesIndex::new(limits);
+    idx.ingest(body, Format::Prometheus, 0);
+    let mut steady = Vec::new();
+    let a0 = allocs();
+    let rounds = 60;
+    for i in 0..rounds {
+        let b = bodies[(i % 3) as usize].as_bytes();
+        let t = Instant::now();
+        let r = idx.ingest(b, Format::Prometheus, i64::from(i) * 1000 + 1000);
+        steady.push(t.elapsed());
+        assert_eq!(r.new_series, 0);
+    }
+    let steady_allocs = (allocs() - a0) as f64 / (f64::from(rounds) * samples as f64);
+    let steady = median(steady);
+    let index_mem = idx.memory_bytes();
+
+    // prometheus-parse on the same bytes.
+    let mut pp = Vec::new();
+    let mut pp_allocs = 0;
+    let mut pp_samples = 0;
+    for _ in 0..5 {
+        let text = bodies[0].as_str();
+        let a0 = allocs();
+        let t = Instant::now();
+        let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned())))
+            .expect("prometheus-parse reads it");
+        pp.push(t.elapsed());
+        pp_allocs = allocs() - a0;
+        pp_samples = scrape.samples.len();
+    }
+    let pp = median(pp);
+
+    let mbs = |d: Duration| mb / d.as_secs_f64();
+    let sps = |d: Duration, n: usize| n as f64 / d.as_secs_f64();
+    println!("exposition: {mb:.1} MB, {samples} samples ({pp_samples} read by prometheus-parse)");
+    println!(
+        "{:<34} {:>12} {:>14} {:>12}",
+        "", "MB/s", "samples/s", "allocs/sample"
+    );
+    println!(
+        "{:<34} {:>12.0} {:>14.0} {:>12.3}",
+        "watchdeck steady state (median)",
+        mbs(steady),
+        sps(steady, samples),
+        steady_allocs
+    );
+    println!(
+        "{:<34} {:>12.0} {:>14.0} {:>12.3}",
+        "watchdeck first scrape",
+        mbs(first),
+        sps(first, samples),
+        first_allocs as f64 / samples as f64
+    );
+    println!(
+        "{:<34} {:>12.0} {:>14.0} {:>12.3}",
+        "prometheus-parse 0.2",
+        mbs(pp),
+        sps(pp, pp_samples),
+        pp_allocs as f64 / pp_samples as f64
+    );
+    println!(
+        "steady-state speed-up over prometheus-parse: {:.1}x; first scrape {:.1} ms; steady {:.2} ms",
+        pp.as_secs_f64() / steady.as_secs_f64(),
+        first.as_secs_f64() * 1e3,
+        steady.as_secs_f64() * 1e3
+    );
+    println!(
+        "series index memory: {:.1} MB = {:.2}x the body",
+        index_mem as f64 / 1e6,
+        index_mem as f64 / body.len() as f64
+    );
+}

@@ -1,4 +1,5 @@
 //! Parser fixtures: every case the exposition formats allow, and malformed input.
+#![allow(clippy::float_cmp)] // parsing is exact: the values must come back bit for bit
 
 use watchdeck::expo::{Format, IndexLimits, Lexer, Line, MetricType, SeriesIndex};
 

@@ -13,7 +13,7 @@ use hashbrown::HashTable;
 
 use super::family::{family_name_for, MetricType};
 use super::labels::{unescape, RawLabels};
-use super::lexer::{Format, Lexer, Line, LineError, Sample};
+use super::lexer::{sample_tail, Format, Lexer, Line, LineError, Sample, NAME_START};
 
 /// Size limits applied while ingesting; each must be non-zero.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,6 +159,8 @@ pub struct SeriesIndex {
     family_ids: HashMap<Box<str>, u32, foldhash::fast::RandomState>,
     generation: u32,
     limits: IndexLimits,
+    /// The id expected next: the one after the series last updated.
+    cursor: SeriesId,
 }
 
 impl std::fmt::Debug for SeriesIndex {
@@ -188,6 +190,7 @@ impl SeriesIndex {
             family_ids: HashMap::default(),
             generation: 0,
             limits,
+            cursor: 0,
         }
     }
 
@@ -239,16 +242,57 @@ impl SeriesIndex {
         let gen = self.generation;
         let mut report = ScrapeReport::default();
         let mut current: Option<u32> = None;
-        let mut lexer = Lexer::new(body, format);
-        while let Some(item) = lexer.next() {
+        self.cursor = 0;
+        if self.series.is_empty() {
+            // First scrape: size everything once from the line count instead of growing by
+            // doubling (and rehashing) all the way up; the excess is given back below.
+            let lines = memchr::memchr_iter(b'\n', body)
+                .count()
+                .min(self.limits.max_samples);
+            let (keys, series, hasher) = (&self.keys, &self.series, &self.hasher);
+            self.table.reserve(lines, |&id| {
+                let e = &series[id as usize];
+                hasher.hash_one(&keys[e.key_off as usize..(e.key_off + e.key_len) as usize])
+            });
+            self.series.reserve(lines);
+            self.keys.reserve(body.len());
+        }
+        let mut pos = 0;
+        let mut line_no = 0u32;
+        let mut after_eof = false;
+        while pos < body.len() {
+            let rest = &body[pos..];
+            let (text, advance) = match memchr::memchr(b'\n', rest) {
+                Some(i) => (&rest[..i], i + 1),
+                None => (rest, rest.len()),
+            };
+            let text = text.strip_suffix(b"\r").unwrap_or(text);
+            pos += advance;
+            line_no += 1;
+            if !after_eof && text.first().is_some_and(|c| NAME_START[*c as usize]) {
+                if report.samples >= self.limits.max_samples {
+                    report.sample_limit_hit = true;
+                    break;
+                }
+                if self.update_known(text, format, gen, now_ms) {
+                    report.samples += 1;
+                    continue;
+                }
+            }
+            // Anything else (metadata, new series, errors) goes through the full lexer, which
+            // decides what the line is and says precisely what is wrong with it.
+            let mut lexer = Lexer::new(text, format);
+            if after_eof {
+                lexer.after_eof();
+            }
+            let Some(item) = lexer.next() else { continue };
             match item {
                 Ok(Line::Sample(s)) => {
                     if report.samples >= self.limits.max_samples {
                         report.sample_limit_hit = true;
                         break;
                     }
-                    let line = lexer.line_number();
-                    self.sample(&s, line, current, gen, now_ms, &mut report);
+                    self.sample(&s, line_no, current, gen, now_ms, &mut report);
                 }
                 Ok(Line::Type { name, kind }) => {
                     let f = self.family(name);
@@ -272,14 +316,69 @@ impl SeriesIndex {
                     }
                     current = Some(f);
                 }
-                Ok(Line::Eof) => {}
-                Err(LineError { line, reason, text }) => {
-                    report.malformed(Malformed::new(line, reason.to_owned(), text));
+                Ok(Line::Eof) => after_eof = true,
+                Err(LineError { reason, text, .. }) => {
+                    report.malformed(Malformed::new(line_no, reason.to_owned(), text));
                 }
             }
         }
         self.drop_vanished(&mut report);
+        if report.new_series > 0 {
+            // Growth by doubling can leave up to half of each buffer unused; give it back once
+            // the set of series has settled.
+            self.keys.shrink_to_fit();
+            self.series.shrink_to_fit();
+        }
         report
+    }
+
+    /// The fast path for a series seen before: guess the key as everything up to the last `}`
+    /// (or the first blank when there are no labels) and look it up. A hit is exact: the guess
+    /// equals a key that was fully validated when it was stored, so the full lexer would have
+    /// found the same key. A miss (new series, exemplar, error) returns false.
+    #[inline]
+    fn update_known(&mut self, text: &[u8], format: Format, gen: u32, now_ms: i64) -> bool {
+        let key_end = match memchr::memrchr(b'}', text) {
+            Some(i) => i + 1,
+            None => match memchr::memchr2(b' ', b'\t', text) {
+                Some(i) => i,
+                None => return false,
+            },
+        };
+        let key = &text[..key_end];
+        let (keys, series) = (&self.keys, &self.series);
+        let key_of = |e: &Series| &keys[e.key_off as usize..(e.key_off + e.key_len) as usize];
+        // Targets write their series in the same order every time, so the series after the
+        // last one updated is the best guess: a sequential compare, no hashing, and no random
+        // access into the table (which is what costs most on a large scrape).
+        let id = match series.get(self.cursor as usize) {
+            Some(e) if key_of(e) == key => self.cursor,
+            _ => {
+                let hash = self.hasher.hash_one(key);
+                match self
+                    .table
+                    .find(hash, |&id| key_of(&series[id as usize]) == key)
+                {
+                    Some(&id) => id,
+                    None => return false,
+                }
+            }
+        };
+        self.cursor = id + 1;
+        let e = &mut self.series[id as usize];
+        if e.seen_gen == gen {
+            return false; // a duplicate: let the slow path report it
+        }
+        let Ok((value, ts, _)) = sample_tail(&text[key_end..], format) else {
+            return false;
+        };
+        e.prev = e.last;
+        e.prev_ms = e.last_ms;
+        e.last = value;
+        e.last_ms = now_ms;
+        e.ts_ms = ts.unwrap_or(i64::MIN);
+        e.seen_gen = gen;
+        true
     }
 
     #[inline]

@@ -68,7 +68,7 @@ impl<'a> RawLabels<'a> {
     /// Checks every pair and the limits; returns the number of labels.
     pub fn validate(&self, max_labels: usize, max_len: usize) -> Result<usize, String> {
         let mut names: Vec<&str> = Vec::new();
-        for pair in self.iter() {
+        for pair in self {
             let (name, value) = pair.map_err(|e| e.to_string())?;
             if names.contains(&name) {
                 return Err(format!("duplicate label name {name:?}"));
@@ -273,7 +273,7 @@ mod tests {
         assert_eq!(pairs("a=\"x\\"), Err(LabelError::Unterminated));
         assert_eq!(pairs("a=\"x\" b=\"y\""), Err(LabelError::MissingComma));
         assert_eq!(
-            RawLabels::new(b"a=\"\xff\"").iter().next().map(|r| r.err()),
+            RawLabels::new(b"a=\"\xff\"").iter().next().map(Result::err),
             Some(Some(LabelError::NotUtf8))
         );
     }

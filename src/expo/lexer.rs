@@ -118,6 +118,11 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    /// Treats the body as following an `# EOF` line.
+    pub(crate) fn after_eof(&mut self) {
+        self.seen_eof = true;
+    }
+
     /// Number of the line last returned (1-based).
     pub fn line_number(&self) -> u32 {
         self.line
@@ -174,7 +179,7 @@ impl<'a> Iterator for Lexer<'a> {
     }
 }
 
-static NAME_START: [bool; 256] = table(true);
+pub(crate) static NAME_START: [bool; 256] = table(true);
 static NAME_CHAR: [bool; 256] = table(false);
 
 const fn table(start: bool) -> [bool; 256] {
@@ -275,6 +280,15 @@ fn label_block_end(b: &[u8]) -> Result<usize, &'static str> {
 }
 
 fn parse_value(tok: &[u8]) -> Result<f64, &'static str> {
+    // Most values are small non-negative integers (counters, bucket counts): exact in f64 up to
+    // 15 digits, and much cheaper than the general float parser.
+    if !tok.is_empty() && tok.len() <= 15 && tok.iter().all(u8::is_ascii_digit) {
+        let mut v: u64 = 0;
+        for &c in tok {
+            v = v * 10 + u64::from(c - b'0');
+        }
+        return Ok(v as f64);
+    }
     // Go's ParseFloat (which Prometheus uses) and Rust's parser agree on decimal, exponent,
     // NaN and ±Inf spellings; both accept "Inf" and "+Inf" case-insensitively.
     std::str::from_utf8(tok)
@@ -332,7 +346,22 @@ fn sample(text: &[u8], format: Format) -> Result<Sample<'_>, &'static str> {
         (n, RawLabels::default())
     };
     let name = std::str::from_utf8(&text[..n]).map_err(|_| "metric name is not ASCII")?;
-    let rest = &text[key_end..];
+    let (value, timestamp_ms, exemplar) = sample_tail(&text[key_end..], format)?;
+    Ok(Sample {
+        name,
+        key: &text[..key_end],
+        labels,
+        value,
+        timestamp_ms,
+        exemplar,
+    })
+}
+
+/// What follows the key: ` value [timestamp] [# exemplar]`.
+pub(crate) fn sample_tail(
+    rest: &[u8],
+    format: Format,
+) -> Result<(f64, Option<i64>, Option<Exemplar<'_>>), &'static str> {
     let sp = blanks(rest);
     if sp == 0 {
         return Err(if rest.is_empty() {
@@ -354,14 +383,7 @@ fn sample(text: &[u8], format: Format) -> Result<Sample<'_>, &'static str> {
     } else {
         return Err("unexpected text after the value");
     };
-    Ok(Sample {
-        name,
-        key: &text[..key_end],
-        labels,
-        value,
-        timestamp_ms,
-        exemplar,
-    })
+    Ok((value, timestamp_ms, exemplar))
 }
 
 /// After a value: blanks, then an optional timestamp, then blanks. Returns what follows.

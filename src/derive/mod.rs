@@ -11,7 +11,7 @@
 //!   (oldest first). Unsorted input does not panic, but the answer is
 //!   unspecified.
 //! - A window of `window_ms` ending at `now_ms` holds the points with
-//!   `now_ms - window_ms < t <= now_ms` (left-open, as PromQL range
+//!   `now_ms - window_ms < t <= now_ms` (left-open, as `PromQL` range
 //!   selectors since Prometheus 3.0). Points after `now_ms` are ignored.
 
 pub mod quantile;

@@ -1,4 +1,4 @@
-//! Classic-histogram quantiles, exactly as PromQL's `histogram_quantile`.
+//! Classic-histogram quantiles, exactly as `PromQL`'s `histogram_quantile`.
 //!
 //! [`histogram_quantile`] is a port of `BucketQuantile` in Prometheus
 //! `promql/quantile.go` (the v3 code with `coalesceBuckets`,
@@ -92,6 +92,7 @@ pub fn histogram_quantile(q: f64, buckets: &[Bucket]) -> f64 {
 }
 
 /// Merge adjacent buckets with the same bound (`coalesceBuckets`); input sorted.
+#[allow(clippy::float_cmp)] // bounds are label values: same label, same bits
 fn coalesce(sorted: &[Bucket]) -> Vec<Bucket> {
     let mut out: Vec<Bucket> = Vec::with_capacity(sorted.len());
     for b in sorted {
@@ -106,6 +107,7 @@ fn coalesce(sorted: &[Bucket]) -> Vec<Bucket> {
 /// Port of `ensureMonotonicAndIgnoreSmallDeltas`. Returns
 /// `(forced_monotonic, fixed_precision)` like the Go function; we only use
 /// them in tests, but keeping them makes the port checkable line by line.
+#[allow(clippy::float_cmp)] // Go's `curr == prev` fast path, kept verbatim
 pub(crate) fn ensure_monotonic_and_ignore_small_deltas(
     buckets: &mut [Bucket],
     tolerance: f64,
@@ -161,10 +163,11 @@ pub(crate) fn almost_equal(a: f64, b: f64, epsilon: f64) -> bool {
 /// Per-bucket increase between two cumulative snapshots of one histogram.
 ///
 /// Buckets are matched by exact upper bound; a bound present in only one
-/// snapshot is dropped (it has no baseline, like a series PromQL's
+/// snapshot is dropped (it has no baseline, like a series `PromQL`'s
 /// `increase` sees only once). A bucket whose count went down is treated as
 /// a counter reset, so its increase is the newer count. Order follows
 /// `newer`; for a duplicated bound in `older` the first one is used.
+#[allow(clippy::float_cmp)] // bounds are label values: same label, same bits
 pub fn bucket_increase(older: &[Bucket], newer: &[Bucket]) -> Vec<Bucket> {
     newer
         .iter()
@@ -187,12 +190,12 @@ pub fn bucket_increase(older: &[Bucket], newer: &[Bucket]) -> Vec<Bucket> {
 ///
 /// Each entry is one bucket series: its `le` bound and its stored points.
 /// Buckets with fewer than two points in the window have no increase and are
-/// left out, as PromQL does — so a missing `+Inf` series gives NaN.
+/// left out, as `PromQL` does — so a missing `+Inf` series gives NaN.
 ///
-/// [`increase`] does not extrapolate to the window edges, unlike PromQL. For
+/// [`increase`] does not extrapolate to the window edges, unlike `PromQL`. For
 /// buckets scraped together (the normal case: one `/metrics` response) the
 /// extrapolation factor is the same for every bucket, and the quantile is
-/// invariant under scaling all counts, so the answer matches PromQL.
+/// invariant under scaling all counts, so the answer matches `PromQL`.
 pub fn quantile_over_window(
     q: f64,
     buckets: &[(f64, &[Point])],

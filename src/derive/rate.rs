@@ -3,14 +3,14 @@
 //!
 //! # Why we do not extrapolate
 //!
-//! PromQL's `rate()`/`increase()` stretch the observed change out to the
+//! `PromQL`'s `rate()`/`increase()` stretch the observed change out to the
 //! window edges, guessing what happened before the first and after the last
 //! sample. We divide by the time actually covered — first to last sample in
 //! the window — and report only what was observed:
 //! - our collectors scrape on a fixed interval we control, so the covered
 //!   span is always close to the window and the guess buys little;
 //! - an operator deciding whether to page someone should see the change that
-//!   really happened, not a model of it (PromQL's `increase()` famously
+//!   really happened, not a model of it (`PromQL`'s `increase()` famously
 //!   returns non-integers for integer counters);
 //! - for evenly spaced samples whose edge gaps are under 1.1 intervals, the
 //!   extrapolated rate equals ours anyway (the factor scales numerator and
@@ -62,7 +62,7 @@ pub fn delta_gauge(points: &[Point], window_ms: i64, now_ms: i64) -> Option<f64>
     Some(last.1 - first.1)
 }
 
-/// Least-squares slope per second of the points in the window, like PromQL
+/// Least-squares slope per second of the points in the window, like `PromQL`
 /// `deriv()`.
 ///
 /// Same model as Prometheus `linearRegression` (x = seconds since the first

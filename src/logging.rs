@@ -1,0 +1,97 @@
+//! Logs go to a daily-rolling file in the state directory, never to the terminal.
+//!
+//! `WATCHDECK_LOG` filters them (`info`, `watchdeck=debug`, `warn,watchdeck::source=trace`);
+//! the default is `info` for watchdeck and `warn` for everything else. Secrets never reach the
+//! log: header values are held in redacting types and errors are worded without them.
+
+use std::path::PathBuf;
+
+use tracing_appender::non_blocking::WorkerGuard;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::prelude::*;
+
+/// `$XDG_STATE_HOME/watchdeck`, else `~/.local/state/watchdeck`.
+pub fn state_dir() -> Option<PathBuf> {
+    if let Some(d) = std::env::var_os("XDG_STATE_HOME").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(d).join("watchdeck"));
+    }
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(|h| PathBuf::from(h).join(".local/state/watchdeck"))
+}
+
+/// Where logging went, and the guard that flushes it when dropped (keep it in `main`).
+pub struct Logging {
+    pub path: Option<PathBuf>,
+    pub problem: Option<String>,
+    _guard: Option<WorkerGuard>,
+}
+
+/// Starts logging; a problem (unwritable directory, bad filter) is returned, not fatal.
+pub fn init() -> Logging {
+    let spec = std::env::var("WATCHDECK_LOG").unwrap_or_default();
+    let (filter, mut problem) = if spec.trim().is_empty() {
+        (default_filter(), None)
+    } else {
+        match spec.parse::<Targets>() {
+            Ok(t) => (t, None),
+            Err(e) => (
+                default_filter(),
+                Some(format!("WATCHDECK_LOG={spec:?} is not a valid filter ({e}); using the default")),
+            ),
+        }
+    };
+    let Some(dir) = state_dir() else {
+        return Logging {
+            path: None,
+            problem: Some("no HOME or XDG_STATE_HOME: logging is off".to_owned()),
+            _guard: None,
+        };
+    };
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        return Logging {
+            path: None,
+            problem: Some(format!("cannot create {}: {e}; logging is off", dir.display())),
+            _guard: None,
+        };
+    }
+    let appender = tracing_appender::rolling::Builder::new()
+        .rotation(tracing_appender::rolling::Rotation::DAILY)
+        .filename_prefix("watchdeck")
+        .filename_suffix("log")
+        .max_log_files(7)
+        .build(&dir);
+    let appender = match appender {
+        Ok(a) => a,
+        Err(e) => {
+            return Logging {
+                path: None,
+                problem: Some(format!("cannot open a log file in {}: {e}", dir.display())),
+                _guard: None,
+            }
+        }
+    };
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let layer = tracing_subscriber::fmt::layer()
+        .with_writer(writer)
+        .with_ansi(false)
+        .with_target(true);
+    if tracing_subscriber::registry()
+        .with(layer.with_filter(filter))
+        .try_init()
+        .is_err()
+    {
+        problem = Some("a logger was already installed".to_owned());
+    }
+    Logging {
+        path: Some(dir),
+        problem,
+        _guard: Some(guard),
+    }
+}
+
+fn default_filter() -> Targets {
+    Targets::new()
+        .with_default(tracing::Level::WARN)
+        .with_target("watchdeck", tracing::Level::INFO)
+}

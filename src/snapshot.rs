@@ -1,0 +1,341 @@
+//! `watchdeck snapshot`: collect one round (or several) and print every target's panels as a
+//! table or as JSON. The exit status says whether any target is down.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::config::{Config, Preset};
+use crate::derive::panels::{local_disks, target_panels, DiskRow, TargetPanels};
+use crate::derive::{format_eta, Direction, Trend};
+use crate::source::{now_ms, Collector};
+use crate::store::Store;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    pub rounds: u32,
+    pub format: OutputFormat,
+    pub window_ms: i64,
+}
+
+/// One printed round.
+#[derive(Debug, Clone, Serialize)]
+pub struct Snapshot {
+    pub environment: Option<String>,
+    pub at: String,
+    pub round: u32,
+    pub rounds: u32,
+    pub window_s: f64,
+    pub targets: Vec<TargetPanels>,
+    pub local_disks: Vec<DiskRow>,
+}
+
+impl Snapshot {
+    pub fn any_down(&self) -> bool {
+        self.targets.iter().any(|t| t.status == "down")
+    }
+}
+
+/// Builds the snapshot of the store as it is now.
+pub fn build(config: &Config, store: &Store, round: u32, opts: &Options, now: i64) -> Snapshot {
+    let presets: Vec<Option<Preset>> = config
+        .targets
+        .iter()
+        .map(|t| t.preset.map(Preset::load))
+        .collect();
+    Snapshot {
+        environment: config.environment.clone(),
+        at: humantime::format_rfc3339_seconds(
+            std::time::UNIX_EPOCH + std::time::Duration::from_millis(now.max(0) as u64),
+        )
+        .to_string(),
+        round,
+        rounds: opts.rounds,
+        window_s: opts.window_ms as f64 / 1000.0,
+        targets: store
+            .targets
+            .iter()
+            .zip(&presets)
+            .map(|(t, p)| target_panels(t, p.as_ref(), opts.window_ms, now))
+            .collect(),
+        local_disks: local_disks(&store.disks, opts.window_ms, now),
+    }
+}
+
+/// Runs the collectors for `opts.rounds` rounds and hands each completed round to `emit`.
+/// Returns the last snapshot.
+pub async fn run(
+    config: &Config,
+    opts: &Options,
+    mut emit: impl FnMut(&Snapshot),
+) -> Result<Snapshot, String> {
+    let mut collector = Collector::start(config, Some(opts.rounds))?;
+    let mut store = Store::new(config);
+    let mut disk_rounds = 0u32;
+    let mut printed = 0u32;
+    let mut last = None;
+    let complete = |store: &Store, disk_rounds: u32, k: u32| {
+        store.targets.iter().all(|t| t.rounds >= k) && (store.disks.is_empty() || disk_rounds >= k)
+    };
+    loop {
+        let obs = collector.rx.recv().await;
+        let closed = obs.is_none();
+        if let Some(obs) = obs {
+            if matches!(obs, crate::source::Observation::Disks { .. }) {
+                disk_rounds += 1;
+            }
+            store.apply(obs);
+        }
+        while printed < opts.rounds && (complete(&store, disk_rounds, printed + 1) || closed) {
+            printed += 1;
+            let snap = build(config, &store, printed, opts, now_ms());
+            emit(&snap);
+            last = Some(snap);
+            if closed {
+                break;
+            }
+        }
+        if closed || printed >= opts.rounds {
+            break;
+        }
+    }
+    last.ok_or_else(|| "no round was collected".to_owned())
+}
+
+fn num(v: f64) -> String {
+    if v.is_nan() {
+        return "—".to_owned();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "+Inf" } else { "-Inf" }.to_owned();
+    }
+    let a = v.abs();
+    if a >= 1e9 {
+        format!("{:.1}G", v / 1e9)
+    } else if a >= 1e6 {
+        format!("{:.1}M", v / 1e6)
+    } else if a >= 1e4 {
+        format!("{:.1}k", v / 1e3)
+    } else if a == a.trunc() {
+        format!("{v:.0}")
+    } else if a >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+fn bytes(v: f64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut v = v;
+    let mut u = 0;
+    while v.abs() >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    format!("{v:.1} {}", UNITS[u])
+}
+
+fn secs(v: f64) -> String {
+    if v.is_nan() {
+        "—".to_owned()
+    } else if v.is_infinite() {
+        "+Inf".to_owned()
+    } else if v < 1.0 {
+        format!("{:.0}ms", v * 1000.0)
+    } else {
+        format!("{v:.2}s")
+    }
+}
+
+fn trend(t: Option<&Trend>, unit: &str) -> String {
+    match t {
+        None => "trend: need 2 scrapes".to_owned(),
+        Some(t) => {
+            let rate = format!("{:+.1}{unit}/s", t.slope_per_s);
+            match (t.direction, t.eta_s) {
+                (Direction::Flat, _) => "flat".to_owned(),
+                (Direction::Draining, Some(e)) => format!("draining {rate}, empty in {}", format_eta(e)),
+                (Direction::Filling, Some(e)) => format!("filling {rate}, full in {}", format_eta(e)),
+                (Direction::Draining, None) => format!("draining {rate}"),
+                (Direction::Filling, None) => format!("filling {rate}"),
+            }
+        }
+    }
+}
+
+fn age(ms: Option<i64>) -> String {
+    ms.map_or_else(|| "never".to_owned(), |ms| format_eta(ms as f64 / 1000.0))
+}
+
+/// The human-readable table.
+pub fn render_text(s: &Snapshot) -> String {
+    let mut o = String::new();
+    let env = s.environment.as_deref().map(|e| format!(" [{e}]")).unwrap_or_default();
+    let up = s.targets.iter().filter(|t| t.status == "up").count();
+    let _ = writeln!(
+        o,
+        "watchdeck snapshot{env} {} — round {}/{} — {up}/{} targets up — window {}s",
+        s.at,
+        s.round,
+        s.rounds,
+        s.targets.len(),
+        s.window_s
+    );
+    let _ = writeln!(o, "\nTARGETS");
+    let _ = writeln!(o, "  {:<14} {:<9} {:<8} {:>7} {:>9}  {}", "name", "status", "age", "series", "malformed", "detail");
+    for t in &s.targets {
+        let age_txt = if t.stale {
+            format!("STALE {}", age(t.age_ms))
+        } else {
+            age(t.age_ms)
+        };
+        let detail = t
+            .error
+            .clone()
+            .or_else(|| t.warning.clone())
+            .unwrap_or_else(|| t.preset.clone().unwrap_or_else(|| "no preset".to_owned()));
+        let _ = writeln!(
+            o,
+            "  {:<14} {:<9} {:<8} {:>7} {:>9}  {}",
+            t.name,
+            t.status,
+            age_txt,
+            t.series.map_or_else(|| "—".to_owned(), |n| n.to_string()),
+            t.malformed,
+            detail
+        );
+        for m in &t.malformed_examples {
+            let _ = writeln!(o, "  {:<14}   malformed {m}", "");
+        }
+    }
+    let _ = writeln!(o, "\nHEALTH");
+    for t in &s.targets {
+        if t.health.is_empty() {
+            continue;
+        }
+        for h in &t.health {
+            let state = if h.healthy { "ok" } else { "FAIL" };
+            let code = h.status_code.map_or_else(|| "—".to_owned(), |c| c.to_string());
+            let what = h.error.clone().or_else(|| h.message.clone()).unwrap_or_default();
+            let _ = writeln!(o, "  {:<14} {:<4} {code:>3} {:>6.0}ms  {}  {what}", t.name, state, h.latency_ms, h.url);
+            for c in &h.checks {
+                let lat = c.latency_ms.map(|l| format!(" {l:.0}ms")).unwrap_or_default();
+                let detail = c.detail.as_deref().map(|d| format!(" — {d}")).unwrap_or_default();
+                let mark = if c.healthy { "ok  " } else { "FAIL" };
+                let _ = writeln!(o, "  {:<14}   {mark} {}: {}{lat}{detail}", "", c.name, c.status);
+            }
+        }
+    }
+    section(&mut o, "OUTBOX BACKLOG", s.targets.iter().flat_map(|t| {
+        t.backlog.iter().map(move |b| {
+            let warn = if b.warn { "  ⚠ over threshold" } else { "" };
+            format!("  {:<14} {:<28} {:>9}  {}{warn}", t.name, b.labels, num(b.value), trend(b.trend.as_ref(), ""))
+        })
+    }), &empty_reason(s, |t| t.backlog.is_empty() && has_panel(t, "backlog")));
+    section(&mut o, "SSE CLIENTS", s.targets.iter().flat_map(|t| {
+        t.sse.iter().map(move |g| {
+            let change = g.change.map_or_else(|| "change: need 2 scrapes".to_owned(), |c| format!("{c:+.0} over window"));
+            format!("  {:<14} {:<28} {:>9}  {change}", t.name, g.labels, num(g.value))
+        })
+    }), &empty_reason(s, |t| t.sse.is_empty() && has_panel(t, "sse")));
+    section(&mut o, "QUEUES", s.targets.iter().flat_map(|t| {
+        t.queue.iter().map(move |g| {
+            let warn = if g.warn { "  ⚠ over threshold" } else { "" };
+            let change = g.change.map(|c| format!("{c:+.0} over window")).unwrap_or_default();
+            format!("  {:<14} {:<28} {:>9}  {change}{warn}", t.name, format!("{} {}", g.title, g.labels).trim(), num(g.value))
+        })
+    }), &[]);
+    section(&mut o, "LATENCY", s.targets.iter().flat_map(|t| {
+        t.latency.iter().map(move |l| {
+            let th = l.threshold.map(|th| format!(" (p95 limit {})", secs(th))).unwrap_or_default();
+            let over = if l.over { "  ⚠ p95 over limit" } else { "" };
+            let scope = if l.since_start { " [since process start]" } else { "" };
+            format!(
+                "  {:<14} {:<28} p50 {:>7} p95 {:>7} p99 {:>7}{th}{over}{scope}",
+                t.name, l.title, secs(l.p50), secs(l.p95), secs(l.p99)
+            )
+        })
+    }), &[]);
+    section(&mut o, "ERROR RATE", s.targets.iter().flat_map(|t| {
+        t.errors.iter().map(move |e| {
+            let ratio = e.ratio.map_or_else(|| "— (need 2 scrapes)".to_owned(), |r| format!("{:.2}%", r * 100.0));
+            let rps = e.requests_per_s.map(|r| format!(" of {r:.1} req/s")).unwrap_or_default();
+            let warn = if e.warn { "  ⚠ over threshold" } else { "" };
+            format!("  {:<14} {:<28} {ratio}{rps}{warn}", t.name, e.title)
+        })
+    }), &[]);
+    section(&mut o, "COUNTERS", s.targets.iter().flat_map(|t| {
+        t.counters.iter().map(move |c| {
+            let rate = c.rate_per_s.map_or_else(|| "rate: need 2 scrapes".to_owned(), |r| format!("{r:.2}/s"));
+            let alert = if c.alert { "  ⚠ increased" } else { "" };
+            format!("  {:<14} {:<40} {:>9}  {rate}{alert}", t.name, format!("{} {}", c.title, c.labels).trim(), num(c.value))
+        })
+    }), &[]);
+    let disk_rows: Vec<String> = s
+        .targets
+        .iter()
+        .flat_map(|t| t.disks.iter())
+        .chain(&s.local_disks)
+        .map(|d| {
+            let warn = if d.warn { "  ⚠" } else { "" };
+            format!(
+                "  {:<14} {:<28} {:>5.1}% of {:>10}  {}{warn}",
+                d.source,
+                d.label,
+                d.used_ratio * 100.0,
+                bytes(d.size_bytes),
+                trend(d.trend.as_ref(), "B").replace("B/s", " B/s")
+            )
+        })
+        .collect();
+    section(&mut o, "DISK", disk_rows.into_iter(), &[]);
+    o
+}
+
+fn has_panel(t: &TargetPanels, panel: &str) -> bool {
+    let Some(name) = t.preset.as_deref().and_then(|p| p.parse().ok()) else {
+        return false;
+    };
+    let p = Preset::load(name);
+    match panel {
+        "backlog" => !p.backlog.is_empty(),
+        "sse" => !p.sse.is_empty(),
+        _ => false,
+    }
+}
+
+/// For targets whose preset has a panel that came out empty: why.
+fn empty_reason(s: &Snapshot, empty: impl Fn(&TargetPanels) -> bool) -> Vec<String> {
+    s.targets
+        .iter()
+        .filter(|t| empty(t))
+        .map(|t| {
+            let why = if t.status == "down" || t.age_ms.is_none() {
+                "target down, no data"
+            } else if t.stale {
+                "stale: the latest scrape failed"
+            } else {
+                "no such metric on this target"
+            };
+            format!("  {:<14} ({why})", t.name)
+        })
+        .collect()
+}
+
+fn section(o: &mut String, title: &str, rows: impl Iterator<Item = String>, notes: &[String]) {
+    let rows: Vec<String> = rows.collect();
+    if rows.is_empty() && notes.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "\n{title}");
+    for r in rows.iter().chain(notes) {
+        let _ = writeln!(o, "{r}");
+    }
+}

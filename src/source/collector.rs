@@ -1,0 +1,339 @@
+//! One task per target: each tick scrapes `/metrics` and every health URL concurrently, then
+//! sends one owned [`Observation`] to whoever owns the store. Nothing is shared or locked.
+//!
+//! A tick never overlaps the previous one (the loop awaits each round; a slow round delays the
+//! next instead of piling up), and every fetch has a deadline no longer than the interval.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::mpsc;
+use tokio::task::{JoinHandle, JoinSet};
+
+use super::disk::{statvfs_usage, DISK_TIMEOUT};
+use super::health::{parse_health, HealthReport};
+use super::http::{Fetcher, HttpLimits, Purpose};
+use crate::config::{Config, Preset, TargetConfig};
+use crate::expo::{Format, IndexLimits, ScrapeReport, SeriesId, SeriesIndex};
+use crate::store::DiskUsage;
+
+/// Series every target is watched for, whatever its preset (node_exporter disks).
+pub const ALWAYS_WATCHED: [&str; 3] = [
+    "node_filesystem_size_bytes",
+    "node_filesystem_avail_bytes",
+    "node_filesystem_free_bytes",
+];
+
+/// The wall clock in unix milliseconds. Only sources read the clock; derive gets `now` passed.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// What one good scrape produced.
+#[derive(Debug, Clone)]
+pub struct ScrapeDigest {
+    pub duration_ms: f64,
+    pub body_bytes: usize,
+    pub format: Format,
+    pub report: ScrapeReport,
+    /// Series in the target's index.
+    pub series: usize,
+    /// Current values of the watched series present in this scrape.
+    pub watched: Vec<(Arc<str>, f64)>,
+}
+
+/// The outcome of one health URL.
+#[derive(Debug, Clone)]
+pub struct HealthOutcome {
+    pub url: String,
+    pub latency_ms: f64,
+    pub result: Result<HealthReport, String>,
+}
+
+/// Messages from the collectors.
+#[derive(Debug, Clone)]
+pub enum Observation {
+    Target {
+        target: usize,
+        round: u32,
+        at_ms: i64,
+        /// `None` for a target without a metrics URL.
+        scrape: Option<Result<ScrapeDigest, String>>,
+        health: Vec<HealthOutcome>,
+    },
+    Disks {
+        at_ms: i64,
+        usage: Vec<Result<DiskUsage, String>>,
+    },
+}
+
+/// The running collectors. Dropping it stops them.
+pub struct Collector {
+    pub rx: mpsc::Receiver<Observation>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// A URL as it may be shown: without user info (which can hold a password).
+pub fn display_url(url: &reqwest::Url) -> String {
+    let mut u = url.clone();
+    let _ = u.set_username("");
+    let _ = u.set_password(None);
+    u.to_string()
+}
+
+/// The exact sample names a target's panels need.
+pub fn watched_names(t: &TargetConfig) -> HashSet<String> {
+    let mut names: HashSet<String> = ALWAYS_WATCHED.iter().map(|s| (*s).to_owned()).collect();
+    if let Some(p) = t.preset {
+        names.extend(Preset::load(p).watched_metrics());
+    }
+    names
+}
+
+impl Collector {
+    /// Starts one task per target (and one for local disks). `rounds` stops each task after
+    /// that many ticks (headless modes); `None` runs until dropped.
+    pub fn start(config: &Config, rounds: Option<u32>) -> Result<Self, String> {
+        let (tx, rx) = mpsc::channel(256);
+        let mut tasks = Vec::new();
+        for (i, t) in config.targets.iter().enumerate() {
+            let runner = TargetRunner::new(i, t)?;
+            tasks.push(tokio::spawn(runner.run(tx.clone(), rounds)));
+        }
+        if !config.disks.is_empty() {
+            let paths: Vec<_> = config.disks.iter().map(|d| d.path.clone()).collect();
+            let every = config
+                .targets
+                .iter()
+                .map(|t| t.interval)
+                .min()
+                .unwrap_or(Duration::from_secs(5));
+            tasks.push(tokio::spawn(run_disks(paths, every, tx, rounds)));
+        }
+        Ok(Self { rx, tasks })
+    }
+}
+
+struct TargetRunner {
+    index: usize,
+    metrics: Option<(reqwest::Url, Fetcher)>,
+    health: Vec<(reqwest::Url, Arc<Fetcher>)>,
+    limits: HttpLimits,
+    interval: Duration,
+    series: SeriesIndex,
+    watched_names: HashSet<String>,
+    /// Watched series ids with their keys; rebuilt when the set of series changes.
+    watched_ids: Vec<(SeriesId, Arc<str>)>,
+    buf: Vec<u8>,
+}
+
+impl TargetRunner {
+    fn new(index: usize, t: &TargetConfig) -> Result<Self, String> {
+        let headers: Vec<(String, String)> = t
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.expose().to_owned()))
+            .collect();
+        let ca = match &t.ca_file {
+            Some(p) => Some(std::fs::read(p).map_err(|e| {
+                format!("target {:?}: cannot read ca_file {}: {e}", t.name, p.display())
+            })?),
+            None => None,
+        };
+        let make = |purpose| {
+            Fetcher::new(purpose, &headers, ca.as_deref())
+                .map_err(|e| format!("target {:?}: {e}", t.name))
+        };
+        let metrics = match &t.metrics {
+            Some(u) => Some((u.clone(), make(Purpose::Metrics)?)),
+            None => None,
+        };
+        let health_fetcher = Arc::new(make(Purpose::Health)?);
+        Ok(Self {
+            index,
+            metrics,
+            health: t
+                .health
+                .iter()
+                .map(|u| (u.clone(), health_fetcher.clone()))
+                .collect(),
+            limits: HttpLimits {
+                timeout: t.timeout,
+                connect_timeout: Duration::from_secs(2).min(t.timeout),
+                max_body_bytes: t.limits.max_body_bytes,
+            },
+            interval: t.interval,
+            series: SeriesIndex::new(IndexLimits {
+                max_samples: t.limits.max_samples,
+                max_labels: t.limits.max_labels,
+                max_label_length: t.limits.max_label_length,
+            }),
+            watched_names: watched_names(t),
+            watched_ids: Vec::new(),
+            buf: Vec::new(),
+        })
+    }
+
+    async fn run(mut self, tx: mpsc::Sender<Observation>, rounds: Option<u32>) {
+        let mut ticker = tokio::time::interval(self.interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut round = 0u32;
+        loop {
+            ticker.tick().await;
+            round += 1;
+            let at_ms = now_ms();
+            let health = self.spawn_health();
+            let scrape = match self.metrics.take() {
+                Some((url, fetcher)) => {
+                    let r = self.scrape(&url, &fetcher, at_ms).await;
+                    self.metrics = Some((url, fetcher));
+                    Some(r)
+                }
+                None => None,
+            };
+            let health = collect_health(health, self.health.len()).await;
+            let obs = Observation::Target {
+                target: self.index,
+                round,
+                at_ms,
+                scrape,
+                health,
+            };
+            if tx.send(obs).await.is_err() || rounds.is_some_and(|n| round >= n) {
+                break;
+            }
+        }
+    }
+
+    fn spawn_health(&self) -> JoinSet<(usize, HealthOutcome)> {
+        let mut set = JoinSet::new();
+        for (i, (url, fetcher)) in self.health.iter().enumerate() {
+            let (url, fetcher, limits) = (url.clone(), fetcher.clone(), self.limits.clone());
+            set.spawn(async move {
+                let started = Instant::now();
+                let mut body = Vec::new();
+                let result = match fetcher.fetch(&url, &limits, &mut body).await {
+                    Ok(f) => Ok(parse_health(f.status, f.content_type.as_deref(), &body)),
+                    Err(e) => Err(e.to_string()),
+                };
+                let outcome = HealthOutcome {
+                    url: display_url(&url),
+                    latency_ms: started.elapsed().as_secs_f64() * 1e3,
+                    result,
+                };
+                (i, outcome)
+            });
+        }
+        set
+    }
+
+    async fn scrape(
+        &mut self,
+        url: &reqwest::Url,
+        fetcher: &Fetcher,
+        at_ms: i64,
+    ) -> Result<ScrapeDigest, String> {
+        let started = Instant::now();
+        let fetched = fetcher
+            .fetch(url, &self.limits, &mut self.buf)
+            .await
+            .map_err(|e| e.to_string())?;
+        let format = Format::from_content_type(fetched.content_type.as_deref());
+        let report = self.series.ingest(&self.buf, format, at_ms);
+        if report.new_series > 0 || report.ids_changed || self.watched_ids.is_empty() {
+            let names = &self.watched_names;
+            self.watched_ids = self
+                .series
+                .select(|n| names.contains(n))
+                .into_iter()
+                .filter_map(|id| self.series.get(id).map(|v| (id, Arc::from(v.key))))
+                .collect();
+        }
+        let watched = self
+            .watched_ids
+            .iter()
+            .filter_map(|(id, key)| {
+                let v = self.series.get(*id)?;
+                v.present.then(|| (key.clone(), v.value))
+            })
+            .collect();
+        // Give back a buffer a one-off huge body left behind; keep the usual size.
+        if self.buf.capacity() > 4 * self.buf.len().max(1 << 20) {
+            self.buf = Vec::new();
+        }
+        Ok(ScrapeDigest {
+            duration_ms: started.elapsed().as_secs_f64() * 1e3,
+            body_bytes: fetched.body_len,
+            format,
+            report,
+            series: self.series.len(),
+            watched,
+        })
+    }
+}
+
+async fn collect_health(mut set: JoinSet<(usize, HealthOutcome)>, n: usize) -> Vec<HealthOutcome> {
+    let mut out: Vec<Option<HealthOutcome>> = vec![None; n];
+    while let Some(joined) = set.join_next().await {
+        if let Ok((i, o)) = joined {
+            out[i] = Some(o);
+        }
+    }
+    out.into_iter()
+        .enumerate()
+        .map(|(i, o)| {
+            o.unwrap_or_else(|| HealthOutcome {
+                url: format!("health check #{}", i + 1),
+                latency_ms: 0.0,
+                result: Err("the health check task failed".to_owned()),
+            })
+        })
+        .collect()
+}
+
+async fn run_disks(
+    paths: Vec<std::path::PathBuf>,
+    every: Duration,
+    tx: mpsc::Sender<Observation>,
+    rounds: Option<u32>,
+) {
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut round = 0u32;
+    loop {
+        ticker.tick().await;
+        round += 1;
+        let at_ms = now_ms();
+        let mut usage = Vec::with_capacity(paths.len());
+        for p in &paths {
+            // statvfs can hang on a dead network filesystem: never on the runtime's threads,
+            // and never for longer than the deadline.
+            let path = p.clone();
+            let job = tokio::task::spawn_blocking(move || statvfs_usage(&path));
+            usage.push(match tokio::time::timeout(DISK_TIMEOUT, job).await {
+                Ok(Ok(r)) => r,
+                Ok(Err(_)) => Err("the statvfs task failed".to_owned()),
+                Err(_) => Err(format!(
+                    "statvfs did not answer within {}s (hung network filesystem?)",
+                    DISK_TIMEOUT.as_secs()
+                )),
+            });
+        }
+        if tx.send(Observation::Disks { at_ms, usage }).await.is_err()
+            || rounds.is_some_and(|n| round >= n)
+        {
+            break;
+        }
+    }
+}

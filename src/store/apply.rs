@@ -1,0 +1,118 @@
+//! Folding observations into the store.
+
+use super::{push_point, DiskState, HealthState, ScrapeStats, Store, TargetState};
+use crate::config::Config;
+use crate::source::{display_url, Observation};
+
+impl Store {
+    /// An empty store with one entry per configured target and disk.
+    pub fn new(config: &Config) -> Self {
+        Self {
+            targets: config
+                .targets
+                .iter()
+                .map(|t| TargetState {
+                    name: t.name.clone(),
+                    preset: t.preset.map(|p| p.to_string()),
+                    has_metrics: t.metrics.is_some(),
+                    health: Vec::new(),
+                    ..TargetState::default()
+                })
+                .collect(),
+            disks: config
+                .disks
+                .iter()
+                .map(|d| DiskState {
+                    name: d.name.clone(),
+                    path: d.path.display().to_string(),
+                    ..DiskState::default()
+                })
+                .collect(),
+            limits: super::HistoryLimits::default(),
+        }
+    }
+
+    /// Health URLs as they may be shown, for targets that have not reported yet.
+    pub fn health_urls(config: &Config, target: usize) -> Vec<String> {
+        config
+            .targets
+            .get(target)
+            .map(|t| t.health.iter().map(display_url).collect())
+            .unwrap_or_default()
+    }
+
+    pub fn apply(&mut self, obs: Observation) {
+        match obs {
+            Observation::Target {
+                target,
+                round,
+                at_ms,
+                scrape,
+                health,
+            } => {
+                let limits = self.limits;
+                let Some(t) = self.targets.get_mut(target) else {
+                    return;
+                };
+                t.rounds = t.rounds.max(round);
+                t.health = health
+                    .into_iter()
+                    .map(|h| HealthState {
+                        url: h.url,
+                        at_ms,
+                        latency_ms: h.latency_ms,
+                        result: h.result,
+                    })
+                    .collect();
+                match scrape {
+                    None => {}
+                    Some(Err(e)) => {
+                        t.last_attempt_ms = Some(at_ms);
+                        t.last_error = Some(e);
+                    }
+                    Some(Ok(d)) => {
+                        t.last_attempt_ms = Some(at_ms);
+                        t.last_success_ms = Some(at_ms);
+                        t.last_error = None;
+                        t.present.clear();
+                        for (key, value) in d.watched {
+                            push_point(t.series.entry(key.clone()).or_default(), (at_ms, value), limits);
+                            t.present.push(key);
+                        }
+                        // Series that vanished long ago stop costing memory.
+                        t.series.retain(|_, pts| {
+                            pts.last().is_some_and(|p| at_ms - p.0 <= limits.max_age_ms)
+                        });
+                        let warning = d.report.sample_limit_hit.then(|| {
+                            format!(
+                                "the target exposes more samples than the limit ({}); only the first were read — raise limits.max_samples",
+                                d.report.samples
+                            )
+                        });
+                        t.scrape = Some(ScrapeStats {
+                            at_ms,
+                            duration_ms: d.duration_ms,
+                            body_bytes: d.body_bytes,
+                            format: d.format,
+                            samples: d.report.samples,
+                            series: d.series,
+                            malformed_count: d.report.malformed_count,
+                            malformed: d.report.malformed,
+                            warning,
+                        });
+                    }
+                }
+            }
+            Observation::Disks { at_ms, usage } => {
+                let limits = self.limits;
+                for (d, u) in self.disks.iter_mut().zip(usage) {
+                    d.at_ms = Some(at_ms);
+                    if let Ok(u) = &u {
+                        push_point(&mut d.used, (at_ms, u.used_bytes()), limits);
+                    }
+                    d.last = Some(u);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,260 @@
+//! What has been observed, per target and per local disk.
+//!
+//! The store is fed owned [`Observation`](crate::source::Observation)s by one owner (the main
+//! loop or a headless front end) and read by `derive::panels`. It keeps the outcome of the
+//! latest attempt, the statistics of the latest good scrape, every health check, and bounded
+//! histories (by points and by age) of only the series the panels watch.
+
+mod apply;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::derive::Point;
+use crate::expo::{Format, Malformed};
+use crate::source::health::HealthReport;
+
+/// Bounds on every watched history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryLimits {
+    pub max_points: usize,
+    pub max_age_ms: i64,
+}
+
+impl Default for HistoryLimits {
+    fn default() -> Self {
+        // 15 minutes at a 1 s interval: enough for every panel window and sparkline.
+        Self {
+            max_points: 900,
+            max_age_ms: 15 * 60 * 1000,
+        }
+    }
+}
+
+/// Appends a point, keeping time order and the bounds.
+pub fn push_point(points: &mut Vec<Point>, p: Point, limits: HistoryLimits) {
+    if points.last().is_some_and(|last| last.0 >= p.0) {
+        return; // never go back in time: a late or duplicate sample is dropped
+    }
+    points.push(p);
+    let too_old = points.partition_point(|q| q.0 <= p.0 - limits.max_age_ms);
+    let too_many = points.len().saturating_sub(limits.max_points);
+    let cut = too_old.max(too_many);
+    if cut > 0 {
+        points.drain(..cut);
+    }
+}
+
+/// Statistics of one good scrape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScrapeStats {
+    pub at_ms: i64,
+    pub duration_ms: f64,
+    pub body_bytes: usize,
+    pub format: Format,
+    pub samples: usize,
+    pub series: usize,
+    pub malformed_count: usize,
+    pub malformed: Vec<Malformed>,
+    /// A problem that did not fail the scrape (e.g. the sample limit was hit).
+    pub warning: Option<String>,
+}
+
+/// The latest result of one health URL.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthState {
+    pub url: String,
+    pub at_ms: i64,
+    pub latency_ms: f64,
+    pub result: Result<HealthReport, String>,
+}
+
+impl HealthState {
+    pub fn healthy(&self) -> bool {
+        matches!(&self.result, Ok(r) if r.healthy)
+    }
+}
+
+/// Everything known about one target.
+#[derive(Debug, Clone, Default)]
+pub struct TargetState {
+    pub name: String,
+    pub preset: Option<String>,
+    pub has_metrics: bool,
+    pub rounds: u32,
+    pub last_attempt_ms: Option<i64>,
+    pub last_success_ms: Option<i64>,
+    /// The error of the latest attempt, if it failed.
+    pub last_error: Option<String>,
+    pub scrape: Option<ScrapeStats>,
+    pub health: Vec<HealthState>,
+    /// Histories of the watched series, keyed by `name{labels}` as the target writes it.
+    pub series: HashMap<Arc<str>, Vec<Point>>,
+    /// Watched series present in the latest good scrape, in exposition order.
+    pub present: Vec<Arc<str>>,
+}
+
+/// The overall state of a target, as the overview shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Nothing collected yet.
+    Pending,
+    /// Latest scrape and every health check good.
+    Up,
+    /// Metrics good but a health check fails, or the scrape had malformed lines.
+    Degraded,
+    /// The latest scrape failed, or (health-only target) every health check fails.
+    Down,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Up => "up",
+            Self::Degraded => "degraded",
+            Self::Down => "down",
+        }
+    }
+}
+
+impl TargetState {
+    /// True when the values shown come from an older scrape than the latest attempt.
+    pub fn is_stale(&self) -> bool {
+        match (self.last_attempt_ms, self.last_success_ms) {
+            (Some(a), Some(s)) => a > s,
+            (Some(_), None) => true,
+            _ => false,
+        }
+    }
+
+    /// Age of the values shown, in ms.
+    pub fn age_ms(&self, now_ms: i64) -> Option<i64> {
+        self.last_success_ms.map(|s| (now_ms - s).max(0))
+    }
+
+    pub fn status(&self) -> Status {
+        if self.last_attempt_ms.is_none() && self.health.is_empty() {
+            return Status::Pending;
+        }
+        let health_ok = self.health.iter().all(HealthState::healthy);
+        if self.has_metrics {
+            if self.last_error.is_some() || self.last_success_ms.is_none() {
+                return Status::Down;
+            }
+            let malformed = self.scrape.as_ref().is_some_and(|s| s.malformed_count > 0);
+            if health_ok && !malformed {
+                Status::Up
+            } else {
+                Status::Degraded
+            }
+        } else if health_ok {
+            Status::Up
+        } else if self.health.iter().any(HealthState::healthy) {
+            Status::Degraded
+        } else {
+            Status::Down
+        }
+    }
+
+    /// The history of one watched series.
+    pub fn points(&self, key: &str) -> &[Point] {
+        self.series.get(key).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Usage of one filesystem.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DiskUsage {
+    pub size_bytes: f64,
+    pub avail_bytes: f64,
+    pub free_bytes: f64,
+}
+
+impl DiskUsage {
+    /// Used bytes as `df` counts them (size minus free).
+    pub fn used_bytes(&self) -> f64 {
+        (self.size_bytes - self.free_bytes).max(0.0)
+    }
+
+    /// Used share as `df` shows it: used / (used + available to unprivileged users).
+    pub fn used_ratio(&self) -> f64 {
+        let used = self.used_bytes();
+        let denom = used + self.avail_bytes;
+        if denom > 0.0 {
+            used / denom
+        } else {
+            0.0
+        }
+    }
+}
+
+/// A local path watched through statvfs.
+#[derive(Debug, Clone, Default)]
+pub struct DiskState {
+    pub name: String,
+    pub path: String,
+    pub at_ms: Option<i64>,
+    pub last: Option<Result<DiskUsage, String>>,
+    /// History of used bytes.
+    pub used: Vec<Point>,
+}
+
+/// Everything observed.
+#[derive(Debug, Clone, Default)]
+pub struct Store {
+    pub targets: Vec<TargetState>,
+    pub disks: Vec<DiskState>,
+    pub limits: HistoryLimits,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_is_bounded_by_points_and_age_and_ordered() {
+        let lim = HistoryLimits {
+            max_points: 3,
+            max_age_ms: 10_000,
+        };
+        let mut pts = Vec::new();
+        for t in 0..5 {
+            push_point(&mut pts, (t * 1000, t as f64), lim);
+        }
+        assert_eq!(pts.iter().map(|p| p.0).collect::<Vec<_>>(), vec![2000, 3000, 4000]);
+        push_point(&mut pts, (3500, 9.0), lim);
+        assert_eq!(pts.len(), 3, "going back in time is refused");
+        push_point(&mut pts, (20_000, 1.0), lim);
+        assert_eq!(pts, vec![(20_000, 1.0)], "points older than the age bound leave");
+    }
+
+    #[test]
+    fn disk_usage_matches_df() {
+        // df: size 100, free 30, avail 20 (10 reserved) -> used 70, use% = 70/90.
+        let d = DiskUsage {
+            size_bytes: 100.0,
+            avail_bytes: 20.0,
+            free_bytes: 30.0,
+        };
+        assert!((d.used_bytes() - 70.0).abs() < 1e-9);
+        assert!((d.used_ratio() - 70.0 / 90.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn status_follows_scrape_and_health() {
+        let mut t = TargetState {
+            has_metrics: true,
+            ..TargetState::default()
+        };
+        assert_eq!(t.status(), Status::Pending);
+        t.last_attempt_ms = Some(1);
+        t.last_error = Some("connection refused".into());
+        assert_eq!(t.status(), Status::Down);
+        assert!(t.is_stale());
+        t.last_error = None;
+        t.last_success_ms = Some(1);
+        assert_eq!(t.status(), Status::Up);
+        assert!(!t.is_stale());
+    }
+}

@@ -1,0 +1,126 @@
+//! The config file as serde sees it: strict shapes, raw values, byte spans.
+//!
+//! Unknown keys are rejected here. Values that need checking beyond their TOML type
+//! (durations, sizes, URLs, names) stay raw and spanned so that `validate` can report every
+//! bad value with its line, instead of serde stopping at the first one.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FileConfig {
+    pub environment: Option<Spanned<String>>,
+    pub defaults: Option<DefaultsFile>,
+    pub limits: Option<LimitsFile>,
+    #[serde(default, rename = "target")]
+    pub targets: Vec<Spanned<TargetFile>>,
+    #[serde(default, rename = "disk")]
+    pub disks: Vec<Spanned<DiskFile>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DefaultsFile {
+    /// A duration string; kept as a raw value so `interval = 5` gets a helpful message.
+    pub interval: Option<Spanned<toml::Value>>,
+    pub timeout: Option<Spanned<toml::Value>>,
+}
+
+/// Field names are the file's keys, so they keep the shared `max_` prefix.
+#[allow(clippy::struct_field_names)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct LimitsFile {
+    /// Bytes as an integer or a string with a unit.
+    pub max_body: Option<Spanned<toml::Value>>,
+    /// Counts; raw so that `"lots"` or `-1` is reported with the others.
+    pub max_samples: Option<Spanned<toml::Value>>,
+    pub max_labels: Option<Spanned<toml::Value>>,
+    pub max_label_length: Option<Spanned<toml::Value>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TargetFile {
+    pub name: Spanned<String>,
+    pub preset: Option<Spanned<String>>,
+    pub metrics: Option<Spanned<String>>,
+    #[serde(default)]
+    pub health: Vec<Spanned<String>>,
+    pub interval: Option<Spanned<toml::Value>>,
+    pub timeout: Option<Spanned<toml::Value>>,
+    pub ca_file: Option<Spanned<String>>,
+    pub headers: Option<HeadersFile>,
+    pub limits: Option<LimitsFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DiskFile {
+    pub path: Spanned<String>,
+    pub name: Option<Spanned<String>>,
+}
+
+/// `[target.headers]`: names with spans, values kept raw.
+///
+/// Hand-written so that no error serde produces here can quote a value: the default visitor
+/// messages print the offending value ("invalid type: string \"Bearer …\""), and a header value
+/// is a secret even when it is in the wrong place.
+#[derive(Debug)]
+pub(super) struct HeadersFile(pub BTreeMap<Spanned<String>, Spanned<toml::Value>>);
+
+impl<'de> Deserialize<'de> for HeadersFile {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(HeadersVisitor)
+    }
+}
+
+struct HeadersVisitor;
+
+const HEADERS_SHAPE: &str = "[target.headers] must be a table of header names to string values, \
+     e.g. Authorization = \"Bearer ${TOKEN}\" (the value given is not shown)";
+
+impl<'de> Visitor<'de> for HeadersVisitor {
+    type Value = HeadersFile;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a table of header names to string values")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<HeadersFile, A::Error> {
+        let mut out = BTreeMap::new();
+        while let Some((name, value)) = map.next_entry::<Spanned<String>, Spanned<toml::Value>>()? {
+            out.insert(name, value);
+        }
+        Ok(HeadersFile(out))
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<HeadersFile, E> {
+        Err(E::custom(HEADERS_SHAPE))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<HeadersFile, E> {
+        Err(E::custom(HEADERS_SHAPE))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<HeadersFile, E> {
+        Err(E::custom(HEADERS_SHAPE))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<HeadersFile, E> {
+        Err(E::custom(HEADERS_SHAPE))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<HeadersFile, E> {
+        Err(E::custom(HEADERS_SHAPE))
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<HeadersFile, A::Error> {
+        Err(de::Error::custom(HEADERS_SHAPE))
+    }
+}

@@ -1,0 +1,436 @@
+//! Presets: which metrics feed which cockpit panel, per kind of service.
+//!
+//! The four presets live in `assets/presets/*.toml`, are embedded in the binary and parsed
+//! strictly. Metric names follow the runbooks exactly (see the demo fleet contract); a preset
+//! only names series and thresholds, the engine does the arithmetic. Disk usage from
+//! `node_filesystem_*` is watched for every target, so it is not part of any preset.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer};
+
+/// The presets watchdeck ships.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PresetName {
+    CommunityNode,
+    Overlay,
+    Mail,
+    RestApi,
+}
+
+impl PresetName {
+    /// Every preset, in the order they are listed to users.
+    pub const ALL: [PresetName; 4] = [
+        PresetName::CommunityNode,
+        PresetName::Overlay,
+        PresetName::Mail,
+        PresetName::RestApi,
+    ];
+
+    /// The kebab-case name used in config files and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PresetName::CommunityNode => "community-node",
+            PresetName::Overlay => "overlay",
+            PresetName::Mail => "mail",
+            PresetName::RestApi => "rest-api",
+        }
+    }
+
+    /// `community-node, overlay, mail, rest-api`, for messages.
+    pub fn list() -> String {
+        PresetName::ALL.map(PresetName::as_str).join(", ")
+    }
+
+    fn source(self) -> &'static str {
+        match self {
+            PresetName::CommunityNode => {
+                include_str!("../../assets/presets/community-node.toml")
+            }
+            PresetName::Overlay => include_str!("../../assets/presets/overlay.toml"),
+            PresetName::Mail => include_str!("../../assets/presets/mail.toml"),
+            PresetName::RestApi => include_str!("../../assets/presets/rest-api.toml"),
+        }
+    }
+}
+
+impl fmt::Display for PresetName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A preset name that is not one of [`PresetName::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown preset \"{0}\" — valid presets: {list}", list = PresetName::list())]
+pub struct UnknownPreset(pub String);
+
+impl FromStr for PresetName {
+    type Err = UnknownPreset;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        PresetName::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| UnknownPreset(s.to_string()))
+    }
+}
+
+impl<'de> Deserialize<'de> for PresetName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Panels for one kind of service.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Preset {
+    pub name: PresetName,
+    pub description: String,
+    #[serde(default)]
+    pub backlog: Vec<GaugePanel>,
+    #[serde(default)]
+    pub sse: Vec<GaugePanel>,
+    #[serde(default)]
+    pub queue: Vec<GaugePanel>,
+    #[serde(default)]
+    pub latency: Vec<LatencyPanel>,
+    #[serde(default)]
+    pub errors: Vec<ErrorRatePanel>,
+    #[serde(default)]
+    pub storage: Vec<StoragePanel>,
+    #[serde(default)]
+    pub counters: Vec<CounterPanel>,
+}
+
+/// A gauge shown as one row per distinct combination of the `by` labels.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GaugePanel {
+    pub title: String,
+    pub metric: String,
+    /// Labels forming a row; empty means one row summed over all series.
+    #[serde(default)]
+    pub by: Vec<String>,
+    pub warn_above: Option<f64>,
+}
+
+/// A quantile view over a classic histogram.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatencyPanel {
+    pub title: String,
+    /// Base name; the engine reads `<histogram>_bucket`.
+    pub histogram: String,
+    /// Label equality filters, written as a TOML table (`{ route = "/v1/search" }`).
+    #[serde(default, deserialize_with = "matchers")]
+    pub matchers: Vec<(String, String)>,
+    /// Multiply bucket bounds by this to get seconds: 1.0, or 0.001 for `*_ms` histograms.
+    #[serde(default = "one")]
+    pub scale: f64,
+    /// Where the p95 alert line sits, in seconds.
+    pub threshold_seconds: Option<f64>,
+}
+
+/// Share of requests whose status label starts with `error_prefix`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorRatePanel {
+    pub title: String,
+    /// A counter such as `http_requests_total`.
+    pub metric: String,
+    pub status_label: String,
+    /// `"5"` counts every 5xx.
+    pub error_prefix: String,
+    pub warn_ratio: Option<f64>,
+}
+
+/// Used against limit, both gauges.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoragePanel {
+    pub title: String,
+    pub used: String,
+    pub limit: String,
+    pub warn_ratio: Option<f64>,
+}
+
+/// A counter shown as rates per row of `by` labels.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CounterPanel {
+    pub title: String,
+    pub metric: String,
+    #[serde(default)]
+    pub by: Vec<String>,
+    /// Any increase is an alert (e.g. `sse_ring_miss_total`).
+    #[serde(default)]
+    pub alert_on_increase: bool,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn matchers<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<(String, String)>, D::Error> {
+    Ok(BTreeMap::<String, String>::deserialize(deserializer)?
+        .into_iter()
+        .collect())
+}
+
+/// A preset file that does not parse or names something impossible.
+#[derive(Debug, thiserror::Error)]
+pub enum PresetError {
+    #[error("preset does not parse: {0}")]
+    Parse(#[from] toml::de::Error),
+    #[error("preset {preset}: panel \"{panel}\": {message}")]
+    Invalid {
+        preset: PresetName,
+        panel: String,
+        message: String,
+    },
+}
+
+impl Preset {
+    /// The embedded preset. Shipped presets are proven to parse by the fixture tests, so a
+    /// failure here is a build defect, not an operator error.
+    pub fn load(name: PresetName) -> Preset {
+        match Preset::from_toml(name.source()) {
+            Ok(preset) if preset.name == name => preset,
+            Ok(preset) => panic!("embedded preset {name} declares name {}", preset.name),
+            Err(err) => panic!("embedded preset {name} is invalid: {err}"),
+        }
+    }
+
+    /// The embedded TOML text of a preset, for `config` front ends that show it.
+    pub fn source(name: PresetName) -> &'static str {
+        name.source()
+    }
+
+    /// Parses and checks a preset: metric and label names must be valid Prometheus names and
+    /// thresholds must be positive, so a typo fails here rather than as an empty panel.
+    pub fn from_toml(text: &str) -> Result<Preset, PresetError> {
+        let preset: Preset = toml::from_str(text)?;
+        preset.check()?;
+        Ok(preset)
+    }
+
+    /// Every exact sample name the panels need: gauges, `<histogram>_bucket`, counters and
+    /// storage used + limit, each once, in panel order.
+    pub fn watched_metrics(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut add = |name: String| {
+            if !out.contains(&name) {
+                out.push(name);
+            }
+        };
+        for g in self.backlog.iter().chain(&self.sse).chain(&self.queue) {
+            add(g.metric.clone());
+        }
+        for l in &self.latency {
+            add(format!("{}_bucket", l.histogram));
+        }
+        for e in &self.errors {
+            add(e.metric.clone());
+        }
+        for s in &self.storage {
+            add(s.used.clone());
+            add(s.limit.clone());
+        }
+        for c in &self.counters {
+            add(c.metric.clone());
+        }
+        out
+    }
+
+    fn check(&self) -> Result<(), PresetError> {
+        let fail = |panel: &str, message: String| PresetError::Invalid {
+            preset: self.name,
+            panel: panel.to_string(),
+            message,
+        };
+        let no_panels = self.backlog.is_empty()
+            && self.sse.is_empty()
+            && self.queue.is_empty()
+            && self.latency.is_empty()
+            && self.errors.is_empty()
+            && self.storage.is_empty()
+            && self.counters.is_empty();
+        if no_panels {
+            return Err(fail("-", "a preset needs at least one panel".into()));
+        }
+        for g in self.backlog.iter().chain(&self.sse).chain(&self.queue) {
+            check_panel(&g.title, &[&g.metric], &g.by, &[g.warn_above])
+                .map_err(|m| fail(&g.title, m))?;
+        }
+        for l in &self.latency {
+            let labels: Vec<String> = l.matchers.iter().map(|(k, _)| k.clone()).collect();
+            check_panel(
+                &l.title,
+                &[&l.histogram],
+                &labels,
+                &[l.threshold_seconds, Some(l.scale)],
+            )
+            .map_err(|m| fail(&l.title, m))?;
+            if l.histogram.ends_with("_bucket") {
+                return Err(fail(
+                    &l.title,
+                    "histogram is the base name; drop \"_bucket\"".into(),
+                ));
+            }
+        }
+        for e in &self.errors {
+            check_panel(
+                &e.title,
+                &[&e.metric],
+                std::slice::from_ref(&e.status_label),
+                &[],
+            )
+            .map_err(|m| fail(&e.title, m))?;
+            check_ratio(e.warn_ratio).map_err(|m| fail(&e.title, m))?;
+            if e.error_prefix.is_empty() {
+                return Err(fail(
+                    &e.title,
+                    "error_prefix is empty; use \"5\" for 5xx".into(),
+                ));
+            }
+        }
+        for s in &self.storage {
+            check_panel(&s.title, &[&s.used, &s.limit], &[], &[]).map_err(|m| fail(&s.title, m))?;
+            check_ratio(s.warn_ratio).map_err(|m| fail(&s.title, m))?;
+        }
+        for c in &self.counters {
+            check_panel(&c.title, &[&c.metric], &c.by, &[]).map_err(|m| fail(&c.title, m))?;
+        }
+        Ok(())
+    }
+}
+
+fn check_panel(
+    title: &str,
+    metrics: &[&str],
+    labels: &[String],
+    positive: &[Option<f64>],
+) -> Result<(), String> {
+    if title.trim().is_empty() {
+        return Err("title is empty".into());
+    }
+    for m in metrics {
+        if !is_metric_name(m) {
+            return Err(format!("\"{m}\" is not a valid metric name"));
+        }
+    }
+    for l in labels {
+        if !is_label_name(l) {
+            return Err(format!("\"{l}\" is not a valid label name"));
+        }
+    }
+    for v in positive.iter().flatten() {
+        if !(v.is_finite() && *v > 0.0) {
+            return Err(format!("{v} must be a positive number"));
+        }
+    }
+    Ok(())
+}
+
+fn check_ratio(ratio: Option<f64>) -> Result<(), String> {
+    match ratio {
+        Some(r) if !(r > 0.0 && r <= 1.0) => Err(format!("ratio {r} must be in (0, 1]")),
+        _ => Ok(()),
+    }
+}
+
+/// `[a-zA-Z_:][a-zA-Z0-9_:]*`, the Prometheus metric name grammar.
+fn is_metric_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+}
+
+/// `[a-zA-Z_][a-zA-Z0-9_]*`, the Prometheus label name grammar.
+fn is_label_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for p in PresetName::ALL {
+            assert_eq!(p.as_str().parse::<PresetName>(), Ok(p));
+            assert_eq!(p.to_string(), p.as_str());
+        }
+        let err = "relay"
+            .parse::<PresetName>()
+            .expect_err("should fail")
+            .to_string();
+        assert_eq!(
+            err,
+            "unknown preset \"relay\" — valid presets: community-node, overlay, mail, rest-api"
+        );
+    }
+
+    #[test]
+    fn prometheus_names() {
+        assert!(is_metric_name("outbox_backlog"));
+        assert!(is_metric_name("ns:rate5m"));
+        assert!(!is_metric_name("9lives"));
+        assert!(!is_metric_name("http-requests"));
+        assert!(!is_metric_name(""));
+        assert!(is_label_name("consumer"));
+        assert!(!is_label_name("le:x"));
+    }
+
+    #[test]
+    fn check_rejects_bad_panels() {
+        let base = "name = \"mail\"\ndescription = \"d\"\n";
+        let bad = [
+            (
+                "[[queue]]\ntitle = \"q\"\nmetric = \"bad-name\"\n",
+                "not a valid metric name",
+            ),
+            (
+                "[[queue]]\ntitle = \"q\"\nmetric = \"q\"\nby = [\"a b\"]\n",
+                "not a valid label name",
+            ),
+            (
+                "[[queue]]\ntitle = \"q\"\nmetric = \"q\"\nwarn_above = -1.0\n",
+                "positive",
+            ),
+            (
+                "[[latency]]\ntitle = \"l\"\nhistogram = \"h_bucket\"\n",
+                "drop \"_bucket\"",
+            ),
+            (
+                "[[storage]]\ntitle = \"s\"\nused = \"u\"\nlimit = \"l\"\nwarn_ratio = 90.0\n",
+                "(0, 1]",
+            ),
+            ("", "at least one panel"),
+        ];
+        for (panels, expected) in bad {
+            let err = Preset::from_toml(&format!("{base}{panels}"))
+                .expect_err("should fail")
+                .to_string();
+            assert!(err.contains(expected), "{panels:?} gave {err}");
+        }
+        let unknown = Preset::from_toml(&format!(
+            "{base}[[queue]]\ntitle = \"q\"\nmetric = \"q\"\nwarn = 1\n"
+        ));
+        assert!(unknown
+            .expect_err("should fail")
+            .to_string()
+            .contains("unknown field `warn`"));
+    }
+}

@@ -3,6 +3,13 @@
 //! The engine (`expo`, `source`, `store`, `derive`, `config`) never touches the terminal, so
 //! the cockpit, `snapshot`, `scrape` and `check` all share it.
 
+pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod derive;
 pub mod expo;
+pub mod logging;
+pub mod scrape_cmd;
+pub mod snapshot;
+pub mod source;
+pub mod store;

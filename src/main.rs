@@ -1,1 +1,232 @@
-fn main() {}
+//! The `watchdeck` binary: parses the command line and hands off to the library.
+
+use std::io::{Read, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context, Result};
+use clap::Parser;
+
+use watchdeck::cli::{Cli, Command, ConfigCommand, DemoCommand, OutputFormat, ScrapeArgs, SnapshotArgs};
+use watchdeck::config::{self, Config};
+use watchdeck::demo::{Fleet, Scenario};
+use watchdeck::expo::Format;
+use watchdeck::source::http::{Fetcher, HttpLimits, Purpose};
+use watchdeck::{logging, scrape_cmd, snapshot};
+
+/// Exit statuses: 0 fine, 1 something watched is wrong (target down, malformed lines),
+/// 2 watchdeck could not do what was asked (bad config, unreachable endpoint).
+const EXIT_PROBLEM: u8 = 1;
+const EXIT_ERROR: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let _log = logging::init();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("watchdeck: {e:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Snapshot(args) => snapshot_cmd(cli.config.as_deref(), &args),
+        Command::Scrape(args) => scrape(&args),
+        Command::Config(ConfigCommand::Template) => {
+            print!("{}", config::template());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config(ConfigCommand::Check { path }) => {
+            let path = path.or(cli.config);
+            let path = Config::locate(path.as_deref()).ok_or_else(|| {
+                anyhow!("no config file: pass --config PATH, set WATCHDECK_CONFIG, or create {}", Config::default_path().map_or_else(|| "~/.config/watchdeck/config.toml".to_owned(), |p| p.display().to_string()))
+            })?;
+            match Config::load(&path) {
+                Ok(c) => {
+                    println!(
+                        "{}: ok — {} targets, {} disks",
+                        path.display(),
+                        c.targets.len(),
+                        c.disks.len()
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    Ok(ExitCode::from(EXIT_ERROR))
+                }
+            }
+        }
+        Command::Demo(DemoCommand::Serve { scenario, port }) => demo_serve(&scenario, port),
+    }
+}
+
+fn parse_scenario(s: &str) -> Result<Scenario> {
+    s.parse::<Scenario>().map_err(|_| {
+        let all: Vec<String> = Scenario::ALL.iter().map(ToString::to_string).collect();
+        anyhow!("unknown scenario {s:?}; choose one of: {}", all.join(", "))
+    })
+}
+
+fn load_config(path: Option<&std::path::Path>) -> Result<Config> {
+    let path = Config::locate(path).ok_or_else(|| {
+        anyhow!("no config file: pass --config PATH or set WATCHDECK_CONFIG (`watchdeck config template` prints a sample), or try `--demo`")
+    })?;
+    Config::load(&path).map_err(|e| anyhow!("{e}\n(check it with `watchdeck config check {}`)", path.display()))
+}
+
+fn snapshot_cmd(config_path: Option<&std::path::Path>, args: &SnapshotArgs) -> Result<ExitCode> {
+    let window = humantime::parse_duration(&args.window)
+        .map_err(|e| anyhow!("--window {:?}: {e} (write e.g. 60s or 5m)", args.window))?;
+    if args.watch == 0 {
+        return Err(anyhow!("--watch takes a number of rounds, 1 or more"));
+    }
+    let opts = snapshot::Options {
+        rounds: args.watch,
+        format: match args.format {
+            OutputFormat::Text => snapshot::OutputFormat::Text,
+            OutputFormat::Json => snapshot::OutputFormat::Json,
+        },
+        window_ms: window.as_millis() as i64,
+    };
+    let rt = runtime()?;
+    rt.block_on(async {
+        let (config, fleet) = if args.demo {
+            let scenario = parse_scenario(&args.scenario)?;
+            let fleet = Fleet::start(scenario, None).await.context("cannot start the demo fleet")?;
+            let text = fleet.config_toml(Duration::from_secs(1));
+            let config = Config::parse(&text, None, &|k| std::env::var(k).ok())
+                .map_err(|e| anyhow!("the demo fleet's own config does not parse: {e}"))?;
+            (config, Some(fleet))
+        } else {
+            (load_config(config_path)?, None)
+        };
+        let mut stdout = std::io::stdout().lock();
+        let mut write_err = None;
+        let last = snapshot::run(&config, &opts, |s| {
+            let text = match opts.format {
+                snapshot::OutputFormat::Text => snapshot::render_text(s),
+                snapshot::OutputFormat::Json => match serde_json::to_string(s) {
+                    Ok(j) => j + "\n",
+                    Err(e) => format!("{{\"error\":\"cannot encode snapshot: {e}\"}}\n"),
+                },
+            };
+            if let Err(e) = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+                write_err.get_or_insert(e);
+            }
+        })
+        .await
+        .map_err(|e| anyhow!(e))?;
+        if let Some(fleet) = fleet {
+            fleet.shutdown().await;
+        }
+        if let Some(e) = write_err {
+            if e.kind() != std::io::ErrorKind::BrokenPipe {
+                return Err(anyhow!("cannot write the snapshot: {e}"));
+            }
+        }
+        Ok(if last.any_down() {
+            ExitCode::from(EXIT_PROBLEM)
+        } else {
+            ExitCode::SUCCESS
+        })
+    })
+}
+
+/// Bodies read from files or stdin are capped like scraped ones.
+const MAX_FILE_BODY: u64 = 256 << 20;
+
+fn scrape(args: &ScrapeArgs) -> Result<ExitCode> {
+    let timeout = humantime::parse_duration(&args.timeout)
+        .map_err(|e| anyhow!("--timeout {:?}: {e} (write e.g. 10s)", args.timeout))?;
+    let src = args.source.as_str();
+    let (body, header_format) = if src.starts_with("http://") || src.starts_with("https://") {
+        let url = reqwest::Url::parse(src).map_err(|e| anyhow!("{src:?} is not a valid URL: {e}"))?;
+        let rt = runtime()?;
+        rt.block_on(async {
+            let fetcher = Fetcher::new(Purpose::Metrics, &[], None).map_err(|e| anyhow!("{e}"))?;
+            let limits = HttpLimits {
+                timeout,
+                connect_timeout: Duration::from_secs(2).min(timeout),
+                max_body_bytes: config::Limits::default().max_body_bytes,
+            };
+            let mut buf = Vec::new();
+            let fetched = fetcher
+                .fetch(&url, &limits, &mut buf)
+                .await
+                .map_err(|e| anyhow!("{src}: {e}"))?;
+            Ok::<_, anyhow::Error>((buf, Some(Format::from_content_type(fetched.content_type.as_deref()))))
+        })?
+    } else {
+        let mut buf = Vec::new();
+        let n = if src == "-" {
+            std::io::stdin().take(MAX_FILE_BODY + 1).read_to_end(&mut buf)
+        } else {
+            std::fs::File::open(src)
+                .with_context(|| format!("cannot open {src}"))?
+                .take(MAX_FILE_BODY + 1)
+                .read_to_end(&mut buf)
+        }
+        .with_context(|| format!("cannot read {src}"))?;
+        if n as u64 > MAX_FILE_BODY {
+            return Err(anyhow!("{src} is larger than {} MiB; refusing to read it", MAX_FILE_BODY >> 20));
+        }
+        (buf, None)
+    };
+    let format = if args.openmetrics {
+        Format::OpenMetrics
+    } else {
+        header_format
+            .filter(|f| *f == Format::OpenMetrics)
+            .unwrap_or_else(|| Format::sniff(&body))
+    };
+    let listing = scrape_cmd::list(src, &body, format);
+    let out = match args.format {
+        OutputFormat::Text => scrape_cmd::render_text(&listing),
+        OutputFormat::Json => serde_json::to_string_pretty(&listing)? + "\n",
+    };
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush()) {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            return Err(e.into());
+        }
+    }
+    Ok(if listing.malformed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_PROBLEM)
+    })
+}
+
+fn demo_serve(scenario: &str, port: Option<u16>) -> Result<ExitCode> {
+    let scenario = parse_scenario(scenario)?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let fleet = Fleet::start(scenario, port)
+            .await
+            .context("cannot start the demo fleet (is the port free?)")?;
+        println!("# watchdeck demo fleet, scenario {scenario}. Ctrl-C stops it.");
+        println!("# Save this as a config and run: watchdeck --config FILE snapshot");
+        print!("{}", fleet.config_toml(Duration::from_secs(1)));
+        std::io::stdout().flush().ok();
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .context("cannot listen for SIGTERM")?;
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        fleet.shutdown().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}

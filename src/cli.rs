@@ -1,0 +1,103 @@
+//! Command line: the cockpit by default, and headless front ends to the same engine.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "watchdeck",
+    version,
+    about = "A keyboard-driven terminal cockpit for on-call operators",
+    long_about = "watchdeck polls your services' Prometheus /metrics and health endpoints, \
+                  local disks and Postgres, and shows what an on-call operator acts on: target \
+                  health, outbox backlog, SSE clients, webhook ACK latency, disk usage.",
+    arg_required_else_help = true
+)]
+pub struct Cli {
+    /// Config file (else $WATCHDECK_CONFIG, else $XDG_CONFIG_HOME/watchdeck/config.toml).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Collect one round (or --watch N rounds) and print every target's panels.
+    Snapshot(SnapshotArgs),
+    /// Print every series an endpoint or file exposes, and every malformed line.
+    Scrape(ScrapeArgs),
+    /// Check or print the config file.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// The built-in demo fleet: simulated services of every preset on loopback.
+    #[command(subcommand)]
+    Demo(DemoCommand),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// Run the demo fleet in-process and read it instead of the config's targets.
+    #[arg(long)]
+    pub demo: bool,
+    /// Demo incident to play (with --demo): calm, backlog-stall, ack-latency, sse-drop,
+    /// disk-fill, dependency-down.
+    #[arg(long, default_value = "calm", requires = "demo")]
+    pub scenario: String,
+    /// Collect N rounds, printing each (rates and windowed quantiles need two).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub watch: u32,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// Window for rates, quantiles and trends (e.g. 60s, 5m).
+    #[arg(long, default_value = "60s")]
+    pub window: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ScrapeArgs {
+    /// An http(s) URL, a file path, or - for standard input.
+    pub source: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// Read the body as OpenMetrics (default: from Content-Type, or a trailing # EOF).
+    #[arg(long)]
+    pub openmetrics: bool,
+    /// Deadline for a URL, body included.
+    #[arg(long, default_value = "10s")]
+    pub timeout: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate a config file (the global --config, or the default location).
+    Check {
+        /// The file to check (overrides --config).
+        path: Option<PathBuf>,
+    },
+    /// Print a commented sample config.
+    Template,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DemoCommand {
+    /// Serve the demo fleet on loopback until interrupted, and print a config pointing at it.
+    Serve {
+        /// Incident to play.
+        #[arg(long, default_value = "calm")]
+        scenario: String,
+        /// First port (the services take consecutive ports); default: any free ports.
+        #[arg(long)]
+        port: Option<u16>,
+    },
+}

@@ -1,0 +1,12 @@
+//! Collectors: everything that reads the outside world (HTTP scrapes and health checks, local
+//! disks). They send owned observations; they never hold shared locks or block the UI.
+
+mod collector;
+pub mod disk;
+pub mod health;
+pub mod http;
+
+pub use collector::{
+    display_url, now_ms, watched_names, Collector, HealthOutcome, Observation, ScrapeDigest,
+    ALWAYS_WATCHED,
+};

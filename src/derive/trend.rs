@@ -27,7 +27,8 @@ const FLAT_FRACTION_PER_HOUR: f64 = 0.001;
 const ETA_CAP_S: f64 = 30.0 * 86_400.0;
 
 /// Which way a series is moving.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Direction {
     /// Going down (backlog being worked off, disk space being freed).
     Draining,
@@ -38,7 +39,7 @@ pub enum Direction {
 }
 
 /// Slope, direction and ETA of a series over a window.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Trend {
     /// Least-squares slope, units per second.
     pub slope_per_s: f64,

@@ -1,0 +1,321 @@
+//! The community-node services: relay (`cn-relay`), user-api (`cn-user-api`) and index
+//! (`cn-index`). They share HTTP traffic, outbox consumers, memory and `/healthz`; the relay
+//! adds WebSocket, ingest and the Postgres host's disks, the user-api the suggest stages.
+//!
+//! backlog-stall stops the `index-v1` consumer (and slows meilisearch, its usual cause);
+//! disk-fill fills the relay's `/var/lib/postgresql`; once it is full, the relay's postgres
+//! check fails and `/healthz` answers 503 "degraded".
+
+use serde_json::json;
+
+use super::disk::{self, Filesystem};
+use super::outbox::{self, Consumer};
+use super::server::{Reply, Sim};
+use super::sim::{Counter, Expo, Histogram, Kind, Prng, Wander, WARMUP_SECS};
+use super::traffic::{self, Route};
+use super::Scenario;
+
+/// The documented `http_request_duration_seconds` buckets (180 ms is the search gate).
+static HTTP_BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.18, 0.25, 0.5, 1.0, 2.5];
+/// Suggest stages are measured in milliseconds (gate: 80 ms).
+static SUGGEST_BUCKETS: [f64; 9] = [1.0, 2.0, 5.0, 10.0, 20.0, 40.0, 80.0, 160.0, 320.0];
+const MIB: f64 = 1024.0 * 1024.0;
+
+const OK: &[(&str, f64)] = &[("200", 99.0), ("404", 0.8), ("500", 0.1)];
+const CREATED: &[(&str, f64)] = &[("201", 96.0), ("400", 2.5), ("429", 1.0), ("500", 0.1)];
+
+/// WebSocket and ingest traffic of the relay, plus its host's filesystems.
+struct Relay {
+    ws_connections: Wander,
+    ws_req: Counter,
+    ws_event: Counter,
+    received: Vec<(&'static str, Counter)>,
+    rejected: Vec<(&'static str, Counter)>,
+    filesystems: Vec<Filesystem>,
+}
+
+/// The two stages of `/v1/suggest` on the user-api.
+struct Suggest {
+    calls: Counter,
+    stage_a: Histogram,
+    stage_b: Histogram,
+}
+
+struct CommunityNode {
+    service: &'static str,
+    rng: Prng,
+    routes: Vec<Route>,
+    consumers: Vec<Consumer>,
+    rss: Wander,
+    postgres_ms: Wander,
+    meili_ms: Wander,
+    relay: Option<Relay>,
+    suggest: Option<Suggest>,
+}
+
+impl CommunityNode {
+    fn new(
+        service: &'static str,
+        routes: Vec<Route>,
+        consumers: Vec<Consumer>,
+        rss_mib: f64,
+    ) -> Self {
+        Self {
+            service,
+            rng: Prng::for_name(service),
+            routes,
+            consumers,
+            rss: Wander::new(rss_mib * MIB, 0.02, 0.1),
+            postgres_ms: Wander::new(3.0, 0.3, 0.5).within(1.0, 10_000.0),
+            meili_ms: Wander::new(7.0, 0.3, 0.5).within(1.0, 10_000.0),
+            relay: None,
+            suggest: None,
+        }
+    }
+}
+
+pub(crate) fn relay(scenario: Scenario) -> Box<dyn Sim> {
+    let routes = vec![
+        Route::new("GET", "/v1/events", 18.0, 0.012, OK, &HTTP_BUCKETS),
+        Route::new("POST", "/v1/events", 9.0, 0.02, CREATED, &HTTP_BUCKETS),
+        Route::new(
+            "GET",
+            "/v1/topics/{topic_id}/events",
+            6.0,
+            0.018,
+            OK,
+            &HTTP_BUCKETS,
+        ),
+    ];
+    let consumers = vec![
+        Consumer::new("moderation-v1", 12.0, 2.0, 4_812_337),
+        Consumer::new("trust-v1", 12.0, 1.0, 4_812_337),
+    ];
+    let mut node = CommunityNode::new("cn-relay", routes, consumers, 220.0);
+    let reasons = [
+        ("invalid", 0.3),
+        ("ratelimit", 0.5),
+        ("auth", 0.1),
+        ("consent", 0.05),
+        ("quota", 0.05),
+        ("other", 0.02),
+    ];
+    node.relay = Some(Relay {
+        ws_connections: Wander::new(140.0, 0.05, 0.2),
+        ws_req: Counter::new(25.0),
+        ws_event: Counter::new(60.0),
+        received: vec![("iroh", Counter::new(12.0)), ("ws", Counter::new(20.0))],
+        rejected: reasons
+            .iter()
+            .map(|(r, rate)| (*r, Counter::new(*rate)))
+            .collect(),
+        filesystems: vec![
+            Filesystem::new("/dev/sda1", "/", 40.0, 0.41),
+            Filesystem::new("/dev/sdb1", "/var/lib/postgresql", 200.0, 0.72),
+        ],
+    });
+    node.advance(WARMUP_SECS);
+    if scenario == Scenario::DiskFill {
+        if let Some(relay) = &mut node.relay {
+            // Usage passes 90 % after ~7 s and the disk is full after ~11 s.
+            relay.filesystems[1].fill(0.025);
+        }
+    }
+    Box::new(node)
+}
+
+pub(crate) fn user_api(_scenario: Scenario) -> Box<dyn Sim> {
+    let routes = vec![
+        Route::new("GET", "/v1/search", 14.0, 0.045, OK, &HTTP_BUCKETS),
+        Route::new("GET", "/v1/suggest", 10.0, 0.015, OK, &HTTP_BUCKETS),
+        Route::new(
+            "GET",
+            "/v1/users/{id}",
+            12.0,
+            0.008,
+            &[("200", 95.0), ("404", 5.0)],
+            &HTTP_BUCKETS,
+        ),
+        Route::new(
+            "GET",
+            "/v1/topics/{topic_id}/posts",
+            16.0,
+            0.02,
+            OK,
+            &HTTP_BUCKETS,
+        ),
+        Route::new(
+            "POST",
+            "/v1/personal-data-export-requests",
+            0.05,
+            0.03,
+            &[("202", 1.0)],
+            &HTTP_BUCKETS,
+        ),
+    ];
+    let consumers = vec![Consumer::new("notify-v1", 5.0, 2.0, 4_812_337)];
+    let mut node = CommunityNode::new("cn-user-api", routes, consumers, 160.0);
+    node.suggest = Some(Suggest {
+        calls: Counter::new(10.0),
+        stage_a: Histogram::new(&SUGGEST_BUCKETS),
+        stage_b: Histogram::new(&SUGGEST_BUCKETS),
+    });
+    node.advance(WARMUP_SECS);
+    Box::new(node)
+}
+
+pub(crate) fn index(scenario: Scenario) -> Box<dyn Sim> {
+    let routes = vec![
+        Route::new(
+            "GET",
+            "/v1/index/status",
+            1.0,
+            0.003,
+            &[("200", 1.0)],
+            &HTTP_BUCKETS,
+        ),
+        Route::new(
+            "POST",
+            "/v1/index/rebuild",
+            0.01,
+            0.05,
+            &[("202", 1.0)],
+            &HTTP_BUCKETS,
+        ),
+    ];
+    let consumer = Consumer::new("index-v1", 35.0, 4.0, 4_812_337);
+    let mut node = CommunityNode::new("cn-index", routes, vec![consumer], 410.0);
+    node.advance(WARMUP_SECS);
+    if scenario == Scenario::BacklogStall {
+        node.consumers[0].stalled = true;
+        // Still answering, just slowly: the check stays "ok" but the latency tells the story.
+        node.meili_ms.mean = 850.0;
+    }
+    Box::new(node)
+}
+
+impl Sim for CommunityNode {
+    fn advance(&mut self, dt: f64) {
+        let rng = &mut self.rng;
+        for route in &mut self.routes {
+            route.advance(dt, rng);
+        }
+        for consumer in &mut self.consumers {
+            consumer.advance(dt, rng);
+        }
+        for gauge in [&mut self.rss, &mut self.postgres_ms, &mut self.meili_ms] {
+            gauge.step(dt, rng);
+        }
+        if let Some(relay) = &mut self.relay {
+            relay.ws_connections.step(dt, rng);
+            relay.ws_req.advance(dt, rng);
+            relay.ws_event.advance(dt, rng);
+            for (_, c) in relay.received.iter_mut().chain(relay.rejected.iter_mut()) {
+                c.advance(dt, rng);
+            }
+            for fs in &mut relay.filesystems {
+                fs.advance(dt, rng);
+            }
+        }
+        if let Some(s) = &mut self.suggest {
+            let n = s.calls.advance(dt, rng);
+            s.stage_a.observe_n(n, rng, |r| r.lognormal(6.0, 0.5));
+            s.stage_b.observe_n(n, rng, |r| r.lognormal(28.0, 0.5));
+        }
+    }
+
+    fn metrics(&self, out: &mut Expo) {
+        let svc = self.service;
+        outbox::render(out, svc, &self.consumers);
+        traffic::render(out, &self.routes, Some(svc));
+        if let Some(relay) = &self.relay {
+            out.single(
+                "ws_connections",
+                Kind::Gauge,
+                "Open WebSocket connections.",
+                relay.ws_connections.whole(),
+            );
+            out.single(
+                "ws_req_total",
+                Kind::Counter,
+                "WebSocket REQ messages received.",
+                relay.ws_req.value(),
+            );
+            out.single(
+                "ws_event_total",
+                Kind::Counter,
+                "WebSocket EVENT messages received.",
+                relay.ws_event.value(),
+            );
+            out.family(
+                "ingest_received_total",
+                Kind::Counter,
+                "Events received for ingest, by source.",
+            );
+            for (source, c) in &relay.received {
+                out.sample("ingest_received_total", &[("source", source)], c.value());
+            }
+            out.family(
+                "ingest_rejected_total",
+                Kind::Counter,
+                "Events rejected at ingest, by reason.",
+            );
+            for (reason, c) in &relay.rejected {
+                out.sample("ingest_rejected_total", &[("reason", reason)], c.value());
+            }
+        }
+        if let Some(s) = &self.suggest {
+            let stages = [
+                (
+                    "suggest_stage_a_latency_ms",
+                    "Suggest stage A (prefix lookup) latency in milliseconds.",
+                    &s.stage_a,
+                ),
+                (
+                    "suggest_stage_b_latency_ms",
+                    "Suggest stage B (ranking) latency in milliseconds.",
+                    &s.stage_b,
+                ),
+            ];
+            for (name, help, h) in stages {
+                out.family(name, Kind::Histogram, help);
+                out.histogram(name, &[("service", svc)], h);
+            }
+        }
+        out.single(
+            "process_resident_memory_bytes",
+            Kind::Gauge,
+            "Resident memory size in bytes.",
+            self.rss.value.round(),
+        );
+        if let Some(relay) = &self.relay {
+            disk::render(out, &relay.filesystems);
+        }
+    }
+
+    fn health_paths(&self) -> &'static [&'static str] {
+        &["/healthz"]
+    }
+
+    fn health(&self, _path: &str) -> Reply {
+        // Postgres refuses writes once its data disk is full; the check then fails.
+        let pg_full = self.relay.as_ref().is_some_and(|r| {
+            r.filesystems
+                .iter()
+                .any(|fs| fs.mountpoint() == "/var/lib/postgresql" && fs.is_full())
+        });
+        let postgres = if pg_full {
+            json!({ "status": "fail", "error": "could not extend file: No space left on device" })
+        } else {
+            json!({ "status": "ok", "latency_ms": self.postgres_ms.whole() as u64 })
+        };
+        let body = json!({
+            "status": if pg_full { "degraded" } else { "ok" },
+            "checks": {
+                "postgres": postgres,
+                "meilisearch": { "status": "ok", "latency_ms": self.meili_ms.whole() as u64 },
+            }
+        });
+        Reply::json(!pg_full, &body)
+    }
+}

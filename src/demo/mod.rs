@@ -1,0 +1,266 @@
+//! The built-in demo fleet: simulated twins of the four kinds of service watchdeck serves,
+//! each a real HTTP server on loopback with `/metrics` (Prometheus text 0.0.4) and its health
+//! endpoints, named exactly as the presets expect (see `notes/metrics.md`).
+//!
+//! Values move with wall time (counters grow, histograms fill, gauges wander), and a
+//! [`Scenario`] scripts one incident that becomes visible within seconds of start, so
+//! operators can try watchdeck and tests can exercise it end to end without real services.
+//! Nothing in the product depends on this module.
+
+mod community;
+mod disk;
+mod mail;
+mod outbox;
+mod overlay;
+mod rest_api;
+mod server;
+mod sim;
+mod traffic;
+
+use std::fmt::{self, Write as _};
+use std::io;
+use std::net::Ipv4Addr;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use server::{Node, Sim};
+
+/// The incident the demo fleet plays out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Scenario {
+    /// Everything healthy and moving.
+    #[default]
+    Calm,
+    /// The `index-v1` consumer on cn-index stalls and its backlog climbs.
+    BacklogStall,
+    /// Overlay webhook ACK latency p95 rises above 0.2 s.
+    AckLatency,
+    /// Overlay SSE clients drop sharply.
+    SseDrop,
+    /// The relay's Postgres disk and mail storage fill up.
+    DiskFill,
+    /// Mail's database and rest-api's redis are down.
+    DependencyDown,
+}
+
+impl Scenario {
+    /// Every scenario, in the order they are listed to users.
+    pub const ALL: [Scenario; 6] = [
+        Scenario::Calm,
+        Scenario::BacklogStall,
+        Scenario::AckLatency,
+        Scenario::SseDrop,
+        Scenario::DiskFill,
+        Scenario::DependencyDown,
+    ];
+
+    /// The kebab-case name used by `--scenario`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Calm => "calm",
+            Scenario::BacklogStall => "backlog-stall",
+            Scenario::AckLatency => "ack-latency",
+            Scenario::SseDrop => "sse-drop",
+            Scenario::DiskFill => "disk-fill",
+            Scenario::DependencyDown => "dependency-down",
+        }
+    }
+
+    /// One line for help texts and the index pages.
+    pub fn description(self) -> &'static str {
+        match self {
+            Scenario::Calm => "everything healthy and moving",
+            Scenario::BacklogStall => {
+                "cn-index consumer index-v1 stalls: its outbox backlog climbs ~20-60/s"
+            }
+            Scenario::AckLatency => "overlay webhook ACK latency p95 rises above 0.2 s",
+            Scenario::SseDrop => "overlay SSE clients fall from hundreds to a handful",
+            Scenario::DiskFill => {
+                "relay /var/lib/postgresql fills towards full; mail storage passes 90 % of its limit"
+            }
+            Scenario::DependencyDown => {
+                "mail database check fails (503); rest-api redis is down in /health/ready"
+            }
+        }
+    }
+}
+
+impl fmt::Display for Scenario {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A scenario name that is not one of [`Scenario::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown demo scenario {name:?}; choose one of: calm, backlog-stall, ack-latency, sse-drop, disk-fill, dependency-down")]
+pub struct UnknownScenario {
+    pub name: String,
+}
+
+impl FromStr for Scenario {
+    type Err = UnknownScenario;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Scenario::ALL
+            .into_iter()
+            .find(|sc| sc.name() == s.trim())
+            .ok_or_else(|| UnknownScenario { name: s.to_owned() })
+    }
+}
+
+/// One running demo service, as a config file would name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoTarget {
+    pub name: String,
+    pub preset: &'static str,
+    pub metrics_url: String,
+    pub health_urls: Vec<String>,
+}
+
+/// Builds a service's simulation for a scenario.
+type Build = fn(Scenario) -> Box<dyn Sim>;
+
+/// The services of the fleet, in port order: name, preset, constructor.
+const SERVICES: [(&str, &str, Build); 6] = [
+    ("cn-relay", "community-node", community::relay),
+    ("cn-user-api", "community-node", community::user_api),
+    ("cn-index", "community-node", community::index),
+    ("overlay", "overlay", overlay::new),
+    ("mail", "mail", mail::new),
+    ("rest-api", "rest-api", rest_api::new),
+];
+
+/// The running fleet. Servers stop on [`Fleet::shutdown`] or when the fleet is dropped.
+#[derive(Debug)]
+pub struct Fleet {
+    pub targets: Vec<DemoTarget>,
+    scenario: Scenario,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Fleet {
+    /// Binds every service on 127.0.0.1; `base_port` None = OS-chosen ports, Some(p) = p, p+1, ...
+    pub async fn start(scenario: Scenario, base_port: Option<u16>) -> io::Result<Fleet> {
+        // Check every port and bind everything first, so a bad base port or a busy port
+        // fails the start before anything runs.
+        let mut ports = [0u16; SERVICES.len()];
+        if let Some(base) = base_port {
+            for (i, port) in ports.iter_mut().enumerate() {
+                *port = base.checked_add(i as u16).ok_or_else(|| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!(
+                            "demo fleet: base port {base} leaves no room for {} services; pick one below {}",
+                            SERVICES.len(),
+                            u16::MAX - SERVICES.len() as u16 + 2
+                        ),
+                    )
+                })?;
+            }
+        }
+        let mut listeners = Vec::with_capacity(SERVICES.len());
+        for ((name, ..), port) in SERVICES.iter().zip(ports) {
+            let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await.map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("demo fleet: cannot bind {name} on 127.0.0.1:{port}: {e}; choose another base port"),
+                )
+            })?;
+            listeners.push(listener);
+        }
+        let (stop, stop_rx) = watch::channel(false);
+        let mut fleet = Fleet {
+            targets: Vec::new(),
+            scenario,
+            stop,
+            tasks: Vec::new(),
+        };
+        for ((name, preset, build), listener) in SERVICES.into_iter().zip(listeners) {
+            let base = format!("http://{}", listener.local_addr()?);
+            let node = Arc::new(Node::new(name, preset, scenario.name(), build(scenario)));
+            fleet.targets.push(DemoTarget {
+                name: name.to_owned(),
+                preset,
+                metrics_url: format!("{base}/metrics"),
+                health_urls: node
+                    .health_paths()
+                    .iter()
+                    .map(|p| format!("{base}{p}"))
+                    .collect(),
+            });
+            fleet
+                .tasks
+                .push(tokio::spawn(server::serve(listener, node, stop_rx.clone())));
+        }
+        Ok(fleet)
+    }
+
+    /// The scenario this fleet plays.
+    pub fn scenario(&self) -> Scenario {
+        self.scenario
+    }
+
+    /// A watchdeck config file (TOML) that points at this fleet. The timeout is four fifths
+    /// of the interval so a slow scrape never overlaps the next one.
+    pub fn config_toml(&self, interval: Duration) -> String {
+        let q = |s: &str| toml::Value::String(s.to_owned()).to_string();
+        let timeout = interval * 4 / 5;
+        let mut out = format!(
+            "# watchdeck demo fleet, scenario {scenario}: {desc}\nenvironment = \"demo\"\n\n[defaults]\ninterval = {interval}\ntimeout = {timeout}\n",
+            scenario = self.scenario,
+            desc = self.scenario.description(),
+            interval = q(&humantime::format_duration(interval).to_string()),
+            timeout = q(&humantime::format_duration(timeout).to_string()),
+        );
+        for t in &self.targets {
+            let health: Vec<String> = t.health_urls.iter().map(|u| q(u)).collect();
+            let _ = write!(
+                out,
+                "\n[[target]]\nname = {}\npreset = {}\nmetrics = {}\nhealth = [{}]\n",
+                q(&t.name),
+                q(t.preset),
+                q(&t.metrics_url),
+                health.join(", "),
+            );
+        }
+        out
+    }
+
+    /// Stops the servers and waits until their ports are released.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        for task in std::mem::take(&mut self.tasks) {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scenario_names_round_trip() {
+        for sc in Scenario::ALL {
+            assert_eq!(sc.to_string().parse::<Scenario>(), Ok(sc));
+            assert!(!sc.description().is_empty());
+        }
+        let err = "meltdown".parse::<Scenario>().err().map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("\"meltdown\"") && e.contains("disk-fill")));
+    }
+}

@@ -1,0 +1,200 @@
+//! The Twitch overlay relay: `EventSub` webhooks in, SSE fan-out to overlays, `SQLite` in WAL
+//! mode under `/var/lib/overlay`.
+//!
+//! ack-latency moves the webhook ACK distribution from ~30 ms median (p95 ~50 ms) to
+//! ~320 ms median (p95 well above the 0.2 s alert); sse-drop lets the audiences glide down
+//! to a handful within a few seconds while the ring starts missing.
+
+use hyper::StatusCode;
+
+use super::disk::{self, Filesystem};
+use super::server::{Reply, Sim};
+use super::sim::{Counter, Expo, Histogram, Kind, Prng, Ticker, Wander, WARMUP_SECS};
+use super::Scenario;
+
+static ACK_BUCKETS: [f64; 9] = [0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0];
+static BROADCAST_BUCKETS: [f64; 10] =
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
+static CHECKPOINT_BUCKETS: [f64; 10] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
+
+struct Overlay {
+    rng: Prng,
+    sse: Vec<(&'static str, Wander)>,
+    broadcasts: Ticker,
+    broadcast_median: f64,
+    broadcast: Histogram,
+    ring_miss: Counter,
+    ack_median: f64,
+    ack_sigma: f64,
+    ack: Histogram,
+    ingress: Vec<(&'static str, Counter)>,
+    invalid_signature: Counter,
+    oauth_failures: Counter,
+    ttl_deleted: Vec<(&'static str, Counter)>,
+    checkpoints: Ticker,
+    checkpoint: Histogram,
+    filesystem: Filesystem,
+}
+
+pub(crate) fn new(scenario: Scenario) -> Box<dyn Sim> {
+    let mut sim = Overlay {
+        rng: Prng::for_name("overlay"),
+        sse: vec![
+            ("overlay", Wander::new(320.0, 0.03, 0.2)),
+            ("dashboard", Wander::new(14.0, 0.1, 0.2)),
+            ("tap", Wander::new(3.0, 0.2, 0.2)),
+        ],
+        broadcasts: Ticker::default(),
+        broadcast_median: 0.004,
+        broadcast: Histogram::new(&BROADCAST_BUCKETS),
+        ring_miss: Counter::new(0.0),
+        ack_median: 0.03,
+        ack_sigma: 0.3,
+        ack: Histogram::new(&ACK_BUCKETS),
+        ingress: vec![
+            ("channel.follow", Counter::new(5.0)),
+            ("channel.subscribe", Counter::new(2.0)),
+            ("channel.cheer", Counter::new(1.5)),
+            ("stream.online", Counter::new(0.01)),
+        ],
+        invalid_signature: Counter::new(0.002),
+        oauth_failures: Counter::new(0.001),
+        ttl_deleted: vec![
+            ("event_raw", Counter::new(3.0)),
+            ("command_log", Counter::new(0.5)),
+        ],
+        checkpoints: Ticker::default(),
+        checkpoint: Histogram::new(&CHECKPOINT_BUCKETS),
+        filesystem: Filesystem::new("/dev/vda1", "/var/lib/overlay", 25.0, 0.34),
+    };
+    sim.advance(WARMUP_SECS);
+    match scenario {
+        Scenario::AckLatency => {
+            sim.ack_median = 0.32;
+            sim.ack_sigma = 0.35;
+        }
+        Scenario::SseDrop => {
+            // Clients are dropped and reconnect past the ring: a fast glide to a handful.
+            for (aud, gauge) in &mut sim.sse {
+                gauge.mean = if *aud == "overlay" { 4.0 } else { 1.0 };
+                gauge.reversion = 1.2;
+            }
+            sim.ring_miss.rate = 0.8;
+            sim.broadcast_median = 0.09;
+        }
+        _ => {}
+    }
+    Box::new(sim)
+}
+
+impl Sim for Overlay {
+    fn advance(&mut self, dt: f64) {
+        let rng = &mut self.rng;
+        for (_, gauge) in &mut self.sse {
+            gauge.step(dt, rng);
+        }
+        // Every EventSub delivery is ACKed once.
+        let mut deliveries = 0;
+        for (_, c) in &mut self.ingress {
+            deliveries += c.advance(dt, rng);
+        }
+        let (median, sigma) = (self.ack_median, self.ack_sigma);
+        self.ack
+            .observe_n(deliveries, rng, |r| r.lognormal(median, sigma));
+        // Broadcasts: the deliveries plus heartbeats.
+        let n = deliveries + self.broadcasts.events(2.0, dt, rng);
+        let median = self.broadcast_median;
+        self.broadcast
+            .observe_n(n, rng, |r| r.lognormal(median, 0.5));
+        for c in [
+            &mut self.ring_miss,
+            &mut self.invalid_signature,
+            &mut self.oauth_failures,
+        ] {
+            c.advance(dt, rng);
+        }
+        for (_, c) in &mut self.ttl_deleted {
+            c.advance(dt, rng);
+        }
+        let n = self.checkpoints.events(0.2, dt, rng);
+        self.checkpoint
+            .observe_n(n, rng, |r| r.lognormal(0.012, 0.6));
+        self.filesystem.advance(dt, rng);
+    }
+
+    fn metrics(&self, out: &mut Expo) {
+        out.family(
+            "sse_clients",
+            Kind::Gauge,
+            "Connected SSE clients, by audience.",
+        );
+        for (aud, gauge) in &self.sse {
+            out.sample("sse_clients", &[("aud", aud)], gauge.whole());
+        }
+        out.family(
+            "sse_broadcast_latency_seconds",
+            Kind::Histogram,
+            "Time from event to SSE broadcast in seconds.",
+        );
+        out.histogram("sse_broadcast_latency_seconds", &[], &self.broadcast);
+        out.single(
+            "sse_ring_miss_total",
+            Kind::Counter,
+            "SSE resumes whose Last-Event-ID had already left the ring.",
+            self.ring_miss.value(),
+        );
+        out.family(
+            "webhook_ack_latency_seconds",
+            Kind::Histogram,
+            "Time to ACK an EventSub webhook delivery in seconds.",
+        );
+        out.histogram("webhook_ack_latency_seconds", &[], &self.ack);
+        out.family(
+            "eventsub_ingress_total",
+            Kind::Counter,
+            "EventSub deliveries received, by type.",
+        );
+        for (ty, c) in &self.ingress {
+            out.sample("eventsub_ingress_total", &[("type", ty)], c.value());
+        }
+        out.single(
+            "eventsub_invalid_signature_total",
+            Kind::Counter,
+            "EventSub deliveries rejected for a bad HMAC signature.",
+            self.invalid_signature.value(),
+        );
+        out.single(
+            "oauth_validate_failures_total",
+            Kind::Counter,
+            "Failed OAuth token validations.",
+            self.oauth_failures.value(),
+        );
+        out.family(
+            "db_ttl_deleted_total",
+            Kind::Counter,
+            "Rows deleted by TTL cleanup, by table.",
+        );
+        for (table, c) in &self.ttl_deleted {
+            out.sample("db_ttl_deleted_total", &[("table", table)], c.value());
+        }
+        out.family(
+            "db_checkpoint_seconds",
+            Kind::Histogram,
+            "SQLite WAL checkpoint duration in seconds.",
+        );
+        out.histogram("db_checkpoint_seconds", &[], &self.checkpoint);
+        disk::render(out, std::slice::from_ref(&self.filesystem));
+    }
+
+    fn health_paths(&self) -> &'static [&'static str] {
+        &["/healthz"]
+    }
+
+    fn health(&self, _path: &str) -> Reply {
+        if self.filesystem.is_full() {
+            Reply::text(StatusCode::SERVICE_UNAVAILABLE, "wal: disk I/O error")
+        } else {
+            Reply::text(StatusCode::OK, "ok")
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! The loopback HTTP side of the demo fleet: one hyper http1 server per simulated service,
+//! each connection in its own task, routing `/`, `/metrics` and the service's health paths.
+//!
+//! A service's state sits behind a plain mutex and is advanced by the wall time elapsed since
+//! the previous request, so values move with time however often they are polled, and no
+//! background ticker is needed.
+
+use std::convert::Infallible;
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::sim::Expo;
+
+/// Content type of the Prometheus text exposition format 0.0.4.
+pub(crate) const METRICS_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+pub(crate) const JSON_TYPE: &str = "application/json";
+pub(crate) const TEXT_TYPE: &str = "text/plain; charset=utf-8";
+
+/// A finished response, before it becomes a hyper `Response`.
+#[derive(Debug, Clone)]
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) content_type: &'static str,
+    pub(crate) body: String,
+}
+
+impl Reply {
+    pub(crate) fn json(healthy: bool, body: &serde_json::Value) -> Self {
+        let status = if healthy {
+            StatusCode::OK
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        };
+        Self {
+            status,
+            content_type: JSON_TYPE,
+            body: body.to_string(),
+        }
+    }
+
+    pub(crate) fn text(status: StatusCode, body: impl Into<String>) -> Self {
+        Self {
+            status,
+            content_type: TEXT_TYPE,
+            body: body.into(),
+        }
+    }
+}
+
+/// One simulated service: how it moves, what it exposes and how it reports health.
+pub(crate) trait Sim: Send + 'static {
+    /// Moves the state forward by `dt` seconds.
+    fn advance(&mut self, dt: f64);
+    /// Writes every metric family.
+    fn metrics(&self, out: &mut Expo);
+    /// Health endpoint paths this service answers, e.g. `/healthz`.
+    fn health_paths(&self) -> &'static [&'static str];
+    /// The answer for one of `health_paths`.
+    fn health(&self, path: &str) -> Reply;
+}
+
+/// A simulated service with its clock, ready to answer requests.
+pub(crate) struct Node {
+    name: String,
+    preset: &'static str,
+    scenario: &'static str,
+    health_paths: &'static [&'static str],
+    state: Mutex<(Instant, Box<dyn Sim>)>,
+}
+
+impl Node {
+    pub(crate) fn new(
+        name: &str,
+        preset: &'static str,
+        scenario: &'static str,
+        sim: Box<dyn Sim>,
+    ) -> Self {
+        Self {
+            name: name.to_owned(),
+            preset,
+            scenario,
+            health_paths: sim.health_paths(),
+            state: Mutex::new((Instant::now(), sim)),
+        }
+    }
+
+    pub(crate) fn health_paths(&self) -> &'static [&'static str] {
+        self.health_paths
+    }
+
+    /// Runs `f` on the state after advancing it to now. A panic in an earlier request must
+    /// not take the service down, so a poisoned lock is simply taken over.
+    fn with_sim<T>(&self, f: impl FnOnce(&mut dyn Sim) -> T) -> T {
+        let mut guard = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let (last, sim) = &mut *guard;
+        let now = Instant::now();
+        sim.advance(now.saturating_duration_since(*last).as_secs_f64());
+        *last = now;
+        f(sim.as_mut())
+    }
+
+    pub(crate) fn respond(&self, method: &Method, path: &str) -> (Reply, bool) {
+        let known = path == "/" || path == "/metrics" || self.health_paths().contains(&path);
+        if !known {
+            return (
+                Reply::text(StatusCode::NOT_FOUND, format!("not found: {path}\n")),
+                false,
+            );
+        }
+        if method != Method::GET && method != Method::HEAD {
+            return (
+                Reply::text(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n"),
+                true,
+            );
+        }
+        let reply = match path {
+            "/" => Reply::text(StatusCode::OK, self.index()),
+            "/metrics" => {
+                let mut out = Expo::default();
+                self.with_sim(|sim| sim.metrics(&mut out));
+                Reply {
+                    status: StatusCode::OK,
+                    content_type: METRICS_TYPE,
+                    body: out.finish(),
+                }
+            }
+            health => self.with_sim(|sim| sim.health(health)),
+        };
+        (reply, false)
+    }
+
+    fn index(&self) -> String {
+        let mut page = format!(
+            "watchdeck demo fleet: {} (preset {}, scenario {})\n\n",
+            self.name, self.preset, self.scenario
+        );
+        let routes = [("/metrics", "Prometheus text format 0.0.4")]
+            .into_iter()
+            .chain(self.health_paths.iter().map(|p| (*p, "health")))
+            .chain([("/", "this page")]);
+        for (path, what) in routes {
+            let _ = writeln!(page, "GET {path:<15}{what}");
+        }
+        page
+    }
+}
+
+fn to_response(reply: Reply, allow: bool) -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(Bytes::from(reply.body)));
+    *resp.status_mut() = reply.status;
+    let headers = resp.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(reply.content_type));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if allow {
+        headers.insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+    }
+    resp
+}
+
+/// Accepts connections until `stop` changes (or its sender is gone). Connection tasks live
+/// in a `JoinSet`, so ending this task, by signal or by abort, also ends every connection.
+pub(crate) async fn serve(listener: TcpListener, node: Arc<Node>, mut stop: watch::Receiver<bool>) {
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = stop.changed() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let node = Arc::clone(&node);
+                    conns.spawn(connection(stream, node));
+                }
+                Err(err) => {
+                    // Usually out of file descriptors: back off instead of spinning.
+                    tracing::warn!(%err, "demo fleet: accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            },
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+}
+
+async fn connection(stream: tokio::net::TcpStream, node: Arc<Node>) {
+    let service = service_fn(move |req: Request<hyper::body::Incoming>| {
+        let (reply, allow) = node.respond(req.method(), req.uri().path());
+        async move { Ok::<_, Infallible>(to_response(reply, allow)) }
+    });
+    if let Err(err) = http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), service)
+        .await
+    {
+        tracing::debug!(%err, "demo fleet: connection ended with an error");
+    }
+}

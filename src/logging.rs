@@ -37,7 +37,9 @@ pub fn init() -> Logging {
             Ok(t) => (t, None),
             Err(e) => (
                 default_filter(),
-                Some(format!("WATCHDECK_LOG={spec:?} is not a valid filter ({e}); using the default")),
+                Some(format!(
+                    "WATCHDECK_LOG={spec:?} is not a valid filter ({e}); using the default"
+                )),
             ),
         }
     };
@@ -51,7 +53,10 @@ pub fn init() -> Logging {
     if let Err(e) = std::fs::create_dir_all(&dir) {
         return Logging {
             path: None,
-            problem: Some(format!("cannot create {}: {e}; logging is off", dir.display())),
+            problem: Some(format!(
+                "cannot create {}: {e}; logging is off",
+                dir.display()
+            )),
             _guard: None,
         };
     }

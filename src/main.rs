@@ -7,7 +7,9 @@ use std::time::Duration;
 use anyhow::{anyhow, Context, Result};
 use clap::Parser;
 
-use watchdeck::cli::{Cli, Command, ConfigCommand, DemoCommand, OutputFormat, ScrapeArgs, SnapshotArgs};
+use watchdeck::cli::{
+    Cli, Command, ConfigCommand, DemoCommand, OutputFormat, ScrapeArgs, SnapshotArgs,
+};
 use watchdeck::config::{self, Config};
 use watchdeck::demo::{Fleet, Scenario};
 use watchdeck::expo::Format;
@@ -50,7 +52,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Config(ConfigCommand::Check { path }) => {
             let path = path.or(cli.config);
             let path = Config::locate(path.as_deref()).ok_or_else(|| {
-                anyhow!("no config file: pass --config PATH, set WATCHDECK_CONFIG, or create {}", Config::default_path().map_or_else(|| "~/.config/watchdeck/config.toml".to_owned(), |p| p.display().to_string()))
+                anyhow!(
+                    "no config file: pass --config PATH, set WATCHDECK_CONFIG, or create {}",
+                    Config::default_path().map_or_else(
+                        || "~/.config/watchdeck/config.toml".to_owned(),
+                        |p| p.display().to_string()
+                    )
+                )
             })?;
             match Config::load(&path) {
                 Ok(c) => {
@@ -83,7 +91,12 @@ fn load_config(path: Option<&std::path::Path>) -> Result<Config> {
     let path = Config::locate(path).ok_or_else(|| {
         anyhow!("no config file: pass --config PATH or set WATCHDECK_CONFIG (`watchdeck config template` prints a sample), or try `--demo`")
     })?;
-    Config::load(&path).map_err(|e| anyhow!("{e}\n(check it with `watchdeck config check {}`)", path.display()))
+    Config::load(&path).map_err(|e| {
+        anyhow!(
+            "{e}\n(check it with `watchdeck config check {}`)",
+            path.display()
+        )
+    })
 }
 
 fn snapshot_cmd(config_path: Option<&std::path::Path>, args: &SnapshotArgs) -> Result<ExitCode> {
@@ -104,7 +117,9 @@ fn snapshot_cmd(config_path: Option<&std::path::Path>, args: &SnapshotArgs) -> R
     rt.block_on(async {
         let (config, fleet) = if args.demo {
             let scenario = parse_scenario(&args.scenario)?;
-            let fleet = Fleet::start(scenario, None).await.context("cannot start the demo fleet")?;
+            let fleet = Fleet::start(scenario, None)
+                .await
+                .context("cannot start the demo fleet")?;
             let text = fleet.config_toml(Duration::from_secs(1));
             let config = Config::parse(&text, None, &|k| std::env::var(k).ok())
                 .map_err(|e| anyhow!("the demo fleet's own config does not parse: {e}"))?;
@@ -122,7 +137,10 @@ fn snapshot_cmd(config_path: Option<&std::path::Path>, args: &SnapshotArgs) -> R
                     Err(e) => format!("{{\"error\":\"cannot encode snapshot: {e}\"}}\n"),
                 },
             };
-            if let Err(e) = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+            if let Err(e) = stdout
+                .write_all(text.as_bytes())
+                .and_then(|()| stdout.flush())
+            {
                 write_err.get_or_insert(e);
             }
         })
@@ -152,7 +170,8 @@ fn scrape(args: &ScrapeArgs) -> Result<ExitCode> {
         .map_err(|e| anyhow!("--timeout {:?}: {e} (write e.g. 10s)", args.timeout))?;
     let src = args.source.as_str();
     let (body, header_format) = if src.starts_with("http://") || src.starts_with("https://") {
-        let url = reqwest::Url::parse(src).map_err(|e| anyhow!("{src:?} is not a valid URL: {e}"))?;
+        let url =
+            reqwest::Url::parse(src).map_err(|e| anyhow!("{src:?} is not a valid URL: {e}"))?;
         let rt = runtime()?;
         rt.block_on(async {
             let fetcher = Fetcher::new(Purpose::Metrics, &[], None).map_err(|e| anyhow!("{e}"))?;
@@ -166,12 +185,17 @@ fn scrape(args: &ScrapeArgs) -> Result<ExitCode> {
                 .fetch(&url, &limits, &mut buf)
                 .await
                 .map_err(|e| anyhow!("{src}: {e}"))?;
-            Ok::<_, anyhow::Error>((buf, Some(Format::from_content_type(fetched.content_type.as_deref()))))
+            Ok::<_, anyhow::Error>((
+                buf,
+                Some(Format::from_content_type(fetched.content_type.as_deref())),
+            ))
         })?
     } else {
         let mut buf = Vec::new();
         let n = if src == "-" {
-            std::io::stdin().take(MAX_FILE_BODY + 1).read_to_end(&mut buf)
+            std::io::stdin()
+                .take(MAX_FILE_BODY + 1)
+                .read_to_end(&mut buf)
         } else {
             std::fs::File::open(src)
                 .with_context(|| format!("cannot open {src}"))?
@@ -180,7 +204,10 @@ fn scrape(args: &ScrapeArgs) -> Result<ExitCode> {
         }
         .with_context(|| format!("cannot read {src}"))?;
         if n as u64 > MAX_FILE_BODY {
-            return Err(anyhow!("{src} is larger than {} MiB; refusing to read it", MAX_FILE_BODY >> 20));
+            return Err(anyhow!(
+                "{src} is larger than {} MiB; refusing to read it",
+                MAX_FILE_BODY >> 20
+            ));
         }
         (buf, None)
     };
@@ -197,7 +224,10 @@ fn scrape(args: &ScrapeArgs) -> Result<ExitCode> {
         OutputFormat::Json => serde_json::to_string_pretty(&listing)? + "\n",
     };
     let mut stdout = std::io::stdout().lock();
-    if let Err(e) = stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush()) {
+    if let Err(e) = stdout
+        .write_all(out.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             return Err(e.into());
         }

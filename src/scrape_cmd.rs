@@ -82,7 +82,11 @@ pub fn list(source: &str, body: &[u8], format: Format) -> ScrapeListing {
                 let labels = match labels_map(&s.labels) {
                     Ok(l) => l,
                     Err(reason) => {
-                        malformed.push(MalformedLine { line, reason, text: printable_excerpt(s.key, 200) });
+                        malformed.push(MalformedLine {
+                            line,
+                            reason,
+                            text: printable_excerpt(s.key, 200),
+                        });
                         continue;
                     }
                 };
@@ -143,14 +147,22 @@ pub fn render_text(l: &ScrapeListing) -> String {
             Value::String(v) => v.clone(),
             v => v.to_string(),
         };
-        let ts = s.timestamp_ms.map(|t| format!("  @{t}")).unwrap_or_default();
-        let ex = s.exemplar.as_ref().map(|e| format!("  exemplar {e}")).unwrap_or_default();
+        let ts = s
+            .timestamp_ms
+            .map(|t| format!("  @{t}"))
+            .unwrap_or_default();
+        let ex = s
+            .exemplar
+            .as_ref()
+            .map(|e| format!("  exemplar {e}"))
+            .unwrap_or_default();
         let _ = writeln!(o, "{} {{{}}} {value}{ts}{ex}", s.name, labels.join(", "));
     }
     for m in &l.malformed {
         let _ = writeln!(o, "malformed line {}: {} — {}", m.line, m.reason, m.text);
     }
-    let families: std::collections::BTreeSet<&str> = l.samples.iter().map(|s| s.family.as_str()).collect();
+    let families: std::collections::BTreeSet<&str> =
+        l.samples.iter().map(|s| s.family.as_str()).collect();
     let _ = writeln!(
         o,
         "{}: {} bytes, {}, {} samples in {} families, {} malformed lines",

@@ -154,15 +154,24 @@ fn secs(v: f64) -> String {
     }
 }
 
-fn trend(t: Option<&Trend>, unit: &str) -> String {
+fn trend(t: Option<&Trend>, in_bytes: bool) -> String {
     match t {
         None => "trend: need 2 scrapes".to_owned(),
         Some(t) => {
-            let rate = format!("{:+.1}{unit}/s", t.slope_per_s);
+            let rate = if in_bytes {
+                let sign = if t.slope_per_s < 0.0 { "-" } else { "+" };
+                format!("{sign}{}/s", bytes(t.slope_per_s.abs()))
+            } else {
+                format!("{:+.1}/s", t.slope_per_s)
+            };
             match (t.direction, t.eta_s) {
                 (Direction::Flat, _) => "flat".to_owned(),
-                (Direction::Draining, Some(e)) => format!("draining {rate}, empty in {}", format_eta(e)),
-                (Direction::Filling, Some(e)) => format!("filling {rate}, full in {}", format_eta(e)),
+                (Direction::Draining, Some(e)) => {
+                    format!("draining {rate}, empty in {}", format_eta(e))
+                }
+                (Direction::Filling, Some(e)) => {
+                    format!("filling {rate}, full in {}", format_eta(e))
+                }
                 (Direction::Draining, None) => format!("draining {rate}"),
                 (Direction::Filling, None) => format!("filling {rate}"),
             }
@@ -177,7 +186,11 @@ fn age(ms: Option<i64>) -> String {
 /// The human-readable table.
 pub fn render_text(s: &Snapshot) -> String {
     let mut o = String::new();
-    let env = s.environment.as_deref().map(|e| format!(" [{e}]")).unwrap_or_default();
+    let env = s
+        .environment
+        .as_deref()
+        .map(|e| format!(" [{e}]"))
+        .unwrap_or_default();
     let up = s.targets.iter().filter(|t| t.status == "up").count();
     let _ = writeln!(
         o,
@@ -189,7 +202,11 @@ pub fn render_text(s: &Snapshot) -> String {
         s.window_s
     );
     let _ = writeln!(o, "\nTARGETS");
-    let _ = writeln!(o, "  {:<14} {:<9} {:<8} {:>7} {:>9}  {}", "name", "status", "age", "series", "malformed", "detail");
+    let _ = writeln!(
+        o,
+        "  {:<14} {:<9} {:<8} {:>7} {:>9}  {}",
+        "name", "status", "age", "series", "malformed", "detail"
+    );
     for t in &s.targets {
         let age_txt = if t.stale {
             format!("STALE {}", age(t.age_ms))
@@ -222,62 +239,162 @@ pub fn render_text(s: &Snapshot) -> String {
         }
         for h in &t.health {
             let state = if h.healthy { "ok" } else { "FAIL" };
-            let code = h.status_code.map_or_else(|| "—".to_owned(), |c| c.to_string());
-            let what = h.error.clone().or_else(|| h.message.clone()).unwrap_or_default();
-            let _ = writeln!(o, "  {:<14} {:<4} {code:>3} {:>6.0}ms  {}  {what}", t.name, state, h.latency_ms, h.url);
+            let code = h
+                .status_code
+                .map_or_else(|| "—".to_owned(), |c| c.to_string());
+            let what = h
+                .error
+                .clone()
+                .or_else(|| h.message.clone())
+                .unwrap_or_default();
+            let _ = writeln!(
+                o,
+                "  {:<14} {:<4} {code:>3} {:>6.0}ms  {}  {what}",
+                t.name, state, h.latency_ms, h.url
+            );
             for c in &h.checks {
-                let lat = c.latency_ms.map(|l| format!(" {l:.0}ms")).unwrap_or_default();
-                let detail = c.detail.as_deref().map(|d| format!(" — {d}")).unwrap_or_default();
+                let lat = c
+                    .latency_ms
+                    .map(|l| format!(" {l:.0}ms"))
+                    .unwrap_or_default();
+                let detail = c
+                    .detail
+                    .as_deref()
+                    .map(|d| format!(" — {d}"))
+                    .unwrap_or_default();
                 let mark = if c.healthy { "ok  " } else { "FAIL" };
-                let _ = writeln!(o, "  {:<14}   {mark} {}: {}{lat}{detail}", "", c.name, c.status);
+                let _ = writeln!(
+                    o,
+                    "  {:<14}   {mark} {}: {}{lat}{detail}",
+                    "", c.name, c.status
+                );
             }
         }
     }
-    section(&mut o, "OUTBOX BACKLOG", s.targets.iter().flat_map(|t| {
-        t.backlog.iter().map(move |b| {
-            let warn = if b.warn { "  ⚠ over threshold" } else { "" };
-            format!("  {:<14} {:<28} {:>9}  {}{warn}", t.name, b.labels, num(b.value), trend(b.trend.as_ref(), ""))
-        })
-    }), &empty_reason(s, |t| t.backlog.is_empty() && has_panel(t, "backlog")));
-    section(&mut o, "SSE CLIENTS", s.targets.iter().flat_map(|t| {
-        t.sse.iter().map(move |g| {
-            let change = g.change.map_or_else(|| "change: need 2 scrapes".to_owned(), |c| format!("{c:+.0} over window"));
-            format!("  {:<14} {:<28} {:>9}  {change}", t.name, g.labels, num(g.value))
-        })
-    }), &empty_reason(s, |t| t.sse.is_empty() && has_panel(t, "sse")));
-    section(&mut o, "QUEUES", s.targets.iter().flat_map(|t| {
-        t.queue.iter().map(move |g| {
-            let warn = if g.warn { "  ⚠ over threshold" } else { "" };
-            let change = g.change.map(|c| format!("{c:+.0} over window")).unwrap_or_default();
-            format!("  {:<14} {:<28} {:>9}  {change}{warn}", t.name, format!("{} {}", g.title, g.labels).trim(), num(g.value))
-        })
-    }), &[]);
-    section(&mut o, "LATENCY", s.targets.iter().flat_map(|t| {
-        t.latency.iter().map(move |l| {
-            let th = l.threshold.map(|th| format!(" (p95 limit {})", secs(th))).unwrap_or_default();
-            let over = if l.over { "  ⚠ p95 over limit" } else { "" };
-            let scope = if l.since_start { " [since process start]" } else { "" };
-            format!(
-                "  {:<14} {:<28} p50 {:>7} p95 {:>7} p99 {:>7}{th}{over}{scope}",
-                t.name, l.title, secs(l.p50), secs(l.p95), secs(l.p99)
-            )
-        })
-    }), &[]);
-    section(&mut o, "ERROR RATE", s.targets.iter().flat_map(|t| {
-        t.errors.iter().map(move |e| {
-            let ratio = e.ratio.map_or_else(|| "— (need 2 scrapes)".to_owned(), |r| format!("{:.2}%", r * 100.0));
-            let rps = e.requests_per_s.map(|r| format!(" of {r:.1} req/s")).unwrap_or_default();
-            let warn = if e.warn { "  ⚠ over threshold" } else { "" };
-            format!("  {:<14} {:<28} {ratio}{rps}{warn}", t.name, e.title)
-        })
-    }), &[]);
-    section(&mut o, "COUNTERS", s.targets.iter().flat_map(|t| {
-        t.counters.iter().map(move |c| {
-            let rate = c.rate_per_s.map_or_else(|| "rate: need 2 scrapes".to_owned(), |r| format!("{r:.2}/s"));
-            let alert = if c.alert { "  ⚠ increased" } else { "" };
-            format!("  {:<14} {:<40} {:>9}  {rate}{alert}", t.name, format!("{} {}", c.title, c.labels).trim(), num(c.value))
-        })
-    }), &[]);
+    section(
+        &mut o,
+        "OUTBOX BACKLOG",
+        s.targets.iter().flat_map(|t| {
+            t.backlog.iter().map(move |b| {
+                let warn = if b.warn { "  ⚠ over threshold" } else { "" };
+                format!(
+                    "  {:<14} {:<28} {:>9}  {}{warn}",
+                    t.name,
+                    b.labels,
+                    num(b.value),
+                    trend(b.trend.as_ref(), false)
+                )
+            })
+        }),
+        &empty_reason(s, |t| t.backlog.is_empty() && has_panel(t, "backlog")),
+    );
+    section(
+        &mut o,
+        "SSE CLIENTS",
+        s.targets.iter().flat_map(|t| {
+            t.sse.iter().map(move |g| {
+                let change = g.change.map_or_else(
+                    || "change: need 2 scrapes".to_owned(),
+                    |c| format!("{c:+.0} over window"),
+                );
+                format!(
+                    "  {:<14} {:<28} {:>9}  {change}",
+                    t.name,
+                    format!("{} {}", g.title, g.labels).trim(),
+                    num(g.value)
+                )
+            })
+        }),
+        &empty_reason(s, |t| t.sse.is_empty() && has_panel(t, "sse")),
+    );
+    section(
+        &mut o,
+        "QUEUES",
+        s.targets.iter().flat_map(|t| {
+            t.queue.iter().map(move |g| {
+                let warn = if g.warn { "  ⚠ over threshold" } else { "" };
+                let change = g
+                    .change
+                    .map(|c| format!("{c:+.0} over window"))
+                    .unwrap_or_default();
+                format!(
+                    "  {:<14} {:<28} {:>9}  {change}{warn}",
+                    t.name,
+                    format!("{} {}", g.title, g.labels).trim(),
+                    num(g.value)
+                )
+            })
+        }),
+        &[],
+    );
+    section(
+        &mut o,
+        "LATENCY",
+        s.targets.iter().flat_map(|t| {
+            t.latency.iter().map(move |l| {
+                let th = l
+                    .threshold
+                    .map(|th| format!(" (p95 limit {})", secs(th)))
+                    .unwrap_or_default();
+                let over = if l.over { "  ⚠ p95 over limit" } else { "" };
+                let scope = if l.p50.is_nan() {
+                    " [no observations in the window]"
+                } else if l.since_start {
+                    " [since process start]"
+                } else {
+                    ""
+                };
+                format!(
+                    "  {:<14} {:<28} p50 {:>7} p95 {:>7} p99 {:>7}{th}{over}{scope}",
+                    t.name,
+                    l.title,
+                    secs(l.p50),
+                    secs(l.p95),
+                    secs(l.p99)
+                )
+            })
+        }),
+        &[],
+    );
+    section(
+        &mut o,
+        "ERROR RATE",
+        s.targets.iter().flat_map(|t| {
+            t.errors.iter().map(move |e| {
+                let ratio = e.ratio.map_or_else(
+                    || "— (need 2 scrapes)".to_owned(),
+                    |r| format!("{:.2}%", r * 100.0),
+                );
+                let rps = e
+                    .requests_per_s
+                    .map(|r| format!(" of {r:.1} req/s"))
+                    .unwrap_or_default();
+                let warn = if e.warn { "  ⚠ over threshold" } else { "" };
+                format!("  {:<14} {:<28} {ratio}{rps}{warn}", t.name, e.title)
+            })
+        }),
+        &[],
+    );
+    section(
+        &mut o,
+        "COUNTERS",
+        s.targets.iter().flat_map(|t| {
+            t.counters.iter().map(move |c| {
+                let rate = c.rate_per_s.map_or_else(
+                    || "rate: need 2 scrapes".to_owned(),
+                    |r| format!("{r:.2}/s"),
+                );
+                let alert = if c.alert { "  ⚠ increased" } else { "" };
+                format!(
+                    "  {:<14} {:<40} {:>9}  {rate}{alert}",
+                    t.name,
+                    format!("{} {}", c.title, c.labels).trim(),
+                    num(c.value)
+                )
+            })
+        }),
+        &[],
+    );
     let disk_rows: Vec<String> = s
         .targets
         .iter()
@@ -291,7 +408,7 @@ pub fn render_text(s: &Snapshot) -> String {
                 d.label,
                 d.used_ratio * 100.0,
                 bytes(d.size_bytes),
-                trend(d.trend.as_ref(), "B").replace("B/s", " B/s")
+                trend(d.trend.as_ref(), true)
             )
         })
         .collect();

@@ -71,7 +71,7 @@ pub(crate) fn new(scenario: Scenario) -> Box<dyn Sim> {
             sim.queue.spread = 0.02;
         }
         Scenario::DiskFill => {
-            sim.storage = 0.82 * limit;
+            sim.storage = 0.895 * limit;
             sim.storage_fill = 0.012;
         }
         _ => {}

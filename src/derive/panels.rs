@@ -147,7 +147,10 @@ fn matches(labels: &RawLabels<'_>, matchers: &[(String, String)]) -> bool {
 }
 
 /// Present series of one sample name, with their labels.
-fn present<'a>(t: &'a TargetState, name: &'a str) -> impl Iterator<Item = (&'a str, RawLabels<'a>)> {
+fn present<'a>(
+    t: &'a TargetState,
+    name: &'a str,
+) -> impl Iterator<Item = (&'a str, RawLabels<'a>)> {
     t.present.iter().filter_map(move |k| {
         let (n, labels) = split_key(k);
         (n == name).then_some((k.as_ref(), labels))
@@ -204,18 +207,29 @@ fn latency(t: &TargetState, p: &LatencyPanel, window: i64, now: i64) -> Option<L
         .into_values()
         .map(|(le, series)| (le, sum_points(series.into_iter())))
         .collect();
-    let in_window = |pts: &Vec<Point>| pts.iter().filter(|p| p.0 > now - window && p.0 <= now).count();
+    let in_window = |pts: &Vec<Point>| {
+        pts.iter()
+            .filter(|p| p.0 > now - window && p.0 <= now)
+            .count()
+    };
     let since_start = summed.iter().any(|(_, pts)| in_window(pts) < 2);
     let q = |q: f64| {
         let v = if since_start {
             let buckets: Vec<Bucket> = summed
                 .iter()
-                .filter_map(|(le, pts)| pts.last().map(|p| Bucket { upper_bound: *le, count: p.1 }))
+                .filter_map(|(le, pts)| {
+                    pts.last().map(|p| Bucket {
+                        upper_bound: *le,
+                        count: p.1,
+                    })
+                })
                 .collect();
             histogram_quantile(q, &buckets)
         } else {
-            let refs: Vec<(f64, &[Point])> =
-                summed.iter().map(|(le, pts)| (*le, pts.as_slice())).collect();
+            let refs: Vec<(f64, &[Point])> = summed
+                .iter()
+                .map(|(le, pts)| (*le, pts.as_slice()))
+                .collect();
             quantile_over_window(q, &refs, window, now)
         };
         v * p.scale
@@ -232,7 +246,12 @@ fn latency(t: &TargetState, p: &LatencyPanel, window: i64, now: i64) -> Option<L
     })
 }
 
-fn errors(t: &TargetState, p: &crate::config::ErrorRatePanel, window: i64, now: i64) -> Option<ErrorRow> {
+fn errors(
+    t: &TargetState,
+    p: &crate::config::ErrorRatePanel,
+    window: i64,
+    now: i64,
+) -> Option<ErrorRow> {
     let all: Vec<(&str, RawLabels<'_>)> = present(t, &p.metric).collect();
     if all.is_empty() {
         return None;
@@ -244,7 +263,11 @@ fn errors(t: &TargetState, p: &crate::config::ErrorRatePanel, window: i64, now: 
             .then(|| t.points(k))
     }));
     let total_inc = increase(&total, window, now);
-    let bad_inc = if bad.is_empty() { total_inc.map(|_| 0.0) } else { increase(&bad, window, now) };
+    let bad_inc = if bad.is_empty() {
+        total_inc.map(|_| 0.0)
+    } else {
+        increase(&bad, window, now)
+    };
     let ratio = match (bad_inc, total_inc) {
         (Some(b), Some(a)) if a > 0.0 => Some(b / a),
         (Some(_), Some(_)) => Some(0.0),
@@ -258,7 +281,12 @@ fn errors(t: &TargetState, p: &crate::config::ErrorRatePanel, window: i64, now: 
     })
 }
 
-fn counters(t: &TargetState, p: &crate::config::CounterPanel, window: i64, now: i64) -> Vec<CounterRow> {
+fn counters(
+    t: &TargetState,
+    p: &crate::config::CounterPanel,
+    window: i64,
+    now: i64,
+) -> Vec<CounterRow> {
     // Rows are the `by` groups, summed, so `reason` rows stay few whatever else is labelled.
     let mut groups: BTreeMap<String, Vec<&[Point]>> = BTreeMap::new();
     for (key, labels) in present(t, &p.metric) {
@@ -305,13 +333,19 @@ fn node_filesystems(t: &TargetState, window: i64, now: i64) -> Vec<DiskRow> {
         let denom = used + avail.1;
         let used_ratio = if denom > 0.0 { used / denom } else { 0.0 };
         let used_pts: Vec<Point> = if free_pts.is_empty() {
-            t.points(&avail_key).iter().map(|&(ts, a)| (ts, size - a)).collect()
+            t.points(&avail_key)
+                .iter()
+                .map(|&(ts, a)| (ts, size - a))
+                .collect()
         } else {
             free_pts.iter().map(|&(ts, f)| (ts, size - f)).collect()
         };
         rows.push(DiskRow {
             source: t.name.clone(),
-            label: labels.get("mountpoint").map(|m| m.into_owned()).unwrap_or_default(),
+            label: labels
+                .get("mountpoint")
+                .map(|m| m.into_owned())
+                .unwrap_or_default(),
             used_ratio,
             used_bytes: used,
             size_bytes: size,
@@ -322,7 +356,12 @@ fn node_filesystems(t: &TargetState, window: i64, now: i64) -> Vec<DiskRow> {
     rows
 }
 
-fn storage(t: &TargetState, p: &crate::config::StoragePanel, window: i64, now: i64) -> Option<DiskRow> {
+fn storage(
+    t: &TargetState,
+    p: &crate::config::StoragePanel,
+    window: i64,
+    now: i64,
+) -> Option<DiskRow> {
     let used_key = present(t, &p.used).next()?.0;
     let limit_key = present(t, &p.limit).next()?.0;
     let used_pts = t.points(used_key);
@@ -397,7 +436,12 @@ fn health_rows(t: &TargetState) -> Vec<HealthRow> {
 }
 
 /// All panels of one target.
-pub fn target_panels(t: &TargetState, preset: Option<&Preset>, window: i64, now: i64) -> TargetPanels {
+pub fn target_panels(
+    t: &TargetState,
+    preset: Option<&Preset>,
+    window: i64,
+    now: i64,
+) -> TargetPanels {
     let status: Status = t.status();
     let mut out = TargetPanels {
         name: t.name.clone(),
@@ -448,11 +492,20 @@ pub fn target_panels(t: &TargetState, preset: Option<&Preset>, window: i64, now:
     for g in &p.queue {
         out.queue.extend(gauges(t, g, window, now));
     }
-    out.latency = p.latency.iter().filter_map(|l| latency(t, l, window, now)).collect();
-    out.errors = p.errors.iter().filter_map(|e| errors(t, e, window, now)).collect();
+    out.latency = p
+        .latency
+        .iter()
+        .filter_map(|l| latency(t, l, window, now))
+        .collect();
+    out.errors = p
+        .errors
+        .iter()
+        .filter_map(|e| errors(t, e, window, now))
+        .collect();
     for c in &p.counters {
         out.counters.extend(counters(t, c, window, now));
     }
-    out.disks.extend(p.storage.iter().filter_map(|s| storage(t, s, window, now)));
+    out.disks
+        .extend(p.storage.iter().filter_map(|s| storage(t, s, window, now)));
     out
 }

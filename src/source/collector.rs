@@ -147,7 +147,11 @@ impl TargetRunner {
             .collect();
         let ca = match &t.ca_file {
             Some(p) => Some(std::fs::read(p).map_err(|e| {
-                format!("target {:?}: cannot read ca_file {}: {e}", t.name, p.display())
+                format!(
+                    "target {:?}: cannot read ca_file {}: {e}",
+                    t.name,
+                    p.display()
+                )
             })?),
             None => None,
         };

@@ -35,6 +35,9 @@ mod tests {
     #[test]
     fn missing_path_is_a_plain_error() {
         let e = statvfs_usage(Path::new("/no/such/dir/for/watchdeck")).expect_err("missing");
-        assert!(e.starts_with("cannot stat filesystem of /no/such/dir/for/watchdeck"), "{e}");
+        assert!(
+            e.starts_with("cannot stat filesystem of /no/such/dir/for/watchdeck"),
+            "{e}"
+        );
     }
 }

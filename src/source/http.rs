@@ -64,7 +64,8 @@ impl Default for HttpLimits {
 pub const MAX_METRICS_REDIRECTS: usize = 3;
 
 /// `Accept` for metrics: OpenMetrics preferred, the classic text format next.
-pub const METRICS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+pub const METRICS_ACCEPT: &str =
+    "application/openmetrics-text;version=1.0.0;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 const HEALTH_ACCEPT: &str = "application/json,text/plain;q=0.9,*/*;q=0.1";
 const USER_AGENT: &str = concat!("watchdeck/", env!("CARGO_PKG_VERSION"));
 
@@ -137,7 +138,9 @@ pub enum FetchError {
     RedirectLoop { chain: String },
     #[error("redirected to another host ({to}); only same-host redirects are followed, so point the URL there directly if that host is right")]
     CrossHostRedirect { to: String },
-    #[error("redirected from https to plain http ({to}); refusing to send the request unencrypted")]
+    #[error(
+        "redirected from https to plain http ({to}); refusing to send the request unencrypted"
+    )]
     InsecureRedirect { to: String },
     #[error("request failed: {cause}")]
     Other { cause: String },
@@ -890,7 +893,10 @@ mod tests {
             status: 404,
             snippet: String::new(),
         };
-        assert_eq!(e.to_string(), "HTTP 404 Not Found (empty body); check the URL path");
+        assert_eq!(
+            e.to_string(),
+            "HTTP 404 Not Found (empty body); check the URL path"
+        );
         let e = FetchError::Status {
             status: 503,
             snippet: "db down".into(),

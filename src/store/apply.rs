@@ -76,7 +76,11 @@ impl Store {
                         t.last_error = None;
                         t.present.clear();
                         for (key, value) in d.watched {
-                            push_point(t.series.entry(key.clone()).or_default(), (at_ms, value), limits);
+                            push_point(
+                                t.series.entry(key.clone()).or_default(),
+                                (at_ms, value),
+                                limits,
+                            );
                             t.present.push(key);
                         }
                         // Series that vanished long ago stop costing memory.

@@ -222,11 +222,18 @@ mod tests {
         for t in 0..5 {
             push_point(&mut pts, (t * 1000, t as f64), lim);
         }
-        assert_eq!(pts.iter().map(|p| p.0).collect::<Vec<_>>(), vec![2000, 3000, 4000]);
+        assert_eq!(
+            pts.iter().map(|p| p.0).collect::<Vec<_>>(),
+            vec![2000, 3000, 4000]
+        );
         push_point(&mut pts, (3500, 9.0), lim);
         assert_eq!(pts.len(), 3, "going back in time is refused");
         push_point(&mut pts, (20_000, 1.0), lim);
-        assert_eq!(pts, vec![(20_000, 1.0)], "points older than the age bound leave");
+        assert_eq!(
+            pts,
+            vec![(20_000, 1.0)],
+            "points older than the age bound leave"
+        );
     }
 
     #[test]

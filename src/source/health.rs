@@ -3,9 +3,9 @@
 //! Understood shapes (see notes/metrics.md):
 //! - mail / community-node: `{"status":"healthy","checks":{"database":{"status":"healthy","latency_ms":5}}}`;
 //!   extra scalar fields of a check (`"length":42`) become its `detail`;
-//! - NestJS Terminus: `{"status":"error","info":{..},"error":{..},"details":{..}}`
+//! - `NestJS` Terminus: `{"status":"error","info":{..},"error":{..},"details":{..}}`
 //!   with `"status":"up"|"down"` and an optional `message` per dependency;
-//! - a `checks` *array* of `{"name":..,"status":..}` (MicroProfile style);
+//! - a `checks` *array* of `{"name":..,"status":..}` (`MicroProfile` style);
 //! - anything else, plain text included, is kept as a short `message`.
 //!
 //! The body may come from a hostile server, so it is read with bounded
@@ -13,7 +13,7 @@
 //! [`MAX_CHECKS`] checks (failing ones first) and skip everything they do not
 //! need, instead of building a whole `serde_json::Value` tree.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
@@ -142,15 +142,16 @@ impl Doc {
                 checks.kept.len()
             );
             if checks.unhealthy_dropped > 0 {
-                note.push_str(&format!(
+                let _ = write!(
+                    note,
                     ", {} more failing not shown",
                     checks.unhealthy_dropped
-                ));
+                );
             }
             notes.push(note);
         }
-        let message = (!notes.is_empty())
-            .then(|| truncate_chars(&notes.join("; "), MAX_MESSAGE_CHARS));
+        let message =
+            (!notes.is_empty()).then(|| truncate_chars(&notes.join("; "), MAX_MESSAGE_CHARS));
 
         HealthReport {
             status_code,
@@ -379,7 +380,8 @@ impl<'de> Visitor<'de> for ChecksSeed<'_> {
         // stays bounded however many checks the body lists.
         while let Some(name) = map.next_key::<String>()? {
             let raw = map.next_value::<RawCheck>()?;
-            self.0.push(raw.into_check(Some(truncate_chars(&name, MAX_NAME_CHARS))));
+            self.0
+                .push(raw.into_check(Some(truncate_chars(&name, MAX_NAME_CHARS))));
         }
         Ok(())
     }
@@ -537,7 +539,10 @@ mod tests {
         assert_eq!(r.overall.as_deref(), Some("error"));
         let redis = check(&r, "redis");
         assert!(!redis.healthy);
-        assert_eq!(redis.detail.as_deref(), Some("connect ECONNREFUSED 10.0.0.5:6379"));
+        assert_eq!(
+            redis.detail.as_deref(),
+            Some("connect ECONNREFUSED 10.0.0.5:6379")
+        );
         assert!(check(&r, "database").healthy);
     }
 
@@ -574,7 +579,11 @@ mod tests {
 
     #[test]
     fn check_without_status_is_unknown_and_unhealthy() {
-        let r = parse_health(200, None, br#"{"status":"ok","checks":{"db":{"latency_ms":2}}}"#);
+        let r = parse_health(
+            200,
+            None,
+            br#"{"status":"ok","checks":{"db":{"latency_ms":2}}}"#,
+        );
         let db = check(&r, "db");
         assert_eq!(db.status, "unknown");
         assert!(!db.healthy);
@@ -583,7 +592,11 @@ mod tests {
 
     #[test]
     fn scalar_checks_and_check_arrays() {
-        let r = parse_health(200, None, br#"{"status":"ok","checks":{"db":"ok","cache":false}}"#);
+        let r = parse_health(
+            200,
+            None,
+            br#"{"status":"ok","checks":{"db":"ok","cache":false}}"#,
+        );
         assert!(check(&r, "db").healthy);
         assert!(!check(&r, "cache").healthy);
         let body = br#"{"status":"UP","checks":[{"name":"db","status":"UP"},{"name":"disk","status":"DOWN","data":{"free":1}}]}"#;
@@ -608,16 +621,26 @@ mod tests {
 
     #[test]
     fn malformed_json_is_kept_as_text() {
-        let r = parse_health(200, Some("application/json"), br#"{"status":"ok","checks":{"#);
+        let r = parse_health(
+            200,
+            Some("application/json"),
+            br#"{"status":"ok","checks":{"#,
+        );
         assert!(r.checks.is_empty());
         assert_eq!(r.overall, None);
-        assert_eq!(r.message.as_deref(), Some(r#"invalid JSON: {"status":"ok","checks":{"#));
+        assert_eq!(
+            r.message.as_deref(),
+            Some(r#"invalid JSON: {"status":"ok","checks":{"#)
+        );
         // The status code still decides.
         assert!(r.healthy);
         assert!(!parse_health(503, None, b"{nope").healthy);
         // Trailing garbage after a valid object is malformed too.
         let r = parse_health(200, None, br#"{"status":"ok"} trailing"#);
-        assert!(r.message.as_deref().is_some_and(|m| m.starts_with("invalid JSON")));
+        assert!(r
+            .message
+            .as_deref()
+            .is_some_and(|m| m.starts_with("invalid JSON")));
     }
 
     #[test]
@@ -630,7 +653,11 @@ mod tests {
         let r = parse_health(200, None, b"{\"status\":\"o\xffk\"}");
         assert!(r.message.is_some_and(|m| m.starts_with("invalid JSON")));
         // Control characters in names and statuses are dropped, line breaks become spaces.
-        let r = parse_health(200, None, b"{\"checks\":{\"d\\u001bb\":{\"status\":\"o\\u0007k\",\"message\":\"a\\nb\"}}}");
+        let r = parse_health(
+            200,
+            None,
+            b"{\"checks\":{\"d\\u001bb\":{\"status\":\"o\\u0007k\",\"message\":\"a\\nb\"}}}",
+        );
         assert_eq!(r.checks[0].name, "db");
         assert_eq!(r.checks[0].status, "ok");
         assert!(r.checks[0].healthy);
@@ -653,8 +680,12 @@ mod tests {
             if i > 0 {
                 body.push(',');
             }
-            let status = if i == 9_000 || i == 9_500 { "down" } else { "up" };
-            body.push_str(&format!(r#""c{i}":{{"status":"{status}","latency_ms":{i}}}"#));
+            let status = if i == 9_000 || i == 9_500 {
+                "down"
+            } else {
+                "up"
+            };
+            let _ = write!(body, r#""c{i}":{{"status":"{status}","latency_ms":{i}}}"#);
         }
         body.push_str("}}");
         let r = parse_health(200, None, body.as_bytes());
@@ -677,12 +708,15 @@ mod tests {
             if i > 0 {
                 body.push(',');
             }
-            body.push_str(&format!(r#""c{i}":"down""#));
+            let _ = write!(body, r#""c{i}":"down""#);
         }
         body.push_str("}}");
         let r = parse_health(200, None, body.as_bytes());
         assert_eq!(r.checks.len(), MAX_CHECKS);
-        assert!(r.message.expect("message").contains("36 more failing not shown"));
+        assert!(r
+            .message
+            .expect("message")
+            .contains("36 more failing not shown"));
     }
 
     #[test]
@@ -695,14 +729,22 @@ mod tests {
         let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
         let r = parse_health(200, Some("application/json"), deep.as_bytes());
         assert!(r.checks.is_empty());
-        let deep = format!(r#"{{"checks":{{"a":{}{}}}}}"#, "{\"x\":".repeat(50_000), "}".repeat(50_000));
+        let deep = format!(
+            r#"{{"checks":{{"a":{}{}}}}}"#,
+            "{\"x\":".repeat(50_000),
+            "}".repeat(50_000)
+        );
         let r = parse_health(200, None, deep.as_bytes());
-        assert!(r.message.is_none() || r.message.is_some_and(|m| m.starts_with("invalid JSON")));
+        assert!(r.message.is_none_or(|m| m.starts_with("invalid JSON")));
     }
 
     #[test]
     fn top_level_error_string_is_the_message() {
-        let r = parse_health(503, None, br#"{"status":"fail","error":"database unreachable"}"#);
+        let r = parse_health(
+            503,
+            None,
+            br#"{"status":"fail","error":"database unreachable"}"#,
+        );
         assert!(!r.healthy);
         assert_eq!(r.message.as_deref(), Some("database unreachable"));
     }

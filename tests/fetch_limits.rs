@@ -138,6 +138,7 @@ async fn non_utf8_bodies_are_returned_as_bytes() {
 #[tokio::test]
 async fn a_trickling_body_fails_at_the_total_deadline() {
     let addr = badserver::spawn(Behaviour::TrickleBody {
+        status: 200,
         interval: Duration::from_millis(100),
         content_length: 1000,
     })
@@ -348,8 +349,25 @@ async fn metrics_errors_quote_the_status_and_a_clean_snippet() {
 }
 
 #[tokio::test]
-async fn a_slow_error_body_still_reports_the_status() {
-    // 500 with a body that trickles: the status is the news, not the slowness.
+async fn a_slow_or_broken_error_body_still_reports_the_status() {
+    // The status is the news, not the slowness of the error page.
+    let addr = badserver::spawn(Behaviour::TrickleBody {
+        status: 500,
+        interval: Duration::from_millis(100),
+        content_length: 1000,
+    })
+    .await;
+    let text = fetch_err(
+        Purpose::Metrics,
+        &badserver::url(addr, "/metrics"),
+        &limits(700),
+    )
+    .await;
+    assert!(
+        text.starts_with("HTTP 500 Internal Server Error: x"),
+        "{text}"
+    );
+
     let addr = badserver::spawn(Behaviour::Respond(
         Reply::new(500)
             .header("Content-Length", "100")
@@ -363,6 +381,39 @@ async fn a_slow_error_body_still_reports_the_status() {
     )
     .await;
     assert_eq!(text, "HTTP 500 Internal Server Error: partial");
+}
+
+#[tokio::test]
+async fn a_target_that_breaks_and_recovers() {
+    let addr = badserver::spawn(Behaviour::Sequence(vec![
+        Behaviour::Respond(Reply::new(200).body("up 1\n")),
+        Behaviour::CloseImmediately,
+        Behaviour::Respond(Reply::new(200).body("up 2\n")),
+    ]))
+    .await;
+    let fetcher = fetcher(Purpose::Metrics);
+    let url = badserver::url(addr, "/metrics");
+    let mut buf = Vec::new();
+    fetcher
+        .fetch(&url, &limits(5_000), &mut buf)
+        .await
+        .expect("first");
+    assert_eq!(buf, b"up 1\n");
+    let err = fetcher
+        .fetch(&url, &limits(5_000), &mut buf)
+        .await
+        .expect_err("second");
+    assert_eq!(
+        err.to_string(),
+        "the server closed the connection without sending a response"
+    );
+    for _ in 0..2 {
+        fetcher
+            .fetch(&url, &limits(5_000), &mut buf)
+            .await
+            .expect("recovered");
+        assert_eq!(buf, b"up 2\n");
+    }
 }
 
 #[tokio::test]

@@ -106,8 +106,9 @@ pub enum Behaviour {
     CloseImmediately,
     /// Answers with bytes that are not HTTP at all.
     Garbage,
-    /// A 200 head announcing `content_length` bytes, then one byte per `interval`.
+    /// A `status` head announcing `content_length` bytes, then one byte per `interval`.
     TrickleBody {
+        status: u16,
         interval: Duration,
         content_length: usize,
     },
@@ -129,7 +130,25 @@ pub enum Behaviour {
     TlsTestCertificate,
     /// A listening socket whose accept queue is full and never drained: new
     /// connection attempts get no answer at all, so connecting times out.
+    /// (Only meaningful on its own, not inside a `Sequence`.)
     FullBacklog,
+    /// The n-th connection (from 0) is served with the n-th behaviour; the
+    /// last one serves all later connections. For targets that break and
+    /// recover (every reply closes its connection, so one request = one connection).
+    Sequence(Vec<Behaviour>),
+}
+
+impl Behaviour {
+    /// The behaviour for connection number `n`.
+    fn for_connection(&self, n: usize) -> Behaviour {
+        match self {
+            Behaviour::Sequence(list) => match list.get(n).or(list.last()) {
+                Some(b) => b.for_connection(n),
+                None => Behaviour::CloseImmediately,
+            },
+            other => other.clone(),
+        }
+    }
 }
 
 /// Starts a server with `behaviour` on 127.0.0.1 and returns its address.
@@ -145,11 +164,11 @@ pub async fn spawn(behaviour: Behaviour) -> SocketAddr {
         .expect("bind a loopback port");
     let addr = listener.local_addr().expect("local address");
     tokio::spawn(async move {
-        loop {
+        for n in 0.. {
             let Ok((stream, _)) = listener.accept().await else {
                 return;
             };
-            let behaviour = behaviour.clone();
+            let behaviour = behaviour.for_connection(n);
             tokio::spawn(async move {
                 // Any I/O error means the client went away: nothing to report.
                 let _ = tokio::time::timeout(MAX_SERVE_TIME, serve(stream, behaviour)).await;
@@ -213,11 +232,13 @@ async fn serve(mut stream: TcpStream, behaviour: Behaviour) -> std::io::Result<(
                 .await?;
         }
         Behaviour::TrickleBody {
+            status,
             interval,
             content_length,
         } => {
             let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {content_length}\r\n\r\n"
+                "HTTP/1.1 {status} {}\r\nContent-Type: text/plain\r\nContent-Length: {content_length}\r\n\r\n",
+                reason(status)
             );
             stream.write_all(head.as_bytes()).await?;
             for _ in 0..content_length {
@@ -258,7 +279,10 @@ async fn serve(mut stream: TcpStream, behaviour: Behaviour) -> std::io::Result<(
                 sent += line.len() as u64;
             }
         }
-        Behaviour::CloseImmediately | Behaviour::TlsTestCertificate | Behaviour::FullBacklog => {}
+        Behaviour::CloseImmediately
+        | Behaviour::TlsTestCertificate
+        | Behaviour::FullBacklog
+        | Behaviour::Sequence(_) => {}
     }
     stream.shutdown().await
 }

@@ -26,7 +26,8 @@ use reqwest::{Certificate, Client, StatusCode, Url};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
     /// A Prometheus/OpenMetrics exposition: up to [`MAX_METRICS_REDIRECTS`]
-    /// same-host redirects, and any non-2xx status is an error.
+    /// redirects to the same host (any port, never from https to http), and
+    /// any non-2xx status is an error.
     Metrics,
     /// A health endpoint: no redirects at all, and the status is returned to
     /// the health parser rather than judged here.
@@ -182,7 +183,7 @@ pub struct Fetcher {
     header_names: Vec<String>,
     /// Configured header values and their longer words, redacted from any
     /// server text we quote (servers sometimes echo the request).
-    secrets: Vec<Vec<u8>>,
+    secrets: Vec<String>,
     extra_roots: Vec<Certificate>,
     /// reqwest sets the connect timeout per client, so the client is rebuilt
     /// when the configured connect timeout changes (rare: config reloads).
@@ -449,10 +450,8 @@ impl Fetcher {
     fn redact(&self, text: &str) -> String {
         let mut out = text.to_owned();
         for secret in &self.secrets {
-            if let Ok(secret) = std::str::from_utf8(secret) {
-                if out.contains(secret) {
-                    out = out.replace(secret, "[redacted]");
-                }
+            if out.contains(secret.as_str()) {
+                out = out.replace(secret.as_str(), "[redacted]");
             }
         }
         out
@@ -758,18 +757,18 @@ fn deepest_cause(err: &(dyn std::error::Error + 'static)) -> String {
 /// Strings to redact from server text: each configured value, and its words
 /// of four or more characters other than the auth scheme ("Bearer s3cr3t"
 /// also hides a bare "s3cr3t").
-fn secret_patterns(value: &str) -> Vec<Vec<u8>> {
+fn secret_patterns(value: &str) -> Vec<String> {
     const SCHEMES: &[&str] = &["bearer", "basic", "token", "digest", "apikey", "negotiate"];
     let mut out = Vec::new();
     if value.len() >= 4 {
-        out.push(value.as_bytes().to_vec());
+        out.push(value.to_owned());
     }
     for word in value.split_whitespace() {
         if word.len() >= 4
             && word != value
             && !SCHEMES.contains(&word.to_ascii_lowercase().as_str())
         {
-            out.push(word.as_bytes().to_vec());
+            out.push(word.to_owned());
         }
     }
     // Longest first, so a whole value is replaced before its parts.
@@ -912,9 +911,7 @@ mod tests {
     #[test]
     fn secret_patterns_skip_the_scheme_and_short_words() {
         let p = secret_patterns("Bearer s3cr3t");
-        assert!(p.contains(&b"Bearer s3cr3t".to_vec()));
-        assert!(p.contains(&b"s3cr3t".to_vec()));
-        assert!(!p.contains(&b"Bearer".to_vec()));
+        assert_eq!(p, ["Bearer s3cr3t", "s3cr3t"]);
         assert!(secret_patterns("ab").is_empty());
     }
 

@@ -3,9 +3,9 @@
 //! Understood shapes (see notes/metrics.md):
 //! - mail / community-node: `{"status":"healthy","checks":{"database":{"status":"healthy","latency_ms":5}}}`;
 //!   extra scalar fields of a check (`"length":42`) become its `detail`;
-//! - NestJS Terminus: `{"status":"error","info":{..},"error":{..},"details":{..}}`
+//! - `NestJS` Terminus: `{"status":"error","info":{..},"error":{..},"details":{..}}`
 //!   with `"status":"up"|"down"` and an optional `message` per dependency;
-//! - a `checks` *array* of `{"name":..,"status":..}` (MicroProfile style);
+//! - a `checks` *array* of `{"name":..,"status":..}` (`MicroProfile` style);
 //! - anything else, plain text included, is kept as a short `message`.
 //!
 //! The body may come from a hostile server, so it is read with bounded
@@ -13,7 +13,7 @@
 //! [`MAX_CHECKS`] checks (failing ones first) and skip everything they do not
 //! need, instead of building a whole `serde_json::Value` tree.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
@@ -142,10 +142,11 @@ impl Doc {
                 checks.kept.len()
             );
             if checks.unhealthy_dropped > 0 {
-                note.push_str(&format!(
+                let _ = write!(
+                    note,
                     ", {} more failing not shown",
                     checks.unhealthy_dropped
-                ));
+                );
             }
             notes.push(note);
         }
@@ -684,9 +685,7 @@ mod tests {
             } else {
                 "up"
             };
-            body.push_str(&format!(
-                r#""c{i}":{{"status":"{status}","latency_ms":{i}}}"#
-            ));
+            let _ = write!(body, r#""c{i}":{{"status":"{status}","latency_ms":{i}}}"#);
         }
         body.push_str("}}");
         let r = parse_health(200, None, body.as_bytes());
@@ -709,7 +708,7 @@ mod tests {
             if i > 0 {
                 body.push(',');
             }
-            body.push_str(&format!(r#""c{i}":"down""#));
+            let _ = write!(body, r#""c{i}":"down""#);
         }
         body.push_str("}}");
         let r = parse_health(200, None, body.as_bytes());
@@ -736,7 +735,7 @@ mod tests {
             "}".repeat(50_000)
         );
         let r = parse_health(200, None, deep.as_bytes());
-        assert!(r.message.is_none() || r.message.is_some_and(|m| m.starts_with("invalid JSON")));
+        assert!(r.message.is_none_or(|m| m.starts_with("invalid JSON")));
     }
 
     #[test]

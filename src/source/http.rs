@@ -26,7 +26,8 @@ use reqwest::{Certificate, Client, StatusCode, Url};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
     /// A Prometheus/OpenMetrics exposition: up to [`MAX_METRICS_REDIRECTS`]
-    /// same-host redirects, and any non-2xx status is an error.
+    /// redirects to the same host (any port, never from https to http), and
+    /// any non-2xx status is an error.
     Metrics,
     /// A health endpoint: no redirects at all, and the status is returned to
     /// the health parser rather than judged here.
@@ -63,7 +64,7 @@ impl Default for HttpLimits {
 /// At most this many redirects are followed for [`Purpose::Metrics`].
 pub const MAX_METRICS_REDIRECTS: usize = 3;
 
-/// `Accept` for metrics: OpenMetrics preferred, the classic text format next.
+/// `Accept` for metrics: `OpenMetrics` preferred, the classic text format next.
 pub const METRICS_ACCEPT: &str =
     "application/openmetrics-text;version=1.0.0;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 const HEALTH_ACCEPT: &str = "application/json,text/plain;q=0.9,*/*;q=0.1";
@@ -108,6 +109,8 @@ pub enum FetchError {
     ConnectTimeout { after: Duration },
     #[error("could not connect: {cause}; check the host name and port")]
     Connect { cause: String },
+    #[error("could not resolve the host name: {cause}; check the host in the URL and this machine's DNS")]
+    Dns { cause: String },
     #[error("TLS failed: {problem}")]
     Tls { problem: String },
     #[error("timed out after {} while {phase}", human_duration(*.after))]
@@ -124,6 +127,10 @@ pub enum FetchError {
     BodyTooLarge { limit: usize },
     #[error("connection closed after {received} of {announced} bytes of the body")]
     Truncated { received: usize, announced: u64 },
+    #[error(
+        "the server closed the connection before the body was complete ({received} bytes received)"
+    )]
+    Incomplete { received: usize },
     #[error("the connection broke after {received} bytes of the body: {cause}")]
     BodyBroken { received: usize, cause: String },
     #[error("the compressed body could not be decompressed after {received} bytes: {cause}")]
@@ -176,7 +183,7 @@ pub struct Fetcher {
     header_names: Vec<String>,
     /// Configured header values and their longer words, redacted from any
     /// server text we quote (servers sometimes echo the request).
-    secrets: Vec<Vec<u8>>,
+    secrets: Vec<String>,
     extra_roots: Vec<Certificate>,
     /// reqwest sets the connect timeout per client, so the client is rebuilt
     /// when the configured connect timeout changes (rare: config reloads).
@@ -443,10 +450,8 @@ impl Fetcher {
     fn redact(&self, text: &str) -> String {
         let mut out = text.to_owned();
         for secret in &self.secrets {
-            if let Ok(secret) = std::str::from_utf8(secret) {
-                if out.contains(secret) {
-                    out = out.replace(secret, "[redacted]");
-                }
+            if out.contains(secret.as_str()) {
+                out = out.replace(secret.as_str(), "[redacted]");
             }
         }
         out
@@ -478,18 +483,16 @@ impl Fetcher {
         if err.is_connect() {
             return connect_error(err, url, limits);
         }
-        if let Some(hyper_err) = find_source::<hyper::Error>(err) {
-            if hyper_err.is_parse_too_large() {
-                return FetchError::HeadersTooLarge;
-            }
-            if hyper_err.is_parse() {
-                return FetchError::NotHttp {
-                    cause: deepest_cause(err),
-                };
-            }
-            if hyper_err.is_incomplete_message() {
-                return FetchError::ClosedWithoutResponse;
-            }
+        if any_hyper(err, hyper::Error::is_parse_too_large) {
+            return FetchError::HeadersTooLarge;
+        }
+        if any_hyper(err, hyper::Error::is_parse) {
+            return FetchError::NotHttp {
+                cause: deepest_cause(err),
+            };
+        }
+        if any_hyper(err, hyper::Error::is_incomplete_message) {
+            return FetchError::ClosedWithoutResponse;
         }
         if err.is_timeout() {
             return FetchError::Timeout {
@@ -600,35 +603,36 @@ fn redirect_chain(previous: &[Url], next: &Url) -> String {
 }
 
 fn connect_error(err: &reqwest::Error, url: &Url, limits: &HttpLimits) -> FetchError {
+    use std::io::ErrorKind;
+
     if err.is_timeout() {
         return FetchError::ConnectTimeout {
             after: limits.connect_timeout,
         };
     }
-    let io = find_source::<std::io::Error>(err);
-    if io.is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused) {
+    if any_io_kind(err, ErrorKind::ConnectionRefused) {
         return FetchError::ConnectionRefused;
     }
     let cause = deepest_cause(err);
-    if url.scheme() == "https" {
-        if let Some(io) = io {
-            match io.kind() {
-                // tokio-rustls reports every TLS protocol error as InvalidData.
-                std::io::ErrorKind::InvalidData => {
-                    return FetchError::Tls {
-                        problem: tls_problem(&cause),
-                    }
-                }
-                std::io::ErrorKind::UnexpectedEof
-                | std::io::ErrorKind::ConnectionReset
-                | std::io::ErrorKind::ConnectionAborted => {
-                    return FetchError::Tls {
-                        problem: "the server closed the connection during the handshake; check that this port serves HTTPS".into(),
-                    }
-                }
-                _ => {}
-            }
+    // hyper-util's connector error type is private; its fixed messages are
+    // the only way to tell a resolver or TCP failure from a TLS one.
+    let messages: Vec<String> = chain(err).map(ToString::to_string).collect();
+    if messages.iter().any(|m| m == "dns error") {
+        return FetchError::Dns { cause };
+    }
+    let tcp_level = messages.iter().any(|m| m == "tcp connect error");
+    if url.scheme() == "https" && !tcp_level {
+        // Anything that failed after TCP connected is the TLS handshake.
+        if any_io_kind(err, ErrorKind::UnexpectedEof)
+            || any_io_kind(err, ErrorKind::ConnectionReset)
+        {
+            return FetchError::Tls {
+                problem: "the server closed the connection during the handshake; check that this port serves HTTPS".into(),
+            };
         }
+        return FetchError::Tls {
+            problem: tls_problem(&cause),
+        };
     }
     FetchError::Connect { cause }
 }
@@ -660,25 +664,30 @@ fn body_error(
     announced: Option<u64>,
     limits: &HttpLimits,
 ) -> FetchError {
-    if err.is_decode() {
-        return FetchError::Decompress {
-            received,
-            cause: deepest_cause(err),
-        };
-    }
     if err.is_timeout() {
         return FetchError::Timeout {
             after: limits.timeout,
             phase: Phase::Body { received },
         };
     }
-    if let Some(announced) = announced {
-        if (received as u64) < announced {
-            return FetchError::Truncated {
+    let cut_short = any_io_kind(err, std::io::ErrorKind::UnexpectedEof)
+        || any_hyper(err, hyper::Error::is_incomplete_message);
+    if cut_short {
+        return match announced {
+            Some(announced) if (received as u64) < announced => FetchError::Truncated {
                 received,
                 announced,
-            };
-        }
+            },
+            _ => FetchError::Incomplete { received },
+        };
+    }
+    // reqwest labels every body error of a decoded response a "decode" error,
+    // so only one without a transport (hyper) cause is really about gzip.
+    if err.is_decode() && !any_hyper(err, |_| true) {
+        return FetchError::Decompress {
+            received,
+            cause: deepest_cause(err),
+        };
     }
     FetchError::BodyBroken {
         received,
@@ -698,26 +707,47 @@ fn append_bounded(buf: &mut Vec<u8>, chunk: &[u8], cap: usize) {
     buf.extend_from_slice(chunk);
 }
 
+/// An error and its causes, looking inside `io::Error`s too: their own
+/// `source()` skips the error they wrap, which is where rustls and hyper put
+/// the interesting part.
+fn chain<'a>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    let mut next = Some(err);
+    std::iter::from_fn(move || {
+        let current = next?;
+        next = match current
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => current.source(),
+        };
+        Some(current)
+    })
+}
+
 fn find_source<'a, T: std::error::Error + 'static>(
     err: &'a (dyn std::error::Error + 'static),
 ) -> Option<&'a T> {
-    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(e) = current {
-        if let Some(found) = e.downcast_ref::<T>() {
-            return Some(found);
-        }
-        current = e.source();
-    }
-    None
+    chain(err).find_map(|e| e.downcast_ref::<T>())
+}
+
+fn any_hyper(err: &(dyn std::error::Error + 'static), test: fn(&hyper::Error) -> bool) -> bool {
+    chain(err).any(|e| e.downcast_ref::<hyper::Error>().is_some_and(test))
+}
+
+fn any_io_kind(err: &(dyn std::error::Error + 'static), kind: std::io::ErrorKind) -> bool {
+    chain(err).any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == kind)
+    })
 }
 
 /// The innermost cause's text: the most specific one, and (unlike reqwest's
 /// top-level message) free of the URL, which may carry credentials.
 fn deepest_cause(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut deepest = err;
-    while let Some(next) = deepest.source() {
-        deepest = next;
-    }
+    let deepest = chain(err).last().unwrap_or(err);
     truncate_chars(
         &plain_text(deepest.to_string().as_bytes(), QUOTE_CHARS * 2),
         QUOTE_CHARS,
@@ -727,18 +757,18 @@ fn deepest_cause(err: &(dyn std::error::Error + 'static)) -> String {
 /// Strings to redact from server text: each configured value, and its words
 /// of four or more characters other than the auth scheme ("Bearer s3cr3t"
 /// also hides a bare "s3cr3t").
-fn secret_patterns(value: &str) -> Vec<Vec<u8>> {
+fn secret_patterns(value: &str) -> Vec<String> {
     const SCHEMES: &[&str] = &["bearer", "basic", "token", "digest", "apikey", "negotiate"];
     let mut out = Vec::new();
     if value.len() >= 4 {
-        out.push(value.as_bytes().to_vec());
+        out.push(value.to_owned());
     }
     for word in value.split_whitespace() {
         if word.len() >= 4
             && word != value
             && !SCHEMES.contains(&word.to_ascii_lowercase().as_str())
         {
-            out.push(word.as_bytes().to_vec());
+            out.push(word.to_owned());
         }
     }
     // Longest first, so a whole value is replaced before its parts.
@@ -881,9 +911,7 @@ mod tests {
     #[test]
     fn secret_patterns_skip_the_scheme_and_short_words() {
         let p = secret_patterns("Bearer s3cr3t");
-        assert!(p.contains(&b"Bearer s3cr3t".to_vec()));
-        assert!(p.contains(&b"s3cr3t".to_vec()));
-        assert!(!p.contains(&b"Bearer".to_vec()));
+        assert_eq!(p, ["Bearer s3cr3t", "s3cr3t"]);
         assert!(secret_patterns("ab").is_empty());
     }
 

@@ -121,9 +121,9 @@ pub enum FetchError {
     NotHttp { cause: String },
     #[error("the server's response headers are too large (over about 400 KiB); check the URL")]
     HeadersTooLarge,
-    #[error("the server announced a body of {}, more than the {} limit; raise max_body_bytes or check the URL", human_bytes(*.announced), human_bytes(*.limit as u64))]
+    #[error("the server announced a body of {}, more than the {} limit; raise limits.max_body in the config or check the URL", human_bytes(*.announced), human_bytes(*.limit as u64))]
     AnnouncedTooLarge { announced: u64, limit: usize },
-    #[error("the body exceeds the {} limit (counted after decompression); raise max_body_bytes or check the URL", human_bytes(*.limit as u64))]
+    #[error("the body exceeds the {} limit (counted after decompression); raise limits.max_body in the config or check the URL", human_bytes(*.limit as u64))]
     BodyTooLarge { limit: usize },
     #[error("connection closed after {received} of {announced} bytes of the body")]
     Truncated { received: usize, announced: u64 },

@@ -575,6 +575,9 @@ async fn index_page_unknown_paths_and_methods() {
             );
         }
         assert_eq!(get(&http, &format!("{base}/nope")).await.0, 404);
+        let head = http.head(&t.metrics_url).send().await.expect("HEAD");
+        assert_eq!(head.status(), 200);
+        assert!(head.bytes().await.expect("HEAD body").is_empty());
         let post = http.post(&t.metrics_url).send().await.expect("POST");
         assert_eq!(post.status(), 405);
     }

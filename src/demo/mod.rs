@@ -98,9 +98,13 @@ impl fmt::Display for Scenario {
 
 /// A scenario name that is not one of [`Scenario::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown demo scenario {name:?}; choose one of: calm, backlog-stall, ack-latency, sse-drop, disk-fill, dependency-down")]
+#[error("unknown demo scenario {name:?}; choose one of: {}", scenario_names())]
 pub struct UnknownScenario {
     pub name: String,
+}
+
+fn scenario_names() -> String {
+    Scenario::ALL.map(Scenario::name).join(", ")
 }
 
 impl FromStr for Scenario {

@@ -16,7 +16,7 @@ use hyper::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -197,10 +197,11 @@ async fn connection(stream: tokio::net::TcpStream, node: Arc<Node>) {
         let (reply, allow) = node.respond(req.method(), req.uri().path());
         async move { Ok::<_, Infallible>(to_response(reply, allow)) }
     });
-    if let Err(err) = http1::Builder::new()
-        .serve_connection(TokioIo::new(stream), service)
-        .await
-    {
+    // With a timer, hyper closes connections that never finish their headers (30 s).
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .serve_connection(TokioIo::new(stream), service);
+    if let Err(err) = conn.await {
         tracing::debug!(%err, "demo fleet: connection ended with an error");
     }
 }

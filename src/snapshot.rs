@@ -122,7 +122,7 @@ fn num(v: f64) -> String {
         format!("{:.1}M", v / 1e6)
     } else if a >= 1e4 {
         format!("{:.1}k", v / 1e3)
-    } else if a == a.trunc() {
+    } else if v.fract() == 0.0 {
         format!("{v:.0}")
     } else if a >= 10.0 {
         format!("{v:.1}")
@@ -186,6 +186,13 @@ fn age(ms: Option<i64>) -> String {
 /// The human-readable table.
 pub fn render_text(s: &Snapshot) -> String {
     let mut o = String::new();
+    render_targets(&mut o, s);
+    render_health(&mut o, s);
+    render_panels(&mut o, s);
+    o
+}
+
+fn render_targets(o: &mut String, s: &Snapshot) {
     let env = s
         .environment
         .as_deref()
@@ -204,8 +211,8 @@ pub fn render_text(s: &Snapshot) -> String {
     let _ = writeln!(o, "\nTARGETS");
     let _ = writeln!(
         o,
-        "  {:<14} {:<9} {:<8} {:>7} {:>9}  {}",
-        "name", "status", "age", "series", "malformed", "detail"
+        "  {:<14} {:<9} {:<8} {:>7} {:>9}  detail",
+        "name", "status", "age", "series", "malformed"
     );
     for t in &s.targets {
         let age_txt = if t.stale {
@@ -232,6 +239,9 @@ pub fn render_text(s: &Snapshot) -> String {
             let _ = writeln!(o, "  {:<14}   malformed {m}", "");
         }
     }
+}
+
+fn render_health(o: &mut String, s: &Snapshot) {
     let _ = writeln!(o, "\nHEALTH");
     for t in &s.targets {
         if t.health.is_empty() {
@@ -271,8 +281,11 @@ pub fn render_text(s: &Snapshot) -> String {
             }
         }
     }
+}
+
+fn render_panels(o: &mut String, s: &Snapshot) {
     section(
-        &mut o,
+        o,
         "OUTBOX BACKLOG",
         s.targets.iter().flat_map(|t| {
             t.backlog.iter().map(move |b| {
@@ -289,7 +302,7 @@ pub fn render_text(s: &Snapshot) -> String {
         &empty_reason(s, |t| t.backlog.is_empty() && has_panel(t, "backlog")),
     );
     section(
-        &mut o,
+        o,
         "SSE CLIENTS",
         s.targets.iter().flat_map(|t| {
             t.sse.iter().map(move |g| {
@@ -308,7 +321,7 @@ pub fn render_text(s: &Snapshot) -> String {
         &empty_reason(s, |t| t.sse.is_empty() && has_panel(t, "sse")),
     );
     section(
-        &mut o,
+        o,
         "QUEUES",
         s.targets.iter().flat_map(|t| {
             t.queue.iter().map(move |g| {
@@ -327,8 +340,12 @@ pub fn render_text(s: &Snapshot) -> String {
         }),
         &[],
     );
+    render_rates(o, s);
+}
+
+fn render_rates(o: &mut String, s: &Snapshot) {
     section(
-        &mut o,
+        o,
         "LATENCY",
         s.targets.iter().flat_map(|t| {
             t.latency.iter().map(move |l| {
@@ -357,7 +374,7 @@ pub fn render_text(s: &Snapshot) -> String {
         &[],
     );
     section(
-        &mut o,
+        o,
         "ERROR RATE",
         s.targets.iter().flat_map(|t| {
             t.errors.iter().map(move |e| {
@@ -376,7 +393,7 @@ pub fn render_text(s: &Snapshot) -> String {
         &[],
     );
     section(
-        &mut o,
+        o,
         "COUNTERS",
         s.targets.iter().flat_map(|t| {
             t.counters.iter().map(move |c| {
@@ -412,8 +429,7 @@ pub fn render_text(s: &Snapshot) -> String {
             )
         })
         .collect();
-    section(&mut o, "DISK", disk_rows.into_iter(), &[]);
-    o
+    section(o, "DISK", disk_rows.into_iter(), &[]);
 }
 
 fn has_panel(t: &TargetPanels, panel: &str) -> bool {

@@ -47,7 +47,9 @@ async fn run(config: &str, rounds: u32) -> Snapshot {
         format: OutputFormat::Json,
         window_ms: 60_000,
     };
-    snapshot::run(&config, &opts, |_| {}).await.expect("a round")
+    snapshot::run(&config, &opts, |_| {})
+        .await
+        .expect("a round")
 }
 
 fn find<'a>(s: &'a Snapshot, name: &str) -> &'a watchdeck::derive::panels::TargetPanels {
@@ -97,28 +99,44 @@ async fn every_broken_target_fails_alone_with_its_own_error() {
         true,
     )
     .await;
-    cfg += &target("error500", Behaviour::Respond(Reply::new(500).body("database is down")), false).await;
+    cfg += &target(
+        "error500",
+        Behaviour::Respond(Reply::new(500).body("database is down")),
+        false,
+    )
+    .await;
     let mut not_utf8 = GOOD_METRICS.as_bytes().to_vec();
     not_utf8.extend_from_slice(b"outbox_backlog{service=\"\xff\xfe\",consumer=\"x\"} 1\n");
-    cfg += &target("latin1", Behaviour::Respond(Reply::new(200).body(not_utf8)), false).await;
+    cfg += &target(
+        "latin1",
+        Behaviour::Respond(Reply::new(200).body(not_utf8)),
+        false,
+    )
+    .await;
 
     let s = run(&cfg, 1).await;
 
     let good = find(&s, "good");
     assert_eq!(good.status, "up", "{good:?}");
-    assert_eq!(good.backlog[0].value, 42.0);
+    assert!((good.backlog[0].value - 42.0).abs() < f64::EPSILON);
     assert_eq!(good.backlog[0].labels, "cn-index/index-v1");
 
     let expect = |name: &str, needle: &str| {
         let t = find(&s, name);
         assert_eq!(t.status, "down", "{name}: {t:?}");
         let err = t.error.as_deref().unwrap_or_default();
-        assert!(err.contains(needle), "{name}: error {err:?} should contain {needle:?}");
+        assert!(
+            err.contains(needle),
+            "{name}: error {err:?} should contain {needle:?}"
+        );
         assert!(t.backlog.is_empty(), "{name} shows no values");
     };
     expect("slow", "timed out after 1s while reading the body");
     expect("endless", "the body exceeds the 1 MiB limit");
-    expect("bomb", "the body exceeds the 1 MiB limit (counted after decompression)");
+    expect(
+        "bomb",
+        "the body exceeds the 1 MiB limit (counted after decompression)",
+    );
     expect("short", "connection closed after 10 of 1000 bytes");
     expect("loop", "redirect loop");
     expect("error500", "HTTP 500");
@@ -134,7 +152,10 @@ async fn every_broken_target_fails_alone_with_its_own_error() {
     );
 
     let latin1 = find(&s, "latin1");
-    assert_eq!(latin1.status, "degraded", "the scrape worked; one line was bad");
+    assert_eq!(
+        latin1.status, "degraded",
+        "the scrape worked; one line was bad"
+    );
     assert_eq!(latin1.malformed, 1);
     assert!(latin1.malformed_examples[0].contains("label value is not valid UTF-8"));
     assert_eq!(latin1.backlog.len(), 1, "the good lines still count");
@@ -148,13 +169,19 @@ async fn values_after_a_failed_scrape_are_stale_with_their_age() {
         Behaviour::Respond(Reply::new(503).body("overloaded")),
     ]);
     let mut cfg = target("flaky", flaky, false).await;
-    cfg = cfg.replace("interval = \"2s\"\ntimeout = \"1s\"", "interval = \"500ms\"\ntimeout = \"400ms\"");
+    cfg = cfg.replace(
+        "interval = \"2s\"\ntimeout = \"1s\"",
+        "interval = \"500ms\"\ntimeout = \"400ms\"",
+    );
     let s = run(&cfg, 2).await;
     let t = find(&s, "flaky");
     assert_eq!(t.status, "down");
     assert!(t.stale, "{t:?}");
     assert!(t.error.as_deref().unwrap_or_default().contains("HTTP 503"));
-    assert!(t.age_ms.is_some_and(|a| a >= 400), "age counts from the last good scrape: {t:?}");
+    assert!(
+        t.age_ms.is_some_and(|a| a >= 400),
+        "age counts from the last good scrape: {t:?}"
+    );
     let text = snapshot::render_text(&s);
     assert!(text.contains("STALE"), "{text}");
 }
@@ -169,5 +196,11 @@ async fn a_refused_target_is_down_in_plain_words() {
     let s = run(&cfg, 1).await;
     let t = find(&s, "gone");
     assert_eq!(t.status, "down");
-    assert!(t.error.as_deref().unwrap_or_default().starts_with("connection refused"), "{t:?}");
+    assert!(
+        t.error
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("connection refused"),
+        "{t:?}"
+    );
 }

@@ -135,7 +135,12 @@ pub fn split_key(key: &str) -> (&str, RawLabels<'_>) {
 
 fn label_values(labels: &RawLabels<'_>, by: &[String]) -> String {
     by.iter()
-        .map(|l| labels.get(l).map(|v| v.into_owned()).unwrap_or_default())
+        .map(|l| {
+            labels
+                .get(l)
+                .map(std::borrow::Cow::into_owned)
+                .unwrap_or_default()
+        })
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -257,11 +262,14 @@ fn errors(
         return None;
     }
     let total = sum_points(all.iter().map(|(k, _)| t.points(k)));
-    let bad = sum_points(all.iter().filter_map(|(k, l)| {
-        l.get(&p.status_label)
-            .is_some_and(|s| s.starts_with(p.error_prefix.as_str()))
-            .then(|| t.points(k))
-    }));
+    let bad = sum_points(
+        all.iter()
+            .filter(|(_, l)| {
+                l.get(&p.status_label)
+                    .is_some_and(|s| s.starts_with(p.error_prefix.as_str()))
+            })
+            .map(|(k, _)| t.points(k)),
+    );
     let total_inc = increase(&total, window, now);
     let bad_inc = if bad.is_empty() {
         total_inc.map(|_| 0.0)
@@ -344,7 +352,7 @@ fn node_filesystems(t: &TargetState, window: i64, now: i64) -> Vec<DiskRow> {
             source: t.name.clone(),
             label: labels
                 .get("mountpoint")
-                .map(|m| m.into_owned())
+                .map(std::borrow::Cow::into_owned)
                 .unwrap_or_default(),
             used_ratio,
             used_bytes: used,

@@ -223,7 +223,7 @@ impl TargetRunner {
     fn spawn_health(&self) -> JoinSet<(usize, HealthOutcome)> {
         let mut set = JoinSet::new();
         for (i, (url, fetcher)) in self.health.iter().enumerate() {
-            let (url, fetcher, limits) = (url.clone(), fetcher.clone(), self.limits.clone());
+            let (url, fetcher, limits) = (url.clone(), fetcher.clone(), self.limits);
             set.spawn(async move {
                 let started = Instant::now();
                 let mut body = Vec::new();

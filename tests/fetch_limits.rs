@@ -238,7 +238,7 @@ async fn a_gzip_bomb_stops_at_the_default_cap_after_decompression() {
     let text = assert_clean(&err);
     assert_eq!(
         text,
-        "the body exceeds the 16 MiB limit (counted after decompression); raise max_body_bytes or check the URL"
+        "the body exceeds the 16 MiB limit (counted after decompression); raise limits.max_body in the config or check the URL"
     );
     assert!(
         buf.capacity() <= limits.max_body_bytes,

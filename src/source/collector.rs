@@ -207,6 +207,14 @@ impl TargetRunner {
                 None => None,
             };
             let health = collect_health(health, self.health.len()).await;
+            if let Some(Err(e)) = &scrape {
+                tracing::warn!(target_index = self.index, round, error = %e, "scrape failed");
+            }
+            for h in health.iter().filter(|h| h.result.is_err()) {
+                if let Err(e) = &h.result {
+                    tracing::warn!(target_index = self.index, url = %h.url, error = %e, "health check failed");
+                }
+            }
             let obs = Observation::Target {
                 target: self.index,
                 round,

@@ -182,6 +182,24 @@ fn main() {
     }
     let steady_allocs = (allocs() - a0) as f64 / (f64::from(rounds) * samples as f64);
     let steady = median(steady);
+
+    // The same, but the target writes its series in a different order every time, so the
+    // order prediction never hits and every sample goes through the hash table.
+    let reversed: Vec<String> = bodies
+        .iter()
+        .map(|b| b.lines().rev().map(|l| format!("{l}\n")).collect())
+        .collect();
+    let mut shuffled = Vec::new();
+    let a1 = allocs();
+    for i in 0..rounds {
+        let b = if i % 2 == 0 { &reversed[(i % 3) as usize] } else { &bodies[(i % 3) as usize] };
+        let t = Instant::now();
+        let r = idx.ingest(b.as_bytes(), Format::Prometheus, i64::from(i) * 1000 + 100_000);
+        shuffled.push(t.elapsed());
+        assert_eq!(r.new_series, 0);
+    }
+    let shuffled_allocs = (allocs() - a1) as f64 / (f64::from(rounds) * samples as f64);
+    let shuffled = median(shuffled);
     let index_mem = idx.memory_bytes();
 
     // prometheus-parse on the same bytes.
@@ -213,6 +231,13 @@ fn main() {
         mbs(steady),
         sps(steady, samples),
         steady_allocs
+    );
+    println!(
+        "{:<34} {:>12.0} {:>14.0} {:>12.3}",
+        "watchdeck steady, order changing",
+        mbs(shuffled),
+        sps(shuffled, samples),
+        shuffled_allocs
     );
     println!(
         "{:<34} {:>12.0} {:>14.0} {:>12.3}",

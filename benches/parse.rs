@@ -192,9 +192,17 @@ fn main() {
     let mut shuffled = Vec::new();
     let a1 = allocs();
     for i in 0..rounds {
-        let b = if i % 2 == 0 { &reversed[(i % 3) as usize] } else { &bodies[(i % 3) as usize] };
+        let b = if i % 2 == 0 {
+            &reversed[(i % 3) as usize]
+        } else {
+            &bodies[(i % 3) as usize]
+        };
         let t = Instant::now();
-        let r = idx.ingest(b.as_bytes(), Format::Prometheus, i64::from(i) * 1000 + 100_000);
+        let r = idx.ingest(
+            b.as_bytes(),
+            Format::Prometheus,
+            i64::from(i) * 1000 + 100_000,
+        );
         shuffled.push(t.elapsed());
         assert_eq!(r.new_series, 0);
     }

@@ -12,15 +12,34 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     long_about = "watchdeck polls your services' Prometheus /metrics and health endpoints, \
                   local disks and Postgres, and shows what an on-call operator acts on: target \
                   health, outbox backlog, SSE clients, webhook ACK latency, disk usage.",
-    arg_required_else_help = true
+    after_help = "With no command, opens the cockpit on the configured targets. \
+                  `watchdeck demo` opens it on the built-in demo fleet."
 )]
 pub struct Cli {
     /// Config file (else $WATCHDECK_CONFIG, else $XDG_CONFIG_HOME/watchdeck/config.toml).
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
+    #[command(flatten)]
+    pub screen: ScreenArgs,
+
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+}
+
+/// Options of the cockpit screen.
+#[derive(Debug, Args, Clone)]
+pub struct ScreenArgs {
+    /// Theme: default, light, high-contrast, monochrome, or a theme file (NO_COLOR forces
+    /// monochrome).
+    #[arg(long, global = true, value_name = "NAME|PATH")]
+    pub theme: Option<String>,
+    /// Do not capture the mouse (keeps the terminal's own text selection).
+    #[arg(long, global = true)]
+    pub no_mouse: bool,
+    /// Read-only: no remediation action can run.
+    #[arg(long, global = true)]
+    pub read_only: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -32,9 +51,18 @@ pub enum Command {
     /// Check or print the config file.
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// The built-in demo fleet: simulated services of every preset on loopback.
+    /// Open the cockpit on the built-in demo fleet (simulated services on loopback).
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Incident to play: calm, backlog-stall, ack-latency, sse-drop, disk-fill,
+    /// dependency-down.
+    #[arg(long, default_value = "calm")]
+    pub scenario: String,
     #[command(subcommand)]
-    Demo(DemoCommand),
+    pub command: Option<DemoCommand>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

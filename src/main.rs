@@ -14,7 +14,7 @@ use watchdeck::config::{self, Config};
 use watchdeck::demo::{Fleet, Scenario};
 use watchdeck::expo::Format;
 use watchdeck::source::http::{Fetcher, HttpLimits, Purpose};
-use watchdeck::{logging, scrape_cmd, snapshot};
+use watchdeck::{cockpit, logging, scrape_cmd, snapshot};
 
 /// Exit statuses: 0 fine, 1 something watched is wrong (target down, malformed lines),
 /// 2 watchdeck could not do what was asked (bad config, unreachable endpoint).
@@ -23,14 +23,27 @@ const EXIT_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let _log = logging::init();
-    match run(cli) {
+    let log = logging::init();
+    let screen = matches!(
+        cli.command,
+        None | Some(Command::Demo(DemoArgs { command: None, .. }))
+    );
+    let code = match run(cli) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("watchdeck: {e:#}");
             ExitCode::from(EXIT_ERROR)
         }
+    };
+    if screen {
+        if let Some(p) = &log.path {
+            eprintln!("watchdeck: logs are in {}", p.display());
+        }
+        if let Some(problem) = &log.problem {
+            eprintln!("watchdeck: {problem}");
+        }
     }
+    code
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -42,9 +55,16 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
-    match cli.command {
+    let Some(command) = cli.command else {
+        return cockpit_cmd(cli.config.as_deref(), &cli.screen, None);
+    };
+    match command {
         Command::Snapshot(args) => snapshot_cmd(cli.config.as_deref(), &args),
         Command::Scrape(args) => scrape(&args),
+        Command::Demo(DemoArgs {
+            scenario,
+            command: None,
+        }) => cockpit_cmd(None, &cli.screen, Some(&scenario)),
         Command::Config(ConfigCommand::Template) => {
             print!("{}", config::template());
             Ok(ExitCode::SUCCESS)
@@ -76,7 +96,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
         }
-        Command::Demo(DemoCommand::Serve { scenario, port }) => demo_serve(&scenario, port),
+        Command::Demo(DemoArgs {
+            command: Some(DemoCommand::Serve { scenario, port }),
+            ..
+        }) => demo_serve(&scenario, port),
     }
 }
 
@@ -160,6 +183,53 @@ fn snapshot_cmd(config_path: Option<&std::path::Path>, args: &SnapshotArgs) -> R
             ExitCode::SUCCESS
         })
     })
+}
+
+/// The cockpit on the configured targets, or on the demo fleet when `demo` names a scenario.
+fn cockpit_cmd(
+    config_path: Option<&std::path::Path>,
+    screen: &ScreenArgs,
+    demo: Option<&str>,
+) -> Result<ExitCode> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        return Err(anyhow!(
+            "the cockpit needs a terminal; for scripts use `watchdeck snapshot` (or `snapshot --demo`)"
+        ));
+    }
+    let opts = cockpit::Options {
+        theme: screen.theme.clone(),
+        mouse: !screen.no_mouse,
+        read_only: screen.read_only,
+    };
+    let rt = runtime()?;
+    let exit = rt.block_on(async {
+        let (config, fleet) = match demo {
+            Some(scenario) => {
+                let scenario = parse_scenario(scenario)?;
+                let fleet = Fleet::start(scenario, None)
+                    .await
+                    .context("cannot start the demo fleet")?;
+                let text = fleet.config_toml(Duration::from_secs(1));
+                let config = Config::parse(&text, None, &|k| std::env::var(k).ok())
+                    .map_err(|e| anyhow!("the demo fleet's own config does not parse: {e}"))?;
+                (config, Some(fleet))
+            }
+            None => (load_config(config_path)?, None),
+        };
+        let exit = cockpit::run(&config, &opts).await;
+        if let Some(fleet) = fleet {
+            fleet.shutdown().await;
+        }
+        exit
+    });
+    // Blocking tasks (a statvfs on a hung mount) must not keep a hung-up cockpit alive.
+    rt.shutdown_timeout(Duration::from_secs(1));
+    match exit? {
+        cockpit::Exit::Quit => Ok(ExitCode::SUCCESS),
+        cockpit::Exit::Hangup => Ok(ExitCode::from(129)),
+        cockpit::Exit::Terminated => Ok(ExitCode::from(143)),
+    }
 }
 
 /// Bodies read from files or stdin are capped like scraped ones.

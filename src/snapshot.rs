@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::config::{Config, Preset};
 use crate::derive::panels::{local_disks, target_panels, DiskRow, TargetPanels};
 use crate::derive::{format_eta, Direction, Trend};
+use crate::fmt::{bytes, num, secs};
 use crate::source::{now_ms, Collector};
 use crate::store::Store;
 
@@ -106,52 +107,6 @@ pub async fn run(
         }
     }
     last.ok_or_else(|| "no round was collected".to_owned())
-}
-
-fn num(v: f64) -> String {
-    if v.is_nan() {
-        return "—".to_owned();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "+Inf" } else { "-Inf" }.to_owned();
-    }
-    let a = v.abs();
-    if a >= 1e9 {
-        format!("{:.1}G", v / 1e9)
-    } else if a >= 1e6 {
-        format!("{:.1}M", v / 1e6)
-    } else if a >= 1e4 {
-        format!("{:.1}k", v / 1e3)
-    } else if v.fract() == 0.0 {
-        format!("{v:.0}")
-    } else if a >= 10.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.2}")
-    }
-}
-
-fn bytes(v: f64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut v = v;
-    let mut u = 0;
-    while v.abs() >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    format!("{v:.1} {}", UNITS[u])
-}
-
-fn secs(v: f64) -> String {
-    if v.is_nan() {
-        "—".to_owned()
-    } else if v.is_infinite() {
-        "+Inf".to_owned()
-    } else if v < 1.0 {
-        format!("{:.0}ms", v * 1000.0)
-    } else {
-        format!("{v:.2}s")
-    }
 }
 
 fn trend(t: Option<&Trend>, in_bytes: bool) -> String {

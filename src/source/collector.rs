@@ -68,7 +68,16 @@ pub enum Observation {
         at_ms: i64,
         usage: Vec<Result<DiskUsage, String>>,
     },
+    /// Every series of one target (`name{labels}`, value), sent after each scrape while the
+    /// series browser asks for that target.
+    Series {
+        target: usize,
+        rows: Vec<(String, f64)>,
+    },
 }
+
+/// Which target the series browser is showing, if any.
+pub type BrowseRequest = tokio::sync::watch::Receiver<Option<usize>>;
 
 /// The running collectors. Dropping it stops them.
 pub struct Collector {
@@ -105,11 +114,21 @@ impl Collector {
     /// Starts one task per target (and one for local disks). `rounds` stops each task after
     /// that many ticks (headless modes); `None` runs until dropped.
     pub fn start(config: &Config, rounds: Option<u32>) -> Result<Self, String> {
+        let (_keep, browse) = tokio::sync::watch::channel(None);
+        Self::start_with_browse(config, rounds, &browse)
+    }
+
+    /// As [`start`](Self::start), and sends every series of the target named in `browse`.
+    pub fn start_with_browse(
+        config: &Config,
+        rounds: Option<u32>,
+        browse: &BrowseRequest,
+    ) -> Result<Self, String> {
         let (tx, rx) = mpsc::channel(256);
         let mut tasks = Vec::new();
         for (i, t) in config.targets.iter().enumerate() {
             let runner = TargetRunner::new(i, t)?;
-            tasks.push(tokio::spawn(runner.run(tx.clone(), rounds)));
+            tasks.push(tokio::spawn(runner.run(tx.clone(), rounds, browse.clone())));
         }
         if !config.disks.is_empty() {
             let paths: Vec<_> = config.disks.iter().map(|d| d.path.clone()).collect();
@@ -189,12 +208,27 @@ impl TargetRunner {
         })
     }
 
-    async fn run(mut self, tx: mpsc::Sender<Observation>, rounds: Option<u32>) {
+    async fn run(
+        mut self,
+        tx: mpsc::Sender<Observation>,
+        rounds: Option<u32>,
+        mut browse: BrowseRequest,
+    ) {
         let mut ticker = tokio::time::interval(self.interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut round = 0u32;
         loop {
-            ticker.tick().await;
+            tokio::select! {
+                _ = ticker.tick() => {}
+                // The browser opened on this target: answer now rather than at the next tick.
+                Ok(()) = browse.changed() => {
+                    let wanted = *browse.borrow_and_update() == Some(self.index);
+                    if wanted && tx.send(self.listing()).await.is_err() {
+                        break;
+                    }
+                    continue;
+                }
+            }
             round += 1;
             let at_ms = now_ms();
             let health = self.spawn_health();
@@ -222,9 +256,28 @@ impl TargetRunner {
                 scrape,
                 health,
             };
-            if tx.send(obs).await.is_err() || rounds.is_some_and(|n| round >= n) {
+            if tx.send(obs).await.is_err() {
                 break;
             }
+            if *browse.borrow_and_update() == Some(self.index) && tx.send(self.listing()).await.is_err() {
+                break;
+            }
+            if rounds.is_some_and(|n| round >= n) {
+                break;
+            }
+        }
+    }
+
+    /// Every series present in the latest scrape, for the browser.
+    fn listing(&self) -> Observation {
+        Observation::Series {
+            target: self.index,
+            rows: self
+                .series
+                .iter()
+                .filter(|v| v.present)
+                .map(|v| (v.key.to_owned(), v.value))
+                .collect(),
         }
     }
 

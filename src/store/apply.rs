@@ -107,6 +107,7 @@ impl Store {
                     }
                 }
             }
+            Observation::Series { .. } => {}
             Observation::Disks { at_ms, usage } => {
                 let limits = self.limits;
                 for (d, u) in self.disks.iter_mut().zip(usage) {

@@ -1,0 +1,264 @@
+//! The cockpit's whole state. `update` changes it; the view only reads it.
+//!
+//! Collection never stops: observations always go into `store`. What the panels show is
+//! `shown`, derived from the store when something arrives — unless the display is frozen, in
+//! which case `shown` keeps the moment of freezing while the store moves on.
+
+use std::collections::{HashMap, VecDeque};
+
+use crate::app::keymap::{Keymap, Mode};
+use crate::app::palette::PaletteMatch;
+use crate::config::{Config, Preset};
+use crate::derive::panels::{local_disks, target_panels, DiskRow, TargetPanels};
+use crate::store::Store;
+use crate::theme::Styles;
+
+/// Points kept per sparkline.
+pub const SPARK_POINTS: usize = 120;
+
+/// The panels of the main view, in the order of their number keys (1–7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PanelId {
+    Overview,
+    Backlog,
+    Sse,
+    Latency,
+    Disk,
+    Health,
+    Signals,
+}
+
+impl PanelId {
+    pub const ALL: [PanelId; 7] = [
+        PanelId::Overview,
+        PanelId::Backlog,
+        PanelId::Sse,
+        PanelId::Latency,
+        PanelId::Disk,
+        PanelId::Health,
+        PanelId::Signals,
+    ];
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            PanelId::Overview => "Targets",
+            PanelId::Backlog => "Outbox backlog",
+            PanelId::Sse => "SSE clients",
+            PanelId::Latency => "Latency",
+            PanelId::Disk => "Disk",
+            PanelId::Health => "Health checks",
+            PanelId::Signals => "Queues, errors, counters",
+        }
+    }
+
+    pub fn next(self) -> PanelId {
+        Self::ALL[(self.index() + 1) % Self::ALL.len()]
+    }
+
+    pub fn prev(self) -> PanelId {
+        Self::ALL[(self.index() + Self::ALL.len() - 1) % Self::ALL.len()]
+    }
+}
+
+/// What fills the body of the screen.
+#[derive(Debug, Clone, PartialEq)]
+pub enum View {
+    /// All panels.
+    Main,
+    /// One target's panels and health in full (Enter on a target).
+    Detail { target: usize },
+    /// Every series of one target, with a filter.
+    Browse(Browse),
+}
+
+/// The series browser of one target.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Browse {
+    pub target: usize,
+    pub filter: String,
+    /// True while the filter is being typed.
+    pub editing: bool,
+    /// Rows matching the filter: `name{labels}` and the value.
+    pub rows: Vec<(String, f64)>,
+    /// Every series as last received from the collector.
+    pub all: Vec<(String, f64)>,
+    pub selected: usize,
+    /// False until the collector's first full listing arrives.
+    pub loaded: bool,
+}
+
+/// A popup over the view.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Popup {
+    Help { scroll: usize },
+    Palette(Palette),
+    ConfirmQuit,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Palette {
+    pub input: String,
+    pub matches: Vec<PaletteMatch>,
+    pub selected: usize,
+}
+
+/// A short message at the bottom, shown until `until_ms`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Toast {
+    pub text: String,
+    pub until_ms: i64,
+    pub error: bool,
+}
+
+/// What the panels show: derived values at one moment.
+#[derive(Debug, Clone, Default)]
+pub struct Shown {
+    pub at_ms: i64,
+    pub targets: Vec<TargetPanels>,
+    pub local_disks: Vec<DiskRow>,
+}
+
+/// Which series a sparkline follows.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SparkKey {
+    /// Backlog of (target, labels).
+    Backlog(String, String),
+    /// SSE clients of (target, labels).
+    Sse(String, String),
+    /// p95 of (target, latency panel title), in seconds.
+    P95(String, String),
+}
+
+pub struct Model {
+    pub environment: Option<String>,
+    /// The clock as of the last message.
+    pub now_ms: i64,
+    pub store: Store,
+    pub presets: Vec<Option<Preset>>,
+    pub shown: Shown,
+    pub sparks: HashMap<SparkKey, VecDeque<f64>>,
+    pub window_ms: i64,
+    pub focus: PanelId,
+    /// Selected row per panel.
+    pub selected: [usize; 7],
+    pub view: View,
+    pub popup: Option<Popup>,
+    pub frozen: bool,
+    pub mouse: bool,
+    pub read_only: bool,
+    /// Remediation actions in flight (none yet: actions arrive with a later issue).
+    pub actions_running: usize,
+    pub keymap: Keymap,
+    pub styles: Styles,
+    pub toast: Option<Toast>,
+    /// Terminal size (columns, rows).
+    pub size: (u16, u16),
+    pub quit: bool,
+}
+
+impl Model {
+    pub fn new(config: &Config, keymap: Keymap, styles: Styles, now_ms: i64) -> Self {
+        let store = Store::new(config);
+        let presets = config
+            .targets
+            .iter()
+            .map(|t| t.preset.map(Preset::load))
+            .collect();
+        let mut m = Self {
+            environment: config.environment.clone(),
+            now_ms,
+            store,
+            presets,
+            shown: Shown::default(),
+            sparks: HashMap::new(),
+            window_ms: crate::derive::panels::DEFAULT_WINDOW_MS,
+            focus: PanelId::Overview,
+            selected: [0; 7],
+            view: View::Main,
+            popup: None,
+            frozen: false,
+            mouse: true,
+            read_only: false,
+            actions_running: 0,
+            keymap,
+            styles,
+            toast: None,
+            size: (80, 24),
+            quit: false,
+        };
+        m.rederive();
+        m
+    }
+
+    /// Recomputes what the panels show from the store (unless frozen).
+    pub fn rederive(&mut self) {
+        if self.frozen {
+            return;
+        }
+        let now = self.now_ms;
+        let window = self.window_ms;
+        self.shown = Shown {
+            at_ms: now,
+            targets: self
+                .store
+                .targets
+                .iter()
+                .zip(&self.presets)
+                .map(|(t, p)| target_panels(t, p.as_ref(), window, now))
+                .collect(),
+            local_disks: local_disks(&self.store.disks, window, now),
+        };
+    }
+
+    /// Appends the current values of one target's rows to their sparklines.
+    pub fn record_sparks(&mut self, target: usize) {
+        let Some(t) = self.shown.targets.get(target) else {
+            return;
+        };
+        let mut points: Vec<(SparkKey, f64)> = Vec::new();
+        for b in &t.backlog {
+            points.push((SparkKey::Backlog(t.name.clone(), b.labels.clone()), b.value));
+        }
+        for g in &t.sse {
+            points.push((SparkKey::Sse(t.name.clone(), g.labels.clone()), g.value));
+        }
+        for l in &t.latency {
+            points.push((SparkKey::P95(t.name.clone(), l.title.clone()), l.p95));
+        }
+        for (k, v) in points {
+            let line = self.sparks.entry(k).or_default();
+            if line.len() == SPARK_POINTS {
+                line.pop_front();
+            }
+            line.push_back(v);
+        }
+    }
+
+    /// The sparkline of a row (oldest first); empty when none yet.
+    pub fn spark(&self, key: &SparkKey) -> Vec<f64> {
+        self.sparks
+            .get(key)
+            .map(|d| d.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// The keymap mode the model is in.
+    pub fn mode(&self) -> Mode {
+        match (&self.popup, &self.view) {
+            (Some(Popup::Help { .. }), _) => Mode::Help,
+            (Some(Popup::Palette(_)), _) => Mode::Palette,
+            (Some(Popup::ConfirmQuit), _) => Mode::Confirm,
+            (None, View::Browse(_)) => Mode::Browse,
+            (None, _) => Mode::Normal,
+        }
+    }
+
+    pub fn targets_up(&self) -> (usize, usize) {
+        let up = self.shown.targets.iter().filter(|t| t.status == "up").count();
+        (up, self.shown.targets.len())
+    }
+}

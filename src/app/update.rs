@@ -1,0 +1,386 @@
+//! `update(&mut Model, Msg) -> Vec<Cmd>`: the only place the cockpit's state changes.
+//!
+//! Input, observations, clock ticks and signals all arrive as `Msg`s; side effects leave as
+//! `Cmd`s for the event loop to carry out. The clock is in the messages, never read here.
+
+use ratatui::crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+
+use super::command::Command;
+use super::keymap::Mode;
+use super::model::{Browse, Model, Palette, PanelId, Popup, Toast, View};
+use super::palette::rank;
+use crate::source::Observation;
+
+/// Everything that can happen to the cockpit.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    Observation(Box<Observation>),
+    /// Every series of a target, for the browser.
+    Series { target: usize, rows: Vec<(String, f64)> },
+    /// The clock moved (for ages and toasts).
+    Tick(i64),
+    /// SIGHUP, or the terminal went away (EOF/EIO): stop drawing and leave.
+    Hangup,
+    /// SIGTERM or SIGINT.
+    Terminate,
+}
+
+/// Side effects requested by `update`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cmd {
+    /// Leave the event loop and restore the terminal.
+    Quit,
+    /// Leave without touching the terminal (it is gone).
+    QuitNoRestore,
+    /// Ask the collectors for every series of this target (None: stop).
+    Browse(Option<usize>),
+    /// Turn mouse capture on or off.
+    SetMouse(bool),
+}
+
+/// Applies one message. Returns the side effects to carry out.
+pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
+    match msg {
+        Msg::Key(k) if k.kind != KeyEventKind::Release => key(m, k),
+        Msg::Key(_) => Vec::new(),
+        Msg::Mouse(e) => mouse(m, e),
+        Msg::Resize(w, h) => {
+            m.size = (w, h);
+            Vec::new()
+        }
+        Msg::Observation(obs) => {
+            let target = match &*obs {
+                Observation::Target { target, .. } => Some(*target),
+                Observation::Disks { .. } => None,
+            };
+            m.store.apply(*obs);
+            m.rederive();
+            if let Some(t) = target {
+                m.record_sparks(t);
+            }
+            Vec::new()
+        }
+        Msg::Series { target, rows } => {
+            if let View::Browse(b) = &mut m.view {
+                if b.target == target {
+                    b.all = rows;
+                    b.loaded = true;
+                    refilter(b);
+                }
+            }
+            Vec::new()
+        }
+        Msg::Tick(now) => {
+            m.now_ms = now;
+            if m.toast.as_ref().is_some_and(|t| t.until_ms <= now) {
+                m.toast = None;
+            }
+            Vec::new()
+        }
+        Msg::Hangup => vec![Cmd::QuitNoRestore],
+        Msg::Terminate => vec![Cmd::Quit],
+    }
+}
+
+fn toast(m: &mut Model, text: impl Into<String>, error: bool) {
+    m.toast = Some(Toast {
+        text: text.into(),
+        until_ms: m.now_ms + 4000,
+        error,
+    });
+}
+
+fn key(m: &mut Model, k: KeyEvent) -> Vec<Cmd> {
+    // Text entry first: the browse filter and the palette input take printable keys.
+    if let View::Browse(b) = &mut m.view {
+        if b.editing && m.popup.is_none() {
+            match k.code {
+                KeyCode::Enter => b.editing = false,
+                KeyCode::Esc => {
+                    b.editing = false;
+                    b.filter.clear();
+                    refilter(b);
+                }
+                KeyCode::Backspace => {
+                    b.filter.pop();
+                    refilter(b);
+                }
+                KeyCode::Char(c) if !k.modifiers.contains(KeyModifiers::CONTROL) => {
+                    b.filter.push(c);
+                    refilter(b);
+                }
+                _ => {}
+            }
+            return Vec::new();
+        }
+    }
+    if let Some(Popup::Palette(p)) = &mut m.popup {
+        let typed = match k.code {
+            KeyCode::Backspace => {
+                p.input.pop();
+                true
+            }
+            KeyCode::Char(c) if !k.modifiers.contains(KeyModifiers::CONTROL) => {
+                p.input.push(c);
+                true
+            }
+            _ => false,
+        };
+        if typed {
+            p.matches = rank(&p.input);
+            p.selected = 0;
+            return Vec::new();
+        }
+    }
+    let mode = m.mode();
+    // Ctrl-C always quits, whatever the keymap says: the operator's way out.
+    if k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL) {
+        return command(m, Command::Quit);
+    }
+    match m.keymap.lookup(mode, &k) {
+        Some(c) => command(m, c),
+        None => Vec::new(),
+    }
+}
+
+fn refilter(b: &mut Browse) {
+    let f = b.filter.to_lowercase();
+    b.rows = b
+        .all
+        .iter()
+        .filter(|(k, _)| f.is_empty() || k.to_lowercase().contains(&f))
+        .cloned()
+        .collect();
+    b.selected = b.selected.min(b.rows.len().saturating_sub(1));
+}
+
+/// Number of rows the focused list has, for moving the selection.
+fn rows_in(m: &Model, panel: PanelId) -> usize {
+    let targets = match m.view {
+        View::Detail { target } => m.shown.targets.get(target..=target).unwrap_or(&[]),
+        _ => &m.shown.targets[..],
+    };
+    match panel {
+        PanelId::Overview => m.shown.targets.len(),
+        PanelId::Backlog => targets.iter().map(|t| t.backlog.len()).sum(),
+        PanelId::Sse => targets.iter().map(|t| t.sse.len()).sum(),
+        PanelId::Latency => targets.iter().map(|t| t.latency.len()).sum(),
+        PanelId::Disk => {
+            targets.iter().map(|t| t.disks.len()).sum::<usize>() + m.shown.local_disks.len()
+        }
+        PanelId::Health => targets
+            .iter()
+            .flat_map(|t| &t.health)
+            .map(|h| 1 + h.checks.len())
+            .sum(),
+        PanelId::Signals => targets
+            .iter()
+            .map(|t| t.queue.len() + t.errors.len() + t.counters.len())
+            .sum(),
+    }
+}
+
+fn page(m: &Model) -> usize {
+    usize::from(m.size.1 / 2).max(1)
+}
+
+fn move_sel(m: &mut Model, delta: isize) {
+    if let View::Browse(b) = &mut m.view {
+        let n = b.rows.len();
+        b.selected = step(b.selected, delta, n);
+        return;
+    }
+    let n = rows_in(m, m.focus);
+    let i = m.focus.index();
+    m.selected[i] = step(m.selected[i], delta, n);
+}
+
+fn step(cur: usize, delta: isize, n: usize) -> usize {
+    if n == 0 {
+        return 0;
+    }
+    cur.saturating_add_signed(delta).min(n - 1)
+}
+
+fn focus(m: &mut Model, p: PanelId) {
+    m.focus = p;
+    if matches!(m.view, View::Browse(_)) {
+        m.view = View::Main;
+    }
+}
+
+/// Carries out one command.
+#[allow(clippy::too_many_lines)] // one arm per command: a table, read as one
+pub fn command(m: &mut Model, c: Command) -> Vec<Cmd> {
+    let mut cmds = Vec::new();
+    match c {
+        Command::Quit => {
+            if m.actions_running > 0 && m.popup != Some(Popup::ConfirmQuit) {
+                m.popup = Some(Popup::ConfirmQuit);
+            } else {
+                m.quit = true;
+                cmds.push(Cmd::Quit);
+            }
+        }
+        Command::Confirm => {
+            if m.popup == Some(Popup::ConfirmQuit) {
+                m.quit = true;
+                cmds.push(Cmd::Quit);
+            }
+        }
+        Command::Cancel | Command::Close => m.popup = None,
+        Command::Help => {
+            m.popup = match m.popup {
+                Some(Popup::Help { .. }) => None,
+                _ => Some(Popup::Help { scroll: 0 }),
+            }
+        }
+        Command::Palette => {
+            m.popup = Some(Popup::Palette(Palette {
+                input: String::new(),
+                matches: rank(""),
+                selected: 0,
+            }));
+        }
+        Command::Run => {
+            if let Some(Popup::Palette(p)) = m.popup.take() {
+                if let Some(found) = p.matches.get(p.selected) {
+                    let chosen = found.command;
+                    if chosen != Command::Run && chosen != Command::Palette {
+                        cmds.extend(command(m, chosen));
+                    }
+                }
+            }
+        }
+        Command::Filter => {
+            if let View::Browse(b) = &mut m.view {
+                b.editing = true;
+            } else {
+                cmds.extend(open_browse(m, true));
+            }
+        }
+        Command::Freeze => {
+            m.frozen = !m.frozen;
+            if m.frozen {
+                toast(m, "display frozen — collection goes on; f to resume", false);
+            } else {
+                m.rederive();
+                toast(m, "display live again", false);
+            }
+        }
+        Command::FocusNext => focus(m, m.focus.next()),
+        Command::FocusPrev => focus(m, m.focus.prev()),
+        Command::FocusOverview => focus(m, PanelId::Overview),
+        Command::FocusBacklog => focus(m, PanelId::Backlog),
+        Command::FocusSse => focus(m, PanelId::Sse),
+        Command::FocusLatency => focus(m, PanelId::Latency),
+        Command::FocusDisk => focus(m, PanelId::Disk),
+        Command::FocusHealth => focus(m, PanelId::Health),
+        Command::FocusSignals => focus(m, PanelId::Signals),
+        Command::Up => scroll_or_move(m, -1),
+        Command::Down => scroll_or_move(m, 1),
+        Command::PageUp => scroll_or_move(m, -(page(m) as isize)),
+        Command::PageDown => scroll_or_move(m, page(m) as isize),
+        Command::Top => scroll_or_move(m, isize::MIN / 2),
+        Command::Bottom => scroll_or_move(m, isize::MAX / 2),
+        Command::Left => focus(m, m.focus.prev()),
+        Command::Right => focus(m, m.focus.next()),
+        Command::Drill => {
+            if let Some(Popup::Palette(_)) = m.popup {
+                cmds.extend(command(m, Command::Run));
+            } else if m.focus == PanelId::Overview && matches!(m.view, View::Main) {
+                let t = m.selected[PanelId::Overview.index()];
+                if t < m.shown.targets.len() {
+                    m.view = View::Detail { target: t };
+                    m.focus = PanelId::Backlog;
+                }
+            }
+        }
+        Command::Back => {
+            if m.popup.is_some() {
+                m.popup = None;
+            } else {
+                match m.view {
+                    View::Browse(_) => {
+                        m.view = View::Main;
+                        cmds.push(Cmd::Browse(None));
+                    }
+                    View::Detail { target } => {
+                        m.view = View::Main;
+                        m.focus = PanelId::Overview;
+                        m.selected[PanelId::Overview.index()] = target;
+                    }
+                    View::Main => {}
+                }
+            }
+        }
+        Command::Browse => cmds.extend(open_browse(m, false)),
+        Command::ToggleMouse => {
+            m.mouse = !m.mouse;
+            cmds.push(Cmd::SetMouse(m.mouse));
+            let state = if m.mouse { "on" } else { "off (terminal selection works)" };
+            toast(m, format!("mouse {state}"), false);
+        }
+    }
+    cmds
+}
+
+fn scroll_or_move(m: &mut Model, delta: isize) {
+    match &mut m.popup {
+        Some(Popup::Help { scroll }) => *scroll = step(*scroll, delta, 500),
+        Some(Popup::Palette(p)) => p.selected = step(p.selected, delta, p.matches.len()),
+        Some(Popup::ConfirmQuit) => {}
+        None => move_sel(m, delta),
+    }
+}
+
+/// Opens the series browser on the selected (or drilled-into) target.
+fn open_browse(m: &mut Model, editing: bool) -> Vec<Cmd> {
+    let target = match m.view {
+        View::Detail { target } => target,
+        _ => m.selected[PanelId::Overview.index()],
+    };
+    if target >= m.shown.targets.len() {
+        toast(m, "no target selected", true);
+        return Vec::new();
+    }
+    m.view = View::Browse(Browse {
+        target,
+        editing,
+        ..Browse::default()
+    });
+    vec![Cmd::Browse(Some(target))]
+}
+
+fn mouse(m: &mut Model, e: MouseEvent) -> Vec<Cmd> {
+    if !m.mouse {
+        return Vec::new();
+    }
+    match e.kind {
+        MouseEventKind::ScrollDown => scroll_or_move(m, 3),
+        MouseEventKind::ScrollUp => scroll_or_move(m, -3),
+        MouseEventKind::Down(MouseButton::Left) => {
+            if m.popup.is_none() && matches!(m.view, View::Main | View::Detail { .. }) {
+                let areas = crate::ui::layout::panel_areas(m);
+                if let Some((p, _)) = areas
+                    .iter()
+                    .find(|(_, r)| r.contains(ratatui::layout::Position::new(e.column, e.row)))
+                {
+                    m.focus = *p;
+                }
+            }
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// True when the keymap mode takes free text (for the footer).
+pub fn typing(m: &Model) -> bool {
+    matches!(&m.view, View::Browse(b) if b.editing) || m.mode() == Mode::Palette
+}

@@ -1,0 +1,176 @@
+//! The cockpit's event loop: collectors, keys, signals and the clock become `Msg`s for
+//! `update`; the screen is redrawn only when something changed, at most 30 times a second.
+//!
+//! Input is read on its own thread (crossterm's reader blocks); a read error — EOF or EIO when
+//! the terminal is gone — is a hangup, as is SIGHUP. Either way the loop stops drawing and
+//! returns at once: crossterm would otherwise spin on a dead terminal.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context, Result};
+use ratatui::crossterm::event::{self, Event};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::{mpsc, watch};
+
+use crate::app::keymap::Keymap;
+use crate::app::model::Model;
+use crate::app::update::{update, Cmd, Msg};
+use crate::config::Config;
+use crate::source::{now_ms, Collector, Observation};
+use crate::terminal;
+use crate::theme::{self, ColorEnv};
+
+/// Frames are at least this far apart (30 fps).
+const FRAME: Duration = Duration::from_millis(33);
+
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Theme name or file; overrides the config's `theme`.
+    pub theme: Option<String>,
+    pub mouse: bool,
+    pub read_only: bool,
+}
+
+/// How the cockpit ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Quit,
+    Hangup,
+    Terminated,
+}
+
+fn spawn_input(tx: mpsc::Sender<Msg>) {
+    std::thread::Builder::new()
+        .name("watchdeck-input".into())
+        .spawn(move || loop {
+            // Poll with a timeout so the thread notices when the loop has gone.
+            match event::poll(Duration::from_millis(500)) {
+                Ok(false) => {
+                    if tx.is_closed() {
+                        return;
+                    }
+                }
+                Ok(true) => {
+                    let msg = match event::read() {
+                        Ok(Event::Key(k)) => Msg::Key(k),
+                        Ok(Event::Mouse(m)) => Msg::Mouse(m),
+                        Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
+                        Ok(_) => continue,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "terminal input failed; treating it as a hangup");
+                            let _ = tx.blocking_send(Msg::Hangup);
+                            return;
+                        }
+                    };
+                    if tx.blocking_send(msg).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "terminal input failed; treating it as a hangup");
+                    let _ = tx.blocking_send(Msg::Hangup);
+                    return;
+                }
+            }
+        })
+        .map(|_| ())
+        .unwrap_or_else(|e| tracing::error!(error = %e, "cannot start the input thread"));
+}
+
+/// Time until the wall clock next crosses a whole second (ages and the clock change then).
+fn until_next_second(now_ms: i64) -> Duration {
+    Duration::from_millis((1000 - now_ms.rem_euclid(1000)) as u64 + 1)
+}
+
+/// Builds the model: keymap with the config's overrides, theme, collectors.
+pub fn model(config: &Config, opts: &Options) -> Result<Model> {
+    let mut keymap = Keymap::default();
+    keymap
+        .apply_overrides(&config.keys)
+        .map_err(|e| anyhow!("{e}"))?;
+    let theme_name = opts.theme.as_deref().or(config.theme.as_deref());
+    let styles = theme::load(theme_name, &ColorEnv::from_env()).map_err(|e| anyhow!("{e}"))?;
+    let mut m = Model::new(config, keymap, styles, now_ms());
+    m.mouse = opts.mouse;
+    m.read_only = opts.read_only;
+    Ok(m)
+}
+
+/// Runs the cockpit until the operator quits, the terminal hangs up, or a signal arrives.
+pub async fn run(config: &Config, opts: &Options) -> Result<Exit> {
+    let mut m = model(config, opts)?;
+    let (browse_tx, browse_rx) = watch::channel(None);
+    let mut collector = Collector::start_with_browse(config, None, &browse_rx)
+        .map_err(|e| anyhow!("{e}"))?;
+    let mut hup = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
+    let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+
+    terminal::install_panic_hook();
+    let mut guard = terminal::enter(m.mouse).context("cannot take over the terminal")?;
+    let size = guard.terminal.size().context("cannot read the terminal size")?;
+    m.size = (size.width, size.height);
+
+    let (input_tx, mut input_rx) = mpsc::channel(256);
+    spawn_input(input_tx);
+
+    let mut dirty = true;
+    let mut last_draw: Option<Instant> = None;
+    let exit = loop {
+        if dirty && last_draw.is_none_or(|t| t.elapsed() >= FRAME) {
+            guard
+                .terminal
+                .draw(|f| crate::ui::view(&m, f))
+                .context("cannot draw")?;
+            dirty = false;
+            last_draw = Some(Instant::now());
+        }
+        let frame_wait = last_draw.map_or(Duration::ZERO, |t| FRAME.saturating_sub(t.elapsed()));
+        let msg = tokio::select! {
+            Some(obs) = collector.rx.recv() => match obs {
+                Observation::Series { target, rows } => Msg::Series { target, rows },
+                other => Msg::Observation(Box::new(other)),
+            },
+            Some(msg) = input_rx.recv() => msg,
+            _ = hup.recv() => Msg::Hangup,
+            _ = term.recv() => Msg::Terminate,
+            _ = int.recv() => Msg::Terminate,
+            () = tokio::time::sleep(until_next_second(now_ms())) => Msg::Tick(now_ms()),
+            () = tokio::time::sleep(frame_wait), if dirty => continue,
+        };
+        let was_terminate = matches!(msg, Msg::Terminate);
+        // Every message carries the clock forward so ages stay right.
+        m.now_ms = now_ms();
+        let cmds = update(&mut m, msg);
+        dirty = true;
+        let mut stop = None;
+        for c in cmds {
+            match c {
+                Cmd::Quit => {
+                    stop = Some(if was_terminate { Exit::Terminated } else { Exit::Quit });
+                }
+                Cmd::QuitNoRestore => {
+                    terminal::abandon();
+                    stop = Some(Exit::Hangup);
+                }
+                Cmd::Browse(t) => {
+                    let _ = browse_tx.send(t);
+                }
+                Cmd::SetMouse(on) => {
+                    let _ = terminal::set_mouse(on);
+                }
+            }
+        }
+        if let Some(e) = stop {
+            break e;
+        }
+    };
+    drop(collector);
+    if exit == Exit::Hangup {
+        // Do not let the guard write to a terminal that is gone.
+        std::mem::forget(guard);
+    } else {
+        drop(guard);
+    }
+    Ok(exit)
+}

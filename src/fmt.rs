@@ -1,0 +1,106 @@
+//! Number formatting shared by the screen and the text outputs: short, fixed-width friendly.
+
+pub fn num(v: f64) -> String {
+    if v.is_nan() {
+        return "—".to_owned();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "+Inf" } else { "-Inf" }.to_owned();
+    }
+    let a = v.abs();
+    if a >= 1e9 {
+        format!("{:.1}G", v / 1e9)
+    } else if a >= 1e6 {
+        format!("{:.1}M", v / 1e6)
+    } else if a >= 1e4 {
+        format!("{:.1}k", v / 1e3)
+    } else if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else if a >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+pub fn bytes(v: f64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut v = v;
+    let mut u = 0;
+    while v.abs() >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    format!("{v:.1} {}", UNITS[u])
+}
+
+pub fn secs(v: f64) -> String {
+    if v.is_nan() {
+        "—".to_owned()
+    } else if v.is_infinite() {
+        "+Inf".to_owned()
+    } else if v < 1.0 {
+        format!("{:.0}ms", v * 1000.0)
+    } else {
+        format!("{v:.2}s")
+    }
+}
+
+
+/// Unicode block sparkline of `values` (oldest first), the last `width` of them, scaled to
+/// `[0, max]` where max is the largest value or `floor_max`, whichever is higher. NaN is a gap.
+pub fn spark(values: &[f64], width: usize, floor_max: f64) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let tail = &values[values.len().saturating_sub(width)..];
+    let max = tail
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(floor_max, f64::max);
+    tail.iter()
+        .map(|v| {
+            if !v.is_finite() || max <= 0.0 {
+                ' '
+            } else {
+                let i = ((v.max(0.0) / max) * 7.0).round() as usize;
+                BARS[i.min(7)]
+            }
+        })
+        .collect()
+}
+
+/// A text gauge `████░░░░` of `ratio` (0..=1) in `width` cells.
+pub fn bar(ratio: f64, width: usize) -> String {
+    let r = if ratio.is_finite() { ratio.clamp(0.0, 1.0) } else { 0.0 };
+    let full = (r * width as f64).round() as usize;
+    let mut s = "█".repeat(full.min(width));
+    s.push_str(&"░".repeat(width - full.min(width)));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spark_scales_to_the_largest_value_and_keeps_the_tail() {
+        assert_eq!(spark(&[0.0, 1.0, 2.0, 4.0], 3, 0.0), "▃▅█");
+        assert_eq!(spark(&[1.0, f64::NAN], 2, 0.0), "█ ");
+        assert_eq!(spark(&[1.0], 5, 2.0), "▅");
+    }
+
+    #[test]
+    fn bar_fills_in_proportion() {
+        assert_eq!(bar(0.5, 4), "██░░");
+        assert_eq!(bar(2.0, 3), "███");
+        assert_eq!(bar(f64::NAN, 2), "░░");
+    }
+
+    #[test]
+    fn numbers_are_short() {
+        assert_eq!(num(12_345.0), "12.3k");
+        assert_eq!(num(f64::NAN), "—");
+        assert_eq!(bytes(1536.0), "1.5 KiB");
+        assert_eq!(secs(0.25), "250ms");
+    }
+}

@@ -1,0 +1,72 @@
+//! The bottom line: a toast when there is one, else the keys that matter in this view, read
+//! from the keymap (so user overrides show up here too).
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use crate::app::command::Command;
+use crate::app::keymap::Mode;
+use crate::app::model::{Model, View};
+
+fn hints(m: &Model) -> (Mode, &'static [Command]) {
+    let mode = m.mode();
+    let cmds: &'static [Command] = match mode {
+        Mode::Normal => match m.view {
+            View::Detail { .. } => &[
+                Command::Back,
+                Command::FocusNext,
+                Command::Browse,
+                Command::Freeze,
+                Command::Help,
+                Command::Quit,
+            ],
+            _ => &[
+                Command::FocusNext,
+                Command::Drill,
+                Command::Browse,
+                Command::Filter,
+                Command::Freeze,
+                Command::Palette,
+                Command::Help,
+                Command::Quit,
+            ],
+        },
+        Mode::Browse => &[Command::Filter, Command::Up, Command::Down, Command::Back, Command::Quit],
+        Mode::Help => &[Command::Down, Command::Up, Command::Close],
+        Mode::Palette => &[Command::Down, Command::Up, Command::Run, Command::Close],
+        Mode::Confirm => &[Command::Confirm, Command::Cancel],
+    };
+    (mode, cmds)
+}
+
+pub fn render(m: &Model, f: &mut Frame<'_>, area: Rect) {
+    let s = &m.styles;
+    if let Some(t) = &m.toast {
+        let style = if t.error { s.crit } else { s.accent };
+        f.render_widget(Paragraph::new(Span::styled(format!(" {}", t.text), style)), area);
+        return;
+    }
+    if let View::Browse(b) = &m.view {
+        if b.editing {
+            let line = Line::from(vec![
+                Span::styled(" filter: ", s.accent),
+                Span::styled(format!("{}▏", b.filter), s.base),
+                Span::styled("  Enter keep · Esc clear", s.dim),
+            ]);
+            f.render_widget(Paragraph::new(line), area);
+            return;
+        }
+    }
+    let (mode, cmds) = hints(m);
+    let mut spans = vec![Span::raw(" ")];
+    for c in cmds {
+        let Some(k) = m.keymap.keys_for(mode, *c).into_iter().next() else {
+            continue;
+        };
+        spans.push(Span::styled(k.to_string(), s.accent));
+        spans.push(Span::styled(format!(" {}  ", c.name()), s.dim));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}

@@ -1,0 +1,58 @@
+//! ```text
+//!  PROD  watchdeck   5/6 targets up   0 alerts            FROZEN  READ-ONLY  14:03:07 UTC
+//! ```
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use crate::app::model::Model;
+
+/// `HH:MM:SS UTC` of a unix-ms time.
+pub fn clock(now_ms: i64) -> String {
+    let secs = now_ms.div_euclid(1000).rem_euclid(86_400);
+    format!("{:02}:{:02}:{:02} UTC", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+pub fn render(m: &Model, f: &mut Frame<'_>, area: Rect) {
+    let s = &m.styles;
+    let (up, total) = m.targets_up();
+    let mut left = Vec::new();
+    if let Some(env) = &m.environment {
+        left.push(Span::styled(format!(" {} ", env.to_uppercase()), m.styles.env_banner(env)));
+        left.push(Span::raw(" "));
+    }
+    left.push(Span::styled("watchdeck", s.title));
+    left.push(Span::raw("  "));
+    let health_style = if up == total { s.ok } else { s.crit };
+    left.push(Span::styled(format!("{up}/{total} targets up"), health_style));
+
+    let mut right = Vec::new();
+    if m.frozen {
+        right.push(Span::styled(" FROZEN ", s.badge_frozen));
+        right.push(Span::raw(" "));
+    }
+    if m.read_only {
+        right.push(Span::styled(" READ-ONLY ", s.badge_read_only));
+        right.push(Span::raw(" "));
+    }
+    right.push(Span::styled(clock(m.now_ms), s.dim));
+    right.push(Span::raw(" "));
+
+    let used: usize = left.iter().chain(&right).map(|sp| sp.content.chars().count()).sum();
+    let gap = usize::from(area.width).saturating_sub(used);
+    let mut spans = left;
+    spans.push(Span::raw(" ".repeat(gap)));
+    spans.extend(right);
+    f.render_widget(Paragraph::new(Line::from(spans)).style(s.header), area);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn clock_is_utc_time_of_day() {
+        assert_eq!(super::clock(0), "00:00:00 UTC");
+        assert_eq!(super::clock(1_764_079_387_000), "14:03:07 UTC");
+    }
+}

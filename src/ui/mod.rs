@@ -1,0 +1,155 @@
+//! `view(&Model, &mut Frame)`: draws the cockpit. Reads the model, never changes it.
+//!
+//! One file per part: `header`, `footer`, `overview`, `panels` (backlog, SSE, latency, disk,
+//! health, signals), `browse`, `popups`. `layout` says where each goes.
+
+mod browse;
+mod footer;
+mod header;
+pub mod layout;
+mod overview;
+mod panels;
+mod popups;
+
+use ratatui::layout::{Alignment, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::Frame;
+
+use crate::app::model::{Model, PanelId, View};
+
+/// Draws the whole screen.
+pub fn view(m: &Model, f: &mut Frame<'_>) {
+    let area = f.area();
+    if layout::too_small((area.width, area.height)) {
+        let msg = Paragraph::new(format!(
+            "terminal too small ({}x{}); need {}x{}",
+            area.width,
+            area.height,
+            layout::MIN_WIDTH,
+            layout::MIN_HEIGHT
+        ))
+        .style(m.styles.warn)
+        .alignment(Alignment::Center);
+        f.render_widget(msg, area);
+        return;
+    }
+    let (head, body, foot) = layout::frame(area);
+    header::render(m, f, head);
+    footer::render(m, f, foot);
+    match &m.view {
+        View::Browse(b) => browse::render(m, b, f, body),
+        View::Main | View::Detail { .. } => {
+            for (panel, rect) in layout::panel_areas(m) {
+                render_panel(m, panel, f, rect);
+            }
+        }
+    }
+    if let Some(p) = &m.popup {
+        popups::render(m, p, f, area);
+    }
+}
+
+fn render_panel(m: &Model, panel: PanelId, f: &mut Frame<'_>, rect: Rect) {
+    let focused = m.focus == panel;
+    let title = match (panel, &m.view) {
+        (PanelId::Overview, View::Detail { target }) => format!(
+            " [1] {} ",
+            m.shown
+                .targets
+                .get(*target)
+                .map_or("target", |t| t.name.as_str())
+        ),
+        _ => format!(" [{}] {} ", panel.index() + 1, panel.title()),
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(if focused {
+            m.styles.border_focus
+        } else {
+            m.styles.border
+        })
+        .title(Span::styled(
+            title,
+            if focused {
+                m.styles.title.patch(m.styles.accent)
+            } else {
+                m.styles.title
+            },
+        ));
+    let inner = block.inner(rect);
+    f.render_widget(block, rect);
+    let lines = match panel {
+        PanelId::Overview => overview::lines(m, inner.width),
+        other => panels::lines(m, other, inner.width),
+    };
+    let selected = m.selected[panel.index()];
+    render_list(f, inner, lines, focused.then_some(selected), m.styles.selection);
+}
+
+/// A list of rows (each one line) with the selected row highlighted and kept in view.
+/// Rows are `(selectable, line)`: headings and notes are not selectable.
+pub(crate) fn render_list(
+    f: &mut Frame<'_>,
+    area: Rect,
+    rows: Vec<(bool, Line<'static>)>,
+    selected: Option<usize>,
+    sel_style: Style,
+) {
+    let height = usize::from(area.height);
+    if height == 0 {
+        return;
+    }
+    // Map the selection (counted over selectable rows) to a line index.
+    let sel_line = selected.and_then(|s| {
+        rows.iter()
+            .enumerate()
+            .filter(|(_, (sel, _))| *sel)
+            .nth(s)
+            .or_else(|| rows.iter().enumerate().filter(|(_, (sel, _))| *sel).last())
+            .map(|(i, _)| i)
+    });
+    let offset = match sel_line {
+        Some(i) if i >= height => i + 1 - height,
+        _ => 0,
+    };
+    let lines: Vec<Line<'static>> = rows
+        .into_iter()
+        .enumerate()
+        .skip(offset)
+        .take(height)
+        .map(|(i, (_, line))| {
+            if Some(i) == sel_line {
+                line.patch_style(sel_style)
+            } else {
+                line
+            }
+        })
+        .collect();
+    f.render_widget(Paragraph::new(lines), area);
+}
+
+/// Pads or cuts `s` to exactly `w` display columns (chars; the cockpit's text is narrow).
+pub(crate) fn fit(s: &str, w: usize) -> String {
+    let n = s.chars().count();
+    if n <= w {
+        format!("{s}{}", " ".repeat(w - n))
+    } else if w == 0 {
+        String::new()
+    } else {
+        let mut out: String = s.chars().take(w - 1).collect();
+        out.push('…');
+        out
+    }
+}
+
+/// Right-aligns `s` in `w` columns.
+pub(crate) fn rfit(s: &str, w: usize) -> String {
+    let n = s.chars().count();
+    if n >= w {
+        fit(s, w)
+    } else {
+        format!("{}{s}", " ".repeat(w - n))
+    }
+}

@@ -1,0 +1,112 @@
+//! ```text
+//! ┌ [1] Targets ──────────────────────────────────────────────────────────────┐
+//! │   target        status    age       series  bad  health      detail        │
+//! │ ● cn-relay      up        1s           127    0  ✓ 2/2       community-node│
+//! │ ✖ mail          down      STALE 9s      34    0  ✗ database  HTTP 503 …     │
+//! └───────────────────────────────────────────────────────────────────────────┘
+//! ```
+
+use ratatui::text::{Line, Span};
+
+use super::{fit, rfit};
+use crate::app::model::{Model, View};
+use crate::derive::format_eta;
+use crate::derive::panels::TargetPanels;
+
+fn health_summary(t: &TargetPanels) -> (bool, String) {
+    if t.health.is_empty() {
+        return (true, "—".to_owned());
+    }
+    let failing: Vec<&str> = t
+        .health
+        .iter()
+        .flat_map(|h| {
+            let mut names: Vec<&str> =
+                h.checks.iter().filter(|c| !c.healthy).map(|c| c.name.as_str()).collect();
+            if !h.healthy && names.is_empty() {
+                names.push(h.url.rsplit('/').next().unwrap_or("health"));
+            }
+            names
+        })
+        .collect();
+    if failing.is_empty() {
+        let checks: usize = t.health.iter().map(|h| h.checks.len().max(1)).sum();
+        (true, format!("✓ {checks}/{checks}"))
+    } else {
+        let mut uniq = failing.clone();
+        uniq.dedup();
+        (false, format!("✗ {}", uniq.join(",")))
+    }
+}
+
+/// Rows of the overview (all targets, or the drilled-into one).
+pub fn lines(m: &Model, width: u16) -> Vec<(bool, Line<'static>)> {
+    let s = &m.styles;
+    let w = usize::from(width);
+    let mut out = vec![(
+        false,
+        Line::styled(
+            fit("  target         status    age        series  bad  health        detail", w),
+            s.dim,
+        ),
+    )];
+    let only = match m.view {
+        View::Detail { target } => Some(target),
+        _ => None,
+    };
+    if m.shown.targets.is_empty() {
+        out.push((false, Line::styled("  no targets configured", s.dim)));
+    }
+    for (i, t) in m.shown.targets.iter().enumerate() {
+        if only.is_some_and(|o| o != i) {
+            continue;
+        }
+        let (mark, style) = match t.status {
+            "up" => ("●", s.ok),
+            "degraded" => ("▲", s.warn),
+            "down" => ("✖", s.crit),
+            _ => ("…", s.dim),
+        };
+        let age = match t.age_ms {
+            None => "never".to_owned(),
+            Some(a) => {
+                let age = format_eta(a as f64 / 1000.0);
+                if t.stale {
+                    format!("STALE {age}")
+                } else {
+                    age
+                }
+            }
+        };
+        let (healthy, health) = health_summary(t);
+        let detail = t
+            .error
+            .clone()
+            .or_else(|| t.warning.clone())
+            .or_else(|| (t.malformed > 0).then(|| t.malformed_examples.first().cloned().unwrap_or_default()))
+            .unwrap_or_else(|| t.preset.clone().unwrap_or_else(|| "no preset".to_owned()));
+        let detail_style = if t.error.is_some() { s.crit } else { s.dim };
+        let spans = vec![
+            Span::styled(format!("{mark} "), style),
+            Span::styled(fit(&t.name, 14), s.base),
+            Span::raw(" "),
+            Span::styled(fit(t.status, 9), style),
+            Span::raw(" "),
+            Span::styled(fit(&age, 10), if t.stale { s.stale } else { s.dim }),
+            Span::styled(
+                rfit(&t.series.map_or_else(|| "—".to_owned(), |n| n.to_string()), 6),
+                s.base,
+            ),
+            Span::styled(
+                rfit(&t.malformed.to_string(), 5),
+                if t.malformed > 0 { s.warn } else { s.dim },
+            ),
+            Span::raw("  "),
+            Span::styled(fit(&health, 13), if healthy { s.ok } else { s.crit }),
+            Span::raw(" "),
+            Span::styled(detail, detail_style),
+        ];
+        out.push((true, Line::from(spans)));
+    }
+    out
+}

@@ -1,0 +1,347 @@
+//! The data panels. Each row names its target and series; each empty panel says why.
+//!
+//! ```text
+//! ┌ [2] Outbox backlog ───────────────────────────────────────────────┐
+//! │ cn-index    index-v1          1,234  ▁▂▃▅▆▇█  +35.0/s  full? —     │
+//! ├ [4] Latency ──────────────────────────────────────────────────────┤
+//! │ overlay     Webhook ACK   p50 31ms p95 80ms p99 96ms ▂▃▂▅ ≤200ms    │
+//! ├ [5] Disk ─────────────────────────────────────────────────────────┤
+//! │ cn-relay    /var/lib/pg   ███████░░░  71.2%  of 200 GiB  full in 3h │
+//! └───────────────────────────────────────────────────────────────────┘
+//! ```
+
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+
+use super::{fit, rfit};
+use crate::app::model::{Model, PanelId, SparkKey, View};
+use crate::derive::panels::TargetPanels;
+use crate::derive::{format_eta, Direction, Trend};
+use crate::fmt::{bar, bytes, num, secs, spark};
+
+type Row = (bool, Line<'static>);
+
+fn note(text: String, style: Style) -> Row {
+    (false, Line::styled(format!("  {text}"), style))
+}
+
+fn targets(m: &Model) -> Vec<&TargetPanels> {
+    match m.view {
+        View::Detail { target } => m.shown.targets.get(target).into_iter().collect(),
+        _ => m.shown.targets.iter().collect(),
+    }
+}
+
+/// Why a panel has no row for this target, if it should have had one.
+fn missing(t: &TargetPanels) -> Option<String> {
+    if t.age_ms.is_none() {
+        Some(format!("{}: {}", t.name, if t.status == "pending" { "waiting for the first scrape" } else { "down, no data yet" }))
+    } else if t.stale {
+        Some(format!("{}: stale — latest scrape failed", t.name))
+    } else {
+        None
+    }
+}
+
+/// Notes for a panel with no rows: which targets are down or stale, else that no target here
+/// exposes the panel's metrics.
+fn empty_notes(m: &Model, what: &str) -> Vec<Row> {
+    let ts = targets(m);
+    let mut notes: Vec<Row> = ts
+        .iter()
+        .filter_map(|t| missing(t))
+        .map(|n| note(n, m.styles.warn))
+        .collect();
+    if notes.is_empty() {
+        notes.push(note(format!("no {what} on {}", if ts.len() == 1 { "this target" } else { "any target" }), m.styles.dim));
+    }
+    notes
+}
+
+fn trend_text(t: Option<&Trend>, in_bytes: bool) -> (String, Option<f64>) {
+    let Some(t) = t else {
+        return ("…".to_owned(), None);
+    };
+    let rate = if in_bytes {
+        let sign = if t.slope_per_s < 0.0 { "-" } else { "+" };
+        format!("{sign}{}/s", bytes(t.slope_per_s.abs()))
+    } else {
+        format!("{:+.1}/s", t.slope_per_s)
+    };
+    match t.direction {
+        Direction::Flat => ("flat".to_owned(), None),
+        Direction::Draining | Direction::Filling => (rate, t.eta_s),
+    }
+}
+
+fn stale_mark(m: &Model, t: &TargetPanels) -> Span<'static> {
+    if t.stale {
+        Span::styled(" STALE", m.styles.stale)
+    } else {
+        Span::raw("")
+    }
+}
+
+/// Rows of one panel.
+pub fn lines(m: &Model, panel: PanelId, width: u16) -> Vec<Row> {
+    let w = usize::from(width);
+    let rows = match panel {
+        PanelId::Overview => Vec::new(),
+        PanelId::Backlog => backlog(m, w),
+        PanelId::Sse => sse(m, w),
+        PanelId::Latency => latency(m, w),
+        PanelId::Disk => disk(m, w),
+        PanelId::Health => health(m, w),
+        PanelId::Signals => signals(m, w),
+    };
+    rows
+}
+
+fn spark_width(w: usize) -> usize {
+    w.saturating_sub(60).clamp(4, 30)
+}
+
+fn backlog(m: &Model, w: usize) -> Vec<Row> {
+    let s = &m.styles;
+    let mut out = Vec::new();
+    for t in targets(m) {
+        for b in &t.backlog {
+            let line = m.spark(&SparkKey::Backlog(t.name.clone(), b.labels.clone()));
+            let (trend, eta) = trend_text(b.trend.as_ref(), false);
+            let filling = b.trend.is_some_and(|t| t.direction == Direction::Filling);
+            let eta = match (b.trend.map(|t| t.direction), eta) {
+                (Some(Direction::Draining), Some(e)) => format!("empty in {}", format_eta(e)),
+                (Some(Direction::Filling), _) => "not draining".to_owned(),
+                _ => String::new(),
+            };
+            let value_style = if b.warn { s.crit } else if filling { s.warn } else { s.base };
+            out.push((
+                true,
+                Line::from(vec![
+                    Span::styled(fit(&t.name, 12), s.dim),
+                    Span::raw(" "),
+                    Span::styled(fit(&b.labels, 24), s.base),
+                    Span::styled(rfit(&num(b.value), 8), value_style),
+                    Span::raw(" "),
+                    Span::styled(spark(&line, spark_width(w), 1.0), s.sparkline),
+                    Span::raw(" "),
+                    Span::styled(rfit(&trend, 9), if filling { s.warn } else { s.dim }),
+                    Span::raw(" "),
+                    Span::styled(eta, s.dim),
+                    stale_mark(m, t),
+                ]),
+            ));
+        }
+    }
+    if out.is_empty() {
+        return empty_notes(m, "outbox_backlog series");
+    }
+    out
+}
+
+fn sse(m: &Model, w: usize) -> Vec<Row> {
+    let s = &m.styles;
+    let mut out = Vec::new();
+    for t in targets(m) {
+        for g in &t.sse {
+            let line = m.spark(&SparkKey::Sse(t.name.clone(), g.labels.clone()));
+            let label = if g.labels.is_empty() { g.title.clone() } else { g.labels.clone() };
+            let change = g.change.map_or_else(|| "…".to_owned(), |c| format!("{c:+.0}"));
+            let dropping = g.change.is_some_and(|c| c < 0.0 && c.abs() > 0.2 * g.value.max(1.0));
+            out.push((
+                true,
+                Line::from(vec![
+                    Span::styled(fit(&t.name, 12), s.dim),
+                    Span::raw(" "),
+                    Span::styled(fit(&label, 24), s.base),
+                    Span::styled(rfit(&num(g.value), 8), s.base),
+                    Span::raw(" "),
+                    Span::styled(spark(&line, spark_width(w), 1.0), s.sparkline),
+                    Span::raw(" "),
+                    Span::styled(rfit(&change, 7), if dropping { s.crit } else { s.dim }),
+                    stale_mark(m, t),
+                ]),
+            ));
+        }
+    }
+    if out.is_empty() {
+        return empty_notes(m, "sse_clients series");
+    }
+    out
+}
+
+fn latency(m: &Model, w: usize) -> Vec<Row> {
+    let s = &m.styles;
+    let mut out = Vec::new();
+    for t in targets(m) {
+        for l in &t.latency {
+            let line = m.spark(&SparkKey::P95(t.name.clone(), l.title.clone()));
+            let over_style = if l.over { s.crit } else { s.base };
+            let limit = l.threshold.map_or_else(String::new, |th| format!(" ≤{}", secs(th)));
+            let floor = l.threshold.unwrap_or(0.0) * 1.25;
+            let scope = if l.p50.is_nan() {
+                " no observations"
+            } else if l.since_start {
+                " since start"
+            } else {
+                ""
+            };
+            out.push((
+                true,
+                Line::from(vec![
+                    Span::styled(fit(&t.name, 12), s.dim),
+                    Span::raw(" "),
+                    Span::styled(fit(&l.title, 22), s.base),
+                    Span::styled(format!(" p50 {}", rfit(&secs(l.p50), 6)), s.dim),
+                    Span::styled(format!(" p95 {}", rfit(&secs(l.p95), 6)), over_style),
+                    Span::styled(format!(" p99 {} ", rfit(&secs(l.p99), 6)), s.dim),
+                    Span::styled(spark(&line, spark_width(w).min(16), floor), if l.over { s.crit } else { s.sparkline }),
+                    Span::styled(limit, s.threshold),
+                    Span::styled(scope.to_owned(), s.dim),
+                    stale_mark(m, t),
+                ]),
+            ));
+        }
+    }
+    if out.is_empty() {
+        return empty_notes(m, "latency histograms");
+    }
+    out
+}
+
+fn disk(m: &Model, w: usize) -> Vec<Row> {
+    let s = &m.styles;
+    let mut out = Vec::new();
+    let only = matches!(m.view, View::Detail { .. });
+    let rows = targets(m)
+        .into_iter()
+        .flat_map(|t| t.disks.iter().map(move |d| (Some(t), d)))
+        .chain(m.shown.local_disks.iter().filter(|_| !only).map(|d| (None, d)));
+    for (t, d) in rows {
+        let (trend, eta) = trend_text(d.trend.as_ref(), true);
+        let eta = match (d.trend.map(|t| t.direction), eta) {
+            (Some(Direction::Filling), Some(e)) => format!("full in {}", format_eta(e)),
+            _ => String::new(),
+        };
+        let style = if d.warn { s.crit } else if d.used_ratio > 0.8 { s.warn } else { s.gauge };
+        out.push((
+            true,
+            Line::from(vec![
+                Span::styled(fit(&d.source, 12), s.dim),
+                Span::raw(" "),
+                Span::styled(fit(&d.label, 22), s.base),
+                Span::raw(" "),
+                Span::styled(bar(d.used_ratio, w.saturating_sub(70).clamp(5, 20)), style),
+                Span::styled(rfit(&format!("{:.1}%", d.used_ratio * 100.0), 7), style),
+                Span::styled(format!(" of {}", rfit(&bytes(d.size_bytes), 10)), s.dim),
+                Span::raw(" "),
+                Span::styled(rfit(&trend, 13), s.dim),
+                Span::raw(" "),
+                Span::styled(eta, if d.warn { s.crit } else { s.dim }),
+                t.map_or_else(|| Span::raw(""), |t| stale_mark(m, t)),
+            ]),
+        ));
+    }
+    if out.is_empty() {
+        return empty_notes(m, "filesystem metrics");
+    }
+    out
+}
+
+fn health(m: &Model, _w: usize) -> Vec<Row> {
+    let s = &m.styles;
+    let mut out = Vec::new();
+    for t in targets(m) {
+        for h in &t.health {
+            let (mark, style) = if h.healthy { ("✓", s.ok) } else { ("✗", s.crit) };
+            let code = h.status_code.map_or_else(|| "—".to_owned(), |c| c.to_string());
+            let why = h.error.clone().or_else(|| h.message.clone()).unwrap_or_default();
+            let path = h.url.split_once("://").map_or(h.url.as_str(), |(_, r)| r);
+            let path = path.find('/').map_or("/", |i| &path[i..]);
+            out.push((
+                true,
+                Line::from(vec![
+                    Span::styled(format!("{mark} "), style),
+                    Span::styled(fit(&t.name, 12), s.dim),
+                    Span::raw(" "),
+                    Span::styled(fit(path, 16), s.base),
+                    Span::styled(rfit(&code, 4), style),
+                    Span::styled(rfit(&format!("{:.0}ms", h.latency_ms), 8), s.dim),
+                    Span::raw("  "),
+                    Span::styled(why, if h.healthy { s.dim } else { s.crit }),
+                ]),
+            ));
+            for c in &h.checks {
+                let (mark, style) = if c.healthy { ("✓", s.ok) } else { ("✗", s.crit) };
+                let lat = c.latency_ms.map_or_else(String::new, |l| format!(" {l:.0}ms"));
+                let detail = c.detail.as_deref().map_or_else(String::new, |d| format!(" — {d}"));
+                out.push((
+                    true,
+                    Line::from(vec![
+                        Span::raw("    "),
+                        Span::styled(format!("{mark} "), style),
+                        Span::styled(fit(&c.name, 14), s.base),
+                        Span::styled(fit(&c.status, 10), style),
+                        Span::styled(format!("{lat}{detail}"), s.dim),
+                    ]),
+                ));
+            }
+        }
+    }
+    if out.is_empty() {
+        out.push(note("no health URLs configured".to_owned(), s.dim));
+    }
+    out
+}
+
+fn signals(m: &Model, _w: usize) -> Vec<Row> {
+    let s = &m.styles;
+    let mut out = Vec::new();
+    for t in targets(m) {
+        for g in &t.queue {
+            let change = g.change.map_or_else(String::new, |c| format!(" {c:+.0}"));
+            out.push((
+                true,
+                Line::from(vec![
+                    Span::styled(fit(&t.name, 12), s.dim),
+                    Span::raw(" "),
+                    Span::styled(fit(format!("{} {}", g.title, g.labels).trim(), 34), s.base),
+                    Span::styled(rfit(&num(g.value), 8), if g.warn { s.crit } else { s.base }),
+                    Span::styled(change, s.dim),
+                ]),
+            ));
+        }
+        for e in &t.errors {
+            let ratio = e.ratio.map_or_else(|| "…".to_owned(), |r| format!("{:.2}%", r * 100.0));
+            let rps = e.requests_per_s.map_or_else(String::new, |r| format!(" of {r:.1} req/s"));
+            out.push((
+                true,
+                Line::from(vec![
+                    Span::styled(fit(&t.name, 12), s.dim),
+                    Span::raw(" "),
+                    Span::styled(fit(&e.title, 34), s.base),
+                    Span::styled(rfit(&ratio, 8), if e.warn { s.crit } else { s.base }),
+                    Span::styled(rps, s.dim),
+                ]),
+            ));
+        }
+        for c in &t.counters {
+            let rate = c.rate_per_s.map_or_else(|| "…".to_owned(), |r| format!("{r:.2}/s"));
+            out.push((
+                true,
+                Line::from(vec![
+                    Span::styled(fit(&t.name, 12), s.dim),
+                    Span::raw(" "),
+                    Span::styled(fit(format!("{} {}", c.title, c.labels).trim(), 34), s.base),
+                    Span::styled(rfit(&num(c.value), 8), s.base),
+                    Span::styled(rfit(&rate, 10), if c.alert { s.crit } else { s.dim }),
+                    Span::styled(if c.alert { " ⚠ increased" } else { "" }, s.crit),
+                ]),
+            ));
+        }
+    }
+    if out.is_empty() {
+        return empty_notes(m, "queue, error-rate or counter metrics");
+    }
+    out
+}

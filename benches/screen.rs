@@ -1,0 +1,183 @@
+//! Cockpit costs on the demo fleet: render time per frame, bytes written per update, idle CPU
+//! of the real binary, and time to the first complete frame.
+//!
+//! Run: `cargo bench --bench screen` (prints figures; takes about 80 s because idle CPU is
+//! measured over 60 s). `WATCHDECK_BENCH_IDLE_SECS=10` shortens that part.
+
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{native_pty_system, CommandBuilder, PtySize};
+use ratatui::backend::{CrosstermBackend, TestBackend};
+use ratatui::Terminal;
+use watchdeck::app::update::{update, Msg};
+use watchdeck::cockpit;
+use watchdeck::config::Config;
+use watchdeck::demo::{Fleet, Scenario};
+use watchdeck::source::{now_ms, Collector};
+
+/// A writer that counts what the terminal backend writes.
+#[derive(Clone, Default)]
+struct Counting(Arc<Mutex<usize>>);
+
+impl Write for Counting {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        *self.0.lock().expect("count") += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn ten_target_config(fleet: &Fleet) -> String {
+    // The six demo services, plus four more targets reading the same services under other names.
+    let mut text = fleet.config_toml(Duration::from_secs(1));
+    for (i, t) in fleet.targets.iter().take(4).enumerate() {
+        let health = t
+            .health_urls
+            .iter()
+            .map(|u| format!("\"{u}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        text.push_str(&format!(
+            "\n[[target]]\nname = \"{}-copy{i}\"\npreset = \"{}\"\nmetrics = \"{}\"\nhealth = [{health}]\n",
+            t.name, t.preset, t.metrics_url
+        ));
+    }
+    text
+}
+
+async fn in_process(config: &Config) {
+    let mut model = cockpit::model(config, &cockpit::Options::default()).expect("model");
+    model.size = (200, 50);
+    let mut collector = Collector::start(config, Some(3)).expect("collector");
+    let mut observations = Vec::new();
+    while let Some(obs) = collector.rx.recv().await {
+        observations.push(obs);
+    }
+    let split = observations.len() * 2 / 3;
+    for obs in observations.drain(..split) {
+        update(&mut model, Msg::Observation(Box::new(obs)));
+    }
+
+    // Render time per frame at 200x50 into a test buffer.
+    let mut term = Terminal::new(TestBackend::new(200, 50)).expect("terminal");
+    let n = 500;
+    let t = Instant::now();
+    for _ in 0..n {
+        term.draw(|f| watchdeck::ui::view(&model, f)).expect("draw");
+    }
+    let per_frame = t.elapsed() / n;
+
+    // Bytes written to a real terminal backend: first frame, a frame where only numbers
+    // changed (the last round of observations), and a frame where nothing changed.
+    let counter = Counting::default();
+    let mut term = Terminal::new(CrosstermBackend::new(counter.clone())).expect("terminal");
+    term.resize(ratatui::layout::Rect::new(0, 0, 200, 50)).expect("resize");
+    let bytes = || *counter.0.lock().expect("count");
+    term.draw(|f| watchdeck::ui::view(&model, f)).expect("draw");
+    let first = bytes();
+    for obs in observations {
+        update(&mut model, Msg::Observation(Box::new(obs)));
+    }
+    term.draw(|f| watchdeck::ui::view(&model, f)).expect("draw");
+    let numbers = bytes() - first;
+    term.draw(|f| watchdeck::ui::view(&model, f)).expect("draw");
+    let nothing = bytes() - first - numbers;
+
+    println!("render at 200x50 (TestBackend, 10 targets): {:.3} ms/frame", per_frame.as_secs_f64() * 1e3);
+    println!("bytes written: first frame {first}, update with new numbers {numbers}, nothing changed {nothing}");
+}
+
+fn proc_cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+fn real_binary(config_path: &std::path::Path, idle_secs: u64) {
+    let pty = native_pty_system()
+        .openpty(PtySize { rows: 50, cols: 200, pixel_width: 0, pixel_height: 0 })
+        .expect("openpty");
+    let state = tempfile::tempdir().expect("tempdir");
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_watchdeck"));
+    cmd.args(["--config", config_path.to_str().expect("utf-8 path")]);
+    cmd.env("TERM", "xterm-256color");
+    cmd.env("XDG_STATE_HOME", state.path());
+    let started = Instant::now();
+    let mut child = pty.slave.spawn_command(cmd).expect("spawn");
+    drop(pty.slave);
+    let mut reader = pty.master.try_clone_reader().expect("reader");
+    let mut writer = pty.master.take_writer().expect("writer");
+    let parser = Arc::new(Mutex::new(vt100::Parser::new(50, 200, 0)));
+    let p2 = parser.clone();
+    let first_frame = Arc::new(Mutex::new(None));
+    let complete = Arc::new(Mutex::new(None));
+    let (ff, cf) = (first_frame.clone(), complete.clone());
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 16384];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                return;
+            }
+            let mut p = p2.lock().expect("parser");
+            p.process(&buf[..n]);
+            let text = p.screen().contents();
+            if text.contains("[1] Targets") {
+                ff.lock().expect("ff").get_or_insert(started.elapsed());
+            }
+            if text.contains("10/10 targets up") {
+                cf.lock().expect("cf").get_or_insert(started.elapsed());
+            }
+        }
+    });
+    while complete.lock().expect("cf").is_none() && started.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let pid = child.process_id().expect("pid");
+    std::thread::sleep(Duration::from_secs(2));
+    let t0 = proc_cpu_ticks(pid).expect("stat");
+    let w0 = Instant::now();
+    std::thread::sleep(Duration::from_secs(idle_secs));
+    let t1 = proc_cpu_ticks(pid).expect("stat");
+    let wall = w0.elapsed().as_secs_f64();
+    // Clock ticks are 1/100 s on Linux (USER_HZ).
+    let cpu = (t1 - t0) as f64 / 100.0;
+    writer.write_all(b"q").expect("quit");
+    let _ = child.wait();
+    let fmt = |d: Option<Duration>| d.map_or_else(|| "not seen".to_owned(), |d| format!("{:.0} ms", d.as_secs_f64() * 1e3));
+    println!(
+        "real binary, 10 targets at 1 s: first frame {}, all targets up on screen {}",
+        fmt(*first_frame.lock().expect("ff")),
+        fmt(*complete.lock().expect("cf"))
+    );
+    println!(
+        "idle CPU over {wall:.0} s: {cpu:.2} s = {:.2}% of one core",
+        cpu / wall * 100.0
+    );
+}
+
+fn main() {
+    let idle_secs = std::env::var("WATCHDECK_BENCH_IDLE_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let fleet = rt.block_on(Fleet::start(Scenario::BacklogStall, None)).expect("fleet");
+    let text = ten_target_config(&fleet);
+    let config = Config::parse(&text, None, &|_| None).expect("config");
+    rt.block_on(in_process(&config));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("ten.toml");
+    std::fs::write(&path, text).expect("write config");
+    real_binary(&path, idle_secs);
+    let _ = now_ms();
+    rt.block_on(fleet.shutdown());
+}

@@ -1,0 +1,220 @@
+//! End to end: the real binary in a real pseudo-terminal against the demo fleet. Keys go in,
+//! the screen is read back through a VT100 emulator.
+
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{native_pty_system, Child, CommandBuilder, MasterPty, PtySize};
+
+struct Session {
+    child: Box<dyn Child + Send + Sync>,
+    master: Option<Box<dyn MasterPty + Send>>,
+    writer: Option<Box<dyn Write + Send>>,
+    screen: Arc<Mutex<vt100::Parser>>,
+    raw: Arc<Mutex<Vec<u8>>>,
+    _state: tempfile::TempDir,
+}
+
+impl Session {
+    fn start(args: &[&str], term: &str, cols: u16, rows: u16) -> Session {
+        let pty = native_pty_system()
+            .openpty(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("openpty");
+        let state = tempfile::tempdir().expect("tempdir");
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_watchdeck"));
+        cmd.args(args);
+        cmd.env("TERM", term);
+        cmd.env("XDG_STATE_HOME", state.path());
+        cmd.env_remove("NO_COLOR");
+        cmd.env_remove("WATCHDECK_CONFIG");
+        let child = pty.slave.spawn_command(cmd).expect("spawn watchdeck");
+        drop(pty.slave);
+        let mut reader = pty.master.try_clone_reader().expect("reader");
+        let writer = pty.master.take_writer().expect("writer");
+        let screen = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
+        let raw = Arc::new(Mutex::new(Vec::new()));
+        let (s2, r2) = (screen.clone(), raw.clone());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            loop {
+                match reader.read(&mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => {
+                        s2.lock().expect("parser").process(&buf[..n]);
+                        r2.lock().expect("raw").extend_from_slice(&buf[..n]);
+                    }
+                }
+            }
+        });
+        Session {
+            child,
+            master: Some(pty.master),
+            writer: Some(writer),
+            screen,
+            raw,
+            _state: state,
+        }
+    }
+
+    fn contents(&self) -> String {
+        self.screen.lock().expect("parser").screen().contents()
+    }
+
+    /// Waits until the screen satisfies `pred`; panics with the screen after `limit`.
+    fn wait_for(&self, what: &str, limit: Duration, pred: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let text = self.contents();
+            if pred(&text) {
+                return text;
+            }
+            assert!(start.elapsed() < limit, "timed out waiting for {what}; screen:\n{text}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn send(&mut self, keys: &str) {
+        let w = self.writer.as_mut().expect("writer");
+        w.write_all(keys.as_bytes()).expect("write keys");
+        w.flush().expect("flush");
+    }
+
+    fn wait_exit(&mut self, limit: Duration) -> Option<portable_pty::ExitStatus> {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.process_id().expect("pid")
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+const START: Duration = Duration::from_secs(20);
+
+/// The value column of the backlog row for `consumer`.
+fn backlog_value(screen: &str, consumer: &str) -> Option<f64> {
+    let line = screen.lines().find(|l| l.contains(consumer) && l.contains("cn-index"))?;
+    let after = &line[line.find(consumer)? + consumer.len()..];
+    after.split_whitespace().next()?.replace('k', "").parse().ok()
+}
+
+#[test]
+fn cockpit_starts_shows_the_stall_moves_focus_opens_help_and_quits_cleanly() {
+    let mut s = Session::start(&["demo", "--scenario", "backlog-stall"], "xterm-256color", 120, 40);
+    let screen = s.wait_for("all six targets", START, |t| {
+        ["cn-relay", "cn-user-api", "cn-index", "overlay", "mail", "rest-api"]
+            .iter()
+            .all(|n| t.contains(n))
+            && t.contains("6/6 targets up")
+    });
+    assert!(screen.contains("[2] Outbox backlog"), "{screen}");
+
+    // The stalled consumer climbs.
+    let first = s.wait_for("index-v1 backlog", START, |t| backlog_value(t, "index-v1").is_some());
+    let v1 = backlog_value(&first, "index-v1").expect("value");
+    let later = s.wait_for("index-v1 climbing", START, |t| {
+        backlog_value(t, "index-v1").is_some_and(|v| v > v1 + 20.0)
+    });
+    assert!(later.contains("not draining"), "{later}");
+
+    // Keys move the selection and focus: select the second target and drill into it.
+    s.send("1");
+    s.send("\x1b[B"); // Down: select the second target
+    s.send("\r"); // Enter drills into it
+    s.wait_for("detail view of cn-user-api", START, |t| t.contains("[1] cn-user-api"));
+    s.send("\x1b"); // Esc back
+    s.wait_for("main view again", START, |t| t.contains("[1] Targets"));
+
+    // Help is generated from the keymap.
+    s.send("?");
+    let help = s.wait_for("help", START, |t| t.contains("Keys — ? or Esc closes"));
+    assert!(help.contains("Quit"), "{help}");
+    s.send("\x1b");
+    s.wait_for("help closed", START, |t| !t.contains("Keys — ? or Esc closes"));
+
+    s.send("q");
+    let status = s.wait_exit(Duration::from_secs(10)).expect("q quits");
+    assert!(status.success(), "{status:?}");
+    std::thread::sleep(Duration::from_millis(100));
+    let raw = s.raw.lock().expect("raw").clone();
+    let tail = String::from_utf8_lossy(&raw[raw.len().saturating_sub(200)..]).into_owned();
+    assert!(tail.contains("\x1b[?1049l"), "left the alternate screen: {tail:?}");
+    assert!(tail.contains("\x1b[?25h"), "cursor shown again: {tail:?}");
+    assert!(!s.screen.lock().expect("parser").screen().alternate_screen());
+}
+
+#[test]
+fn narrow_terminal_tab_and_numbers_switch_the_panel() {
+    let mut s = Session::start(&["demo"], "screen-256color", 80, 24);
+    s.wait_for("start", START, |t| t.contains("[1] Targets") && t.contains("[2] Outbox backlog"));
+    s.send("4");
+    s.wait_for("latency panel", START, |t| t.contains("[4] Latency"));
+    s.send("\t");
+    s.wait_for("disk panel after Tab", START, |t| t.contains("[5] Disk"));
+    s.send(":");
+    s.wait_for("palette", START, |t| t.contains("Command"));
+    s.send("hel");
+    s.send("\r");
+    s.wait_for("help from the palette", START, |t| t.contains("Keys — ? or Esc closes"));
+    s.send("\x1b");
+    s.send("q");
+    assert!(s.wait_exit(Duration::from_secs(10)).expect("quits").success());
+}
+
+#[test]
+fn sighup_makes_it_exit_without_spinning() {
+    let mut s = Session::start(&["demo"], "tmux-256color", 100, 30);
+    s.wait_for("start", START, |t| t.contains("[1] Targets"));
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &s.pid().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let exit = s.wait_exit(Duration::from_secs(5)).expect("exits within 5 s of SIGHUP");
+    assert_eq!(exit.exit_code(), 129, "{exit:?}");
+}
+
+#[test]
+fn a_closed_terminal_is_a_hangup() {
+    let mut s = Session::start(&["demo"], "linux", 100, 30);
+    s.wait_for("start", START, |t| t.contains("[1] Targets"));
+    // Close our side of the pty: the program's reads fail (EIO) and the kernel hangs it up.
+    s.writer = None;
+    s.master = None;
+    assert!(
+        s.wait_exit(Duration::from_secs(5)).is_some(),
+        "exits within 5 s once its terminal is gone"
+    );
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let mut s = Session::start(&["demo"], "xterm-256color", 100, 30);
+    s.wait_for("start", START, |t| t.contains("[1] Targets"));
+    std::process::Command::new("kill")
+        .args(["-TERM", &s.pid().to_string()])
+        .status()
+        .expect("kill");
+    let exit = s.wait_exit(Duration::from_secs(5)).expect("exits on SIGTERM");
+    assert_eq!(exit.exit_code(), 143);
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(!s.screen.lock().expect("parser").screen().alternate_screen());
+}

@@ -1,0 +1,3 @@
+pub mod command;
+pub mod keymap;
+pub mod palette;

@@ -203,22 +203,25 @@ impl FromStr for Command {
     }
 }
 
-/// Levenshtein distance over chars; names are short, so one row is plenty.
+/// Edit distance over chars where swapping two neighbours counts as one edit (optimal
+/// string alignment): "donw" is one typo away from "down", not two.
 fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (diagonal + usize::from(ca != *cb))
-                .min(row[j] + 1)
-                .min(above + 1);
-            diagonal = above;
+    let mut before: Vec<usize> = vec![0; b.len() + 1];
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut cur = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = (prev[j - 1] + cost).min(prev[j] + 1).min(cur[j - 1] + 1);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                cur[j] = cur[j].min(before[j - 2] + 1);
+            }
         }
+        before = std::mem::replace(&mut prev, cur);
     }
-    row[b.len()]
+    prev[b.len()]
 }
 
 #[cfg(test)]
@@ -263,5 +266,8 @@ mod tests {
         assert_eq!(edit_distance("frezze", "freeze"), 1);
         assert_eq!(edit_distance("", "up"), 2);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("donw", "down"), 1);
+        assert_eq!(edit_distance("ab", "ba"), 1);
+        assert_eq!(Command::closest("donw"), Some(Command::Down));
     }
 }

@@ -14,3 +14,4 @@ pub mod scrape_cmd;
 pub mod snapshot;
 pub mod source;
 pub mod store;
+pub mod theme;

@@ -11,6 +11,8 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::app::keymap::KeysFile;
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct FileConfig {
@@ -21,6 +23,10 @@ pub(super) struct FileConfig {
     pub targets: Vec<Spanned<TargetFile>>,
     #[serde(default, rename = "disk")]
     pub disks: Vec<Spanned<DiskFile>>,
+    /// A shipped theme's name or the path of a theme file; checked by `validate`.
+    pub theme: Option<Spanned<String>>,
+    /// Key binding overrides per mode, in the keymap file's shape.
+    pub keys: Option<KeysFile>,
 }
 
 #[derive(Debug, Deserialize)]

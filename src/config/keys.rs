@@ -13,8 +13,19 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::error::Problems;
+use crate::app::keymap::{EntryFile, KeysFile};
 
-const ROOT: &[&str] = &["environment", "defaults", "limits", "target", "disk"];
+const ROOT: &[&str] = &[
+    "environment",
+    "defaults",
+    "limits",
+    "target",
+    "disk",
+    "theme",
+    "keys",
+];
+const KEYS: &[&str] = KeysFile::KEYS;
+const KEY_ENTRY: &[&str] = EntryFile::KEYS;
 const DEFAULTS: &[&str] = &["interval", "timeout"];
 const LIMITS: &[&str] = &["max_body", "max_samples", "max_labels", "max_label_length"];
 const TARGET: &[&str] = &[
@@ -52,6 +63,19 @@ pub(super) fn report_unknown(text: &str, p: &mut Problems<'_>) -> bool {
                 for item in items {
                     if let Node::Table(t) = item.get_ref() {
                         check(t, DISK, "[[disk]]", p, &mut found);
+                    }
+                }
+            }
+            ("keys", Node::Table(t)) => {
+                for (mode, entries) in check(t, KEYS, "[keys]", p, &mut found) {
+                    let Node::Array(items) = entries.get_ref() else {
+                        continue;
+                    };
+                    let place = format!("a [keys] {mode} entry");
+                    for item in items {
+                        if let Node::Table(e) = item.get_ref() {
+                            check(e, KEY_ENTRY, &place, p, &mut found);
+                        }
                     }
                 }
             }
@@ -215,7 +239,15 @@ mod tests {
             [[disk]]
             path = "/"
             name = "r"
+            [keys]
+            normal = [{ on = "x", run = "freeze", desc = "d" }]
+            browse = []
+            help = []
+            palette = []
+            confirm = []
         "#;
+        let all = format!("theme = \"light\"\n{all}");
+        let all = all.as_str();
         assert!(toml::from_str::<FileConfig>(all).is_ok());
 
         for (doc, list) in [
@@ -225,6 +257,8 @@ mod tests {
             ("[[target]]\nzzz = 1", TARGET),
             ("[[target]]\nname = \"a\"\n[target.limits]\nzzz = 1", LIMITS),
             ("[[disk]]\nzzz = 1", DISK),
+            ("[keys]\nzzz = 1", KEYS),
+            ("[keys]\nhelp = [{ zzz = 1 }]", KEY_ENTRY),
         ] {
             let err = toml::from_str::<FileConfig>(doc).expect_err("should fail");
             let quoted: Vec<String> = list.iter().map(|k| format!("`{k}`")).collect();
@@ -258,6 +292,25 @@ mod tests {
         assert!(lines[2].starts_with("c.toml:6:1: unknown key `max_bodyy` in [target.limits]"));
         assert!(lines[3]
             .starts_with("c.toml:9:1: unknown key `label` in [[disk]] — allowed keys: path, name"));
+    }
+
+    #[test]
+    fn finds_unknown_keys_in_key_overrides() {
+        let text = "[keys]\nnormall = []\nhelp = [\n  { on = \"q\", runn = \"close\" },\n]\n";
+        let mut p = Problems::new(text);
+        assert!(report_unknown(text, &mut p));
+        let err = p.into_error("c.toml".into()).to_string();
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.len(), 2, "{err}");
+        assert!(lines[0]
+            .starts_with("c.toml:2:1: unknown key `normall` in [keys] — did you mean `normal`?"));
+        assert!(
+            lines[1].starts_with(
+                "c.toml:4:15: unknown key `runn` in a [keys] help entry — did you mean `run`? \
+             allowed keys: on, run, desc"
+            ),
+            "{err}"
+        );
     }
 
     #[test]

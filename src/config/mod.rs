@@ -2,7 +2,9 @@
 //!
 //! `file` is the serde shape (unknown keys rejected, values spanned), `validate` turns it into
 //! the types below and reports every problem with its line, `preset` maps panels to the
-//! runbooks' metric names. Reading the file (and the CA it names) is the only I/O here.
+//! runbooks' metric names. Reading the file (and the CA and theme it names) is the only I/O
+//! here. `theme` and `[keys]` are checked with the theme and keymap modules' own rules, so a
+//! bad key binding is reported at config load like any other mistake.
 
 mod endpoint;
 mod error;
@@ -26,6 +28,8 @@ pub use preset::{
 pub use secret::Secret;
 pub use template::template;
 
+pub use crate::app::keymap::KeyOverrides;
+
 use error::Problems;
 use file::FileConfig;
 
@@ -38,6 +42,11 @@ pub struct Config {
     pub environment: Option<String>,
     pub targets: Vec<TargetConfig>,
     pub disks: Vec<DiskConfig>,
+    /// `theme = …`: a shipped theme's name, or the path of a theme file (a relative path is
+    /// resolved against the config file's directory). `None`: the default theme.
+    pub theme: Option<String>,
+    /// `[keys]`: checked overrides of the default key bindings.
+    pub keys: KeyOverrides,
 }
 
 /// One service to poll.

@@ -19,6 +19,7 @@ use super::file::{DefaultsFile, DiskFile, FileConfig, LimitsFile, TargetFile};
 use super::headers::headers;
 use super::units::{format_duration, parse_duration, parse_size};
 use super::{Config, DiskConfig, Limits, PresetName, TargetConfig};
+use crate::app::keymap::{overrides_from_file, KeyOverrides};
 
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -60,6 +61,14 @@ pub(super) fn build(file: FileConfig, cx: &Context<'_>, p: &mut Problems<'_>) ->
     }
 
     let disks = disks(&file.disks, p);
+    let theme = file.theme.as_ref().and_then(|t| theme(t, cx, p));
+    let keys = file.keys.as_ref().map_or_else(KeyOverrides::default, |k| {
+        let (overrides, problems) = overrides_from_file(k);
+        for (span, message) in problems {
+            p.push(&span, message);
+        }
+        overrides
+    });
     if targets.is_empty() && disks.is_empty() {
         p.push(
             &(0..0),
@@ -72,7 +81,41 @@ pub(super) fn build(file: FileConfig, cx: &Context<'_>, p: &mut Problems<'_>) ->
         environment,
         targets,
         disks,
+        theme,
+        keys,
     }
+}
+
+/// A shipped theme's name as is, or a theme file's path resolved against the config's
+/// directory. `Config::load` also reads and checks the file, so `config check` catches a
+/// broken theme before the cockpit starts.
+fn theme(t: &Spanned<String>, cx: &Context<'_>, p: &mut Problems<'_>) -> Option<String> {
+    let raw = t.get_ref().trim();
+    if crate::theme::shipped_source(raw).is_some() {
+        return Some(raw.to_string());
+    }
+    if !crate::theme::is_path(raw) {
+        let err = crate::theme::ThemeError::Unknown {
+            name: raw.to_string(),
+        };
+        p.push(&t.span(), format!("theme: {err}"));
+        return None;
+    }
+    let path = match cx.source.and_then(Path::parent) {
+        Some(dir) if Path::new(raw).is_relative() => dir.join(raw),
+        _ => PathBuf::from(raw),
+    };
+    let path = path.to_string_lossy().into_owned();
+    if cx.check_files {
+        if let Err(err) = crate::theme::check(&path) {
+            // A theme file's problems carry their own file and line; keep one per line.
+            for line in err.to_string().lines() {
+                p.push(&t.span(), format!("theme: {line}"));
+            }
+            return None;
+        }
+    }
+    Some(path)
 }
 
 fn environment(e: &Spanned<String>, p: &mut Problems<'_>) -> Option<String> {

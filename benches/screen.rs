@@ -75,7 +75,8 @@ async fn in_process(config: &Config) {
     // changed (the last round of observations), and a frame where nothing changed.
     let counter = Counting::default();
     let mut term = Terminal::new(CrosstermBackend::new(counter.clone())).expect("terminal");
-    term.resize(ratatui::layout::Rect::new(0, 0, 200, 50)).expect("resize");
+    term.resize(ratatui::layout::Rect::new(0, 0, 200, 50))
+        .expect("resize");
     let bytes = || *counter.0.lock().expect("count");
     term.draw(|f| watchdeck::ui::view(&model, f)).expect("draw");
     let first = bytes();
@@ -87,7 +88,10 @@ async fn in_process(config: &Config) {
     term.draw(|f| watchdeck::ui::view(&model, f)).expect("draw");
     let nothing = bytes() - first - numbers;
 
-    println!("render at 200x50 (TestBackend, 10 targets): {:.3} ms/frame", per_frame.as_secs_f64() * 1e3);
+    println!(
+        "render at 200x50 (TestBackend, 10 targets): {:.3} ms/frame",
+        per_frame.as_secs_f64() * 1e3
+    );
     println!("bytes written: first frame {first}, update with new numbers {numbers}, nothing changed {nothing}");
 }
 
@@ -100,7 +104,12 @@ fn proc_cpu_ticks(pid: u32) -> Option<u64> {
 
 fn real_binary(config_path: &std::path::Path, idle_secs: u64) {
     let pty = native_pty_system()
-        .openpty(PtySize { rows: 50, cols: 200, pixel_width: 0, pixel_height: 0 })
+        .openpty(PtySize {
+            rows: 50,
+            cols: 200,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
         .expect("openpty");
     let state = tempfile::tempdir().expect("tempdir");
     let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_watchdeck"));
@@ -148,7 +157,12 @@ fn real_binary(config_path: &std::path::Path, idle_secs: u64) {
     let cpu = (t1 - t0) as f64 / 100.0;
     writer.write_all(b"q").expect("quit");
     let _ = child.wait();
-    let fmt = |d: Option<Duration>| d.map_or_else(|| "not seen".to_owned(), |d| format!("{:.0} ms", d.as_secs_f64() * 1e3));
+    let fmt = |d: Option<Duration>| {
+        d.map_or_else(
+            || "not seen".to_owned(),
+            |d| format!("{:.0} ms", d.as_secs_f64() * 1e3),
+        )
+    };
     println!(
         "real binary, 10 targets at 1 s: first frame {}, all targets up on screen {}",
         fmt(*first_frame.lock().expect("ff")),
@@ -170,7 +184,9 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let fleet = rt.block_on(Fleet::start(Scenario::BacklogStall, None)).expect("fleet");
+    let fleet = rt
+        .block_on(Fleet::start(Scenario::BacklogStall, None))
+        .expect("fleet");
     let text = ten_target_config(&fleet);
     let config = Config::parse(&text, None, &|_| None).expect("config");
     rt.block_on(in_process(&config));

@@ -100,15 +100,18 @@ pub fn model(config: &Config, opts: &Options) -> Result<Model> {
 pub async fn run(config: &Config, opts: &Options) -> Result<Exit> {
     let mut m = model(config, opts)?;
     let (browse_tx, browse_rx) = watch::channel(None);
-    let mut collector = Collector::start_with_browse(config, None, &browse_rx)
-        .map_err(|e| anyhow!("{e}"))?;
+    let mut collector =
+        Collector::start_with_browse(config, None, &browse_rx).map_err(|e| anyhow!("{e}"))?;
     let mut hup = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
     let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
     let mut int = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
 
     terminal::install_panic_hook();
     let mut guard = terminal::enter(m.mouse).context("cannot take over the terminal")?;
-    let size = guard.terminal.size().context("cannot read the terminal size")?;
+    let size = guard
+        .terminal
+        .size()
+        .context("cannot read the terminal size")?;
     m.size = (size.width, size.height);
 
     let (input_tx, mut input_rx) = mpsc::channel(256);
@@ -147,7 +150,11 @@ pub async fn run(config: &Config, opts: &Options) -> Result<Exit> {
         for c in cmds {
             match c {
                 Cmd::Quit => {
-                    stop = Some(if was_terminate { Exit::Terminated } else { Exit::Quit });
+                    stop = Some(if was_terminate {
+                        Exit::Terminated
+                    } else {
+                        Exit::Quit
+                    });
                 }
                 Cmd::QuitNoRestore => {
                     terminal::abandon();

@@ -46,6 +46,16 @@ pub fn secs(v: f64) -> String {
     }
 }
 
+/// A value as Prometheus writes it: shortest exact decimal, `NaN`, `+Inf`, `-Inf`.
+pub fn exact(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".to_owned()
+    } else if v.is_infinite() {
+        if v > 0.0 { "+Inf" } else { "-Inf" }.to_owned()
+    } else {
+        format!("{v}")
+    }
+}
 
 /// Unicode block sparkline of `values` (oldest first), the last `width` of them, scaled to
 /// `[0, max]` where max is the largest value or `floor_max`, whichever is higher. NaN is a gap.
@@ -71,7 +81,11 @@ pub fn spark(values: &[f64], width: usize, floor_max: f64) -> String {
 
 /// A text gauge `████░░░░` of `ratio` (0..=1) in `width` cells.
 pub fn bar(ratio: f64, width: usize) -> String {
-    let r = if ratio.is_finite() { ratio.clamp(0.0, 1.0) } else { 0.0 };
+    let r = if ratio.is_finite() {
+        ratio.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let full = (r * width as f64).round() as usize;
     let mut s = "█".repeat(full.min(width));
     s.push_str(&"░".repeat(width - full.min(width)));

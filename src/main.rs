@@ -8,7 +8,8 @@ use anyhow::{anyhow, Context, Result};
 use clap::Parser;
 
 use watchdeck::cli::{
-    Cli, Command, ConfigCommand, DemoCommand, OutputFormat, ScrapeArgs, SnapshotArgs,
+    Cli, Command, ConfigCommand, DemoArgs, DemoCommand, OutputFormat, ScrapeArgs, ScreenArgs,
+    SnapshotArgs,
 };
 use watchdeck::config::{self, Config};
 use watchdeck::demo::{Fleet, Scenario};

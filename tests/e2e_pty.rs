@@ -74,7 +74,10 @@ impl Session {
             if pred(&text) {
                 return text;
             }
-            assert!(start.elapsed() < limit, "timed out waiting for {what}; screen:\n{text}");
+            assert!(
+                start.elapsed() < limit,
+                "timed out waiting for {what}; screen:\n{text}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -111,24 +114,45 @@ const START: Duration = Duration::from_secs(20);
 
 /// The value column of the backlog row for `consumer`.
 fn backlog_value(screen: &str, consumer: &str) -> Option<f64> {
-    let line = screen.lines().find(|l| l.contains(consumer) && l.contains("cn-index"))?;
+    let line = screen
+        .lines()
+        .find(|l| l.contains(consumer) && l.contains("cn-index"))?;
     let after = &line[line.find(consumer)? + consumer.len()..];
-    after.split_whitespace().next()?.replace('k', "").parse().ok()
+    after
+        .split_whitespace()
+        .next()?
+        .replace('k', "")
+        .parse()
+        .ok()
 }
 
 #[test]
 fn cockpit_starts_shows_the_stall_moves_focus_opens_help_and_quits_cleanly() {
-    let mut s = Session::start(&["demo", "--scenario", "backlog-stall"], "xterm-256color", 120, 40);
+    let mut s = Session::start(
+        &["demo", "--scenario", "backlog-stall"],
+        "xterm-256color",
+        120,
+        40,
+    );
     let screen = s.wait_for("all six targets", START, |t| {
-        ["cn-relay", "cn-user-api", "cn-index", "overlay", "mail", "rest-api"]
-            .iter()
-            .all(|n| t.contains(n))
+        [
+            "cn-relay",
+            "cn-user-api",
+            "cn-index",
+            "overlay",
+            "mail",
+            "rest-api",
+        ]
+        .iter()
+        .all(|n| t.contains(n))
             && t.contains("6/6 targets up")
     });
     assert!(screen.contains("[2] Outbox backlog"), "{screen}");
 
     // The stalled consumer climbs.
-    let first = s.wait_for("index-v1 backlog", START, |t| backlog_value(t, "index-v1").is_some());
+    let first = s.wait_for("index-v1 backlog", START, |t| {
+        backlog_value(t, "index-v1").is_some()
+    });
     let v1 = backlog_value(&first, "index-v1").expect("value");
     let later = s.wait_for("index-v1 climbing", START, |t| {
         backlog_value(t, "index-v1").is_some_and(|v| v > v1 + 20.0)
@@ -139,7 +163,9 @@ fn cockpit_starts_shows_the_stall_moves_focus_opens_help_and_quits_cleanly() {
     s.send("1");
     s.send("\x1b[B"); // Down: select the second target
     s.send("\r"); // Enter drills into it
-    s.wait_for("detail view of cn-user-api", START, |t| t.contains("[1] cn-user-api"));
+    s.wait_for("detail view of cn-user-api", START, |t| {
+        t.contains("[1] cn-user-api")
+    });
     s.send("\x1b"); // Esc back
     s.wait_for("main view again", START, |t| t.contains("[1] Targets"));
 
@@ -148,7 +174,9 @@ fn cockpit_starts_shows_the_stall_moves_focus_opens_help_and_quits_cleanly() {
     let help = s.wait_for("help", START, |t| t.contains("Keys — ? or Esc closes"));
     assert!(help.contains("Quit"), "{help}");
     s.send("\x1b");
-    s.wait_for("help closed", START, |t| !t.contains("Keys — ? or Esc closes"));
+    s.wait_for("help closed", START, |t| {
+        !t.contains("Keys — ? or Esc closes")
+    });
 
     s.send("q");
     let status = s.wait_exit(Duration::from_secs(10)).expect("q quits");
@@ -156,7 +184,10 @@ fn cockpit_starts_shows_the_stall_moves_focus_opens_help_and_quits_cleanly() {
     std::thread::sleep(Duration::from_millis(100));
     let raw = s.raw.lock().expect("raw").clone();
     let tail = String::from_utf8_lossy(&raw[raw.len().saturating_sub(200)..]).into_owned();
-    assert!(tail.contains("\x1b[?1049l"), "left the alternate screen: {tail:?}");
+    assert!(
+        tail.contains("\x1b[?1049l"),
+        "left the alternate screen: {tail:?}"
+    );
     assert!(tail.contains("\x1b[?25h"), "cursor shown again: {tail:?}");
     assert!(!s.screen.lock().expect("parser").screen().alternate_screen());
 }
@@ -164,7 +195,9 @@ fn cockpit_starts_shows_the_stall_moves_focus_opens_help_and_quits_cleanly() {
 #[test]
 fn narrow_terminal_tab_and_numbers_switch_the_panel() {
     let mut s = Session::start(&["demo"], "screen-256color", 80, 24);
-    s.wait_for("start", START, |t| t.contains("[1] Targets") && t.contains("[2] Outbox backlog"));
+    s.wait_for("start", START, |t| {
+        t.contains("[1] Targets") && t.contains("[2] Outbox backlog")
+    });
     s.send("4");
     s.wait_for("latency panel", START, |t| t.contains("[4] Latency"));
     s.send("\t");
@@ -173,10 +206,15 @@ fn narrow_terminal_tab_and_numbers_switch_the_panel() {
     s.wait_for("palette", START, |t| t.contains("Command"));
     s.send("hel");
     s.send("\r");
-    s.wait_for("help from the palette", START, |t| t.contains("Keys — ? or Esc closes"));
+    s.wait_for("help from the palette", START, |t| {
+        t.contains("Keys — ? or Esc closes")
+    });
     s.send("\x1b");
     s.send("q");
-    assert!(s.wait_exit(Duration::from_secs(10)).expect("quits").success());
+    assert!(s
+        .wait_exit(Duration::from_secs(10))
+        .expect("quits")
+        .success());
 }
 
 #[test]
@@ -188,7 +226,9 @@ fn sighup_makes_it_exit_without_spinning() {
         .status()
         .expect("kill");
     assert!(status.success());
-    let exit = s.wait_exit(Duration::from_secs(5)).expect("exits within 5 s of SIGHUP");
+    let exit = s
+        .wait_exit(Duration::from_secs(5))
+        .expect("exits within 5 s of SIGHUP");
     assert_eq!(exit.exit_code(), 129, "{exit:?}");
 }
 
@@ -213,7 +253,9 @@ fn sigterm_restores_the_terminal() {
         .args(["-TERM", &s.pid().to_string()])
         .status()
         .expect("kill");
-    let exit = s.wait_exit(Duration::from_secs(5)).expect("exits on SIGTERM");
+    let exit = s
+        .wait_exit(Duration::from_secs(5))
+        .expect("exits on SIGTERM");
     assert_eq!(exit.exit_code(), 143);
     std::thread::sleep(Duration::from_millis(100));
     assert!(!s.screen.lock().expect("parser").screen().alternate_screen());

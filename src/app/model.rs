@@ -258,7 +258,12 @@ impl Model {
     }
 
     pub fn targets_up(&self) -> (usize, usize) {
-        let up = self.shown.targets.iter().filter(|t| t.status == "up").count();
+        let up = self
+            .shown
+            .targets
+            .iter()
+            .filter(|t| t.status == "up")
+            .count();
         (up, self.shown.targets.len())
     }
 }

@@ -21,7 +21,10 @@ pub enum Msg {
     Resize(u16, u16),
     Observation(Box<Observation>),
     /// Every series of a target, for the browser.
-    Series { target: usize, rows: Vec<(String, f64)> },
+    Series {
+        target: usize,
+        rows: Vec<(String, f64)>,
+    },
     /// The clock moved (for ages and toasts).
     Tick(i64),
     /// SIGHUP, or the terminal went away (EOF/EIO): stop drawing and leave.
@@ -56,7 +59,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
         Msg::Observation(obs) => {
             let target = match &*obs {
                 Observation::Target { target, .. } => Some(*target),
-                Observation::Disks { .. } => None,
+                Observation::Disks { .. } | Observation::Series { .. } => None,
             };
             m.store.apply(*obs);
             m.rederive();
@@ -323,7 +326,11 @@ pub fn command(m: &mut Model, c: Command) -> Vec<Cmd> {
         Command::ToggleMouse => {
             m.mouse = !m.mouse;
             cmds.push(Cmd::SetMouse(m.mouse));
-            let state = if m.mouse { "on" } else { "off (terminal selection works)" };
+            let state = if m.mouse {
+                "on"
+            } else {
+                "off (terminal selection works)"
+            };
             toast(m, format!("mouse {state}"), false);
         }
     }

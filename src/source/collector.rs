@@ -259,7 +259,9 @@ impl TargetRunner {
             if tx.send(obs).await.is_err() {
                 break;
             }
-            if *browse.borrow_and_update() == Some(self.index) && tx.send(self.listing()).await.is_err() {
+            if *browse.borrow_and_update() == Some(self.index)
+                && tx.send(self.listing()).await.is_err()
+            {
                 break;
             }
             if rounds.is_some_and(|n| round >= n) {

@@ -7,6 +7,6 @@ pub mod health;
 pub mod http;
 
 pub use collector::{
-    display_url, now_ms, watched_names, BrowseRequest, Collector, HealthOutcome, Observation, ScrapeDigest,
-    ALWAYS_WATCHED,
+    display_url, now_ms, watched_names, BrowseRequest, Collector, HealthOutcome, Observation,
+    ScrapeDigest, ALWAYS_WATCHED,
 };

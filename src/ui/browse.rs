@@ -14,13 +14,21 @@ use crate::app::model::{Browse, Model};
 
 pub fn render(m: &Model, b: &Browse, f: &mut Frame<'_>, area: Rect) {
     let s = &m.styles;
-    let name = m.shown.targets.get(b.target).map_or("?", |t| t.name.as_str());
+    let name = m
+        .shown
+        .targets
+        .get(b.target)
+        .map_or("?", |t| t.name.as_str());
     let filter = if b.filter.is_empty() {
         String::new()
     } else {
         format!(", filter \"{}\"", b.filter)
     };
-    let title = format!(" Browse {name} — {} of {} series{filter} ", b.rows.len(), b.all.len());
+    let title = format!(
+        " Browse {name} — {} of {} series{filter} ",
+        b.rows.len(),
+        b.all.len()
+    );
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(s.border_focus)
@@ -29,14 +37,20 @@ pub fn render(m: &Model, b: &Browse, f: &mut Frame<'_>, area: Rect) {
     f.render_widget(block, area);
     let w = usize::from(inner.width);
     let rows: Vec<(bool, Line<'static>)> = if !b.loaded {
-        vec![(false, Line::styled("  waiting for the next scrape of this target…", s.dim))]
+        vec![(
+            false,
+            Line::styled("  waiting for the next scrape of this target…", s.dim),
+        )]
     } else if b.rows.is_empty() {
-        vec![(false, Line::styled(format!("  no series match \"{}\"", b.filter), s.dim))]
+        vec![(
+            false,
+            Line::styled(format!("  no series match \"{}\"", b.filter), s.dim),
+        )]
     } else {
         b.rows
             .iter()
             .map(|(k, v)| {
-                let value = crate::fmt::num(*v);
+                let value = crate::fmt::exact(*v);
                 (
                     true,
                     Line::from(vec![

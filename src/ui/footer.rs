@@ -33,7 +33,13 @@ fn hints(m: &Model) -> (Mode, &'static [Command]) {
                 Command::Quit,
             ],
         },
-        Mode::Browse => &[Command::Filter, Command::Up, Command::Down, Command::Back, Command::Quit],
+        Mode::Browse => &[
+            Command::Filter,
+            Command::Up,
+            Command::Down,
+            Command::Back,
+            Command::Quit,
+        ],
         Mode::Help => &[Command::Down, Command::Up, Command::Close],
         Mode::Palette => &[Command::Down, Command::Up, Command::Run, Command::Close],
         Mode::Confirm => &[Command::Confirm, Command::Cancel],
@@ -45,7 +51,10 @@ pub fn render(m: &Model, f: &mut Frame<'_>, area: Rect) {
     let s = &m.styles;
     if let Some(t) = &m.toast {
         let style = if t.error { s.crit } else { s.accent };
-        f.render_widget(Paragraph::new(Span::styled(format!(" {}", t.text), style)), area);
+        f.render_widget(
+            Paragraph::new(Span::styled(format!(" {}", t.text), style)),
+            area,
+        );
         return;
     }
     if let View::Browse(b) = &m.view {

@@ -12,7 +12,12 @@ use crate::app::model::Model;
 /// `HH:MM:SS UTC` of a unix-ms time.
 pub fn clock(now_ms: i64) -> String {
     let secs = now_ms.div_euclid(1000).rem_euclid(86_400);
-    format!("{:02}:{:02}:{:02} UTC", secs / 3600, secs / 60 % 60, secs % 60)
+    format!(
+        "{:02}:{:02}:{:02} UTC",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
 }
 
 pub fn render(m: &Model, f: &mut Frame<'_>, area: Rect) {
@@ -20,13 +25,19 @@ pub fn render(m: &Model, f: &mut Frame<'_>, area: Rect) {
     let (up, total) = m.targets_up();
     let mut left = Vec::new();
     if let Some(env) = &m.environment {
-        left.push(Span::styled(format!(" {} ", env.to_uppercase()), m.styles.env_banner(env)));
+        left.push(Span::styled(
+            format!(" {} ", env.to_uppercase()),
+            m.styles.env_banner(env),
+        ));
         left.push(Span::raw(" "));
     }
     left.push(Span::styled("watchdeck", s.title));
     left.push(Span::raw("  "));
     let health_style = if up == total { s.ok } else { s.crit };
-    left.push(Span::styled(format!("{up}/{total} targets up"), health_style));
+    left.push(Span::styled(
+        format!("{up}/{total} targets up"),
+        health_style,
+    ));
 
     let mut right = Vec::new();
     if m.frozen {
@@ -40,7 +51,11 @@ pub fn render(m: &Model, f: &mut Frame<'_>, area: Rect) {
     right.push(Span::styled(clock(m.now_ms), s.dim));
     right.push(Span::raw(" "));
 
-    let used: usize = left.iter().chain(&right).map(|sp| sp.content.chars().count()).sum();
+    let used: usize = left
+        .iter()
+        .chain(&right)
+        .map(|sp| sp.content.chars().count())
+        .sum();
     let gap = usize::from(area.width).saturating_sub(used);
     let mut spans = left;
     spans.push(Span::raw(" ".repeat(gap)));

@@ -85,7 +85,13 @@ fn render_panel(m: &Model, panel: PanelId, f: &mut Frame<'_>, rect: Rect) {
         other => panels::lines(m, other, inner.width),
     };
     let selected = m.selected[panel.index()];
-    render_list(f, inner, lines, focused.then_some(selected), m.styles.selection);
+    render_list(
+        f,
+        inner,
+        lines,
+        focused.then_some(selected),
+        m.styles.selection,
+    );
 }
 
 /// A list of rows (each one line) with the selected row highlighted and kept in view.

@@ -21,8 +21,12 @@ fn health_summary(t: &TargetPanels) -> (bool, String) {
         .health
         .iter()
         .flat_map(|h| {
-            let mut names: Vec<&str> =
-                h.checks.iter().filter(|c| !c.healthy).map(|c| c.name.as_str()).collect();
+            let mut names: Vec<&str> = h
+                .checks
+                .iter()
+                .filter(|c| !c.healthy)
+                .map(|c| c.name.as_str())
+                .collect();
             if !h.healthy && names.is_empty() {
                 names.push(h.url.rsplit('/').next().unwrap_or("health"));
             }
@@ -46,7 +50,10 @@ pub fn lines(m: &Model, width: u16) -> Vec<(bool, Line<'static>)> {
     let mut out = vec![(
         false,
         Line::styled(
-            fit("  target         status    age        series  bad  health        detail", w),
+            fit(
+                "  target         status    age        series  bad  health        detail",
+                w,
+            ),
             s.dim,
         ),
     )];
@@ -83,7 +90,9 @@ pub fn lines(m: &Model, width: u16) -> Vec<(bool, Line<'static>)> {
             .error
             .clone()
             .or_else(|| t.warning.clone())
-            .or_else(|| (t.malformed > 0).then(|| t.malformed_examples.first().cloned().unwrap_or_default()))
+            .or_else(|| {
+                (t.malformed > 0).then(|| t.malformed_examples.first().cloned().unwrap_or_default())
+            })
             .unwrap_or_else(|| t.preset.clone().unwrap_or_else(|| "no preset".to_owned()));
         let detail_style = if t.error.is_some() { s.crit } else { s.dim };
         let spans = vec![
@@ -94,7 +103,10 @@ pub fn lines(m: &Model, width: u16) -> Vec<(bool, Line<'static>)> {
             Span::raw(" "),
             Span::styled(fit(&age, 10), if t.stale { s.stale } else { s.dim }),
             Span::styled(
-                rfit(&t.series.map_or_else(|| "—".to_owned(), |n| n.to_string()), 6),
+                rfit(
+                    &t.series.map_or_else(|| "—".to_owned(), |n| n.to_string()),
+                    6,
+                ),
                 s.base,
             ),
             Span::styled(

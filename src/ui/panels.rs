@@ -35,7 +35,15 @@ fn targets(m: &Model) -> Vec<&TargetPanels> {
 /// Why a panel has no row for this target, if it should have had one.
 fn missing(t: &TargetPanels) -> Option<String> {
     if t.age_ms.is_none() {
-        Some(format!("{}: {}", t.name, if t.status == "pending" { "waiting for the first scrape" } else { "down, no data yet" }))
+        Some(format!(
+            "{}: {}",
+            t.name,
+            if t.status == "pending" {
+                "waiting for the first scrape"
+            } else {
+                "down, no data yet"
+            }
+        ))
     } else if t.stale {
         Some(format!("{}: stale — latest scrape failed", t.name))
     } else {
@@ -53,7 +61,17 @@ fn empty_notes(m: &Model, what: &str) -> Vec<Row> {
         .map(|n| note(n, m.styles.warn))
         .collect();
     if notes.is_empty() {
-        notes.push(note(format!("no {what} on {}", if ts.len() == 1 { "this target" } else { "any target" }), m.styles.dim));
+        notes.push(note(
+            format!(
+                "no {what} on {}",
+                if ts.len() == 1 {
+                    "this target"
+                } else {
+                    "any target"
+                }
+            ),
+            m.styles.dim,
+        ));
     }
     notes
 }
@@ -98,7 +116,19 @@ pub fn lines(m: &Model, panel: PanelId, width: u16) -> Vec<Row> {
 }
 
 fn spark_width(w: usize) -> usize {
-    w.saturating_sub(60).clamp(4, 30)
+    w.saturating_sub(52).clamp(4, 30)
+}
+
+/// Row labels without a leading `target/` (the target column already says it).
+fn short<'a>(labels: &'a str, target: &str) -> &'a str {
+    labels
+        .strip_prefix(target)
+        .and_then(|l| l.strip_prefix('/'))
+        .unwrap_or(labels)
+}
+
+fn heading(m: &Model, text: &str, w: usize) -> Row {
+    (false, Line::styled(fit(text, w), m.styles.dim))
 }
 
 fn backlog(m: &Model, w: usize) -> Vec<Row> {
@@ -110,22 +140,28 @@ fn backlog(m: &Model, w: usize) -> Vec<Row> {
             let (trend, eta) = trend_text(b.trend.as_ref(), false);
             let filling = b.trend.is_some_and(|t| t.direction == Direction::Filling);
             let eta = match (b.trend.map(|t| t.direction), eta) {
-                (Some(Direction::Draining), Some(e)) => format!("empty in {}", format_eta(e)),
-                (Some(Direction::Filling), _) => "not draining".to_owned(),
+                (Some(Direction::Draining), Some(e)) => format!("empty {}", format_eta(e)),
+                (Some(Direction::Filling), _) => "climbing".to_owned(),
                 _ => String::new(),
             };
-            let value_style = if b.warn { s.crit } else if filling { s.warn } else { s.base };
+            let value_style = if b.warn {
+                s.crit
+            } else if filling {
+                s.warn
+            } else {
+                s.base
+            };
             out.push((
                 true,
                 Line::from(vec![
-                    Span::styled(fit(&t.name, 12), s.dim),
+                    Span::styled(fit(&t.name, 11), s.dim),
                     Span::raw(" "),
-                    Span::styled(fit(&b.labels, 24), s.base),
-                    Span::styled(rfit(&num(b.value), 8), value_style),
+                    Span::styled(fit(short(&b.labels, &t.name), 16), s.base),
+                    Span::styled(rfit(&num(b.value), 7), value_style),
                     Span::raw(" "),
                     Span::styled(spark(&line, spark_width(w), 1.0), s.sparkline),
                     Span::raw(" "),
-                    Span::styled(rfit(&trend, 9), if filling { s.warn } else { s.dim }),
+                    Span::styled(rfit(&trend, 8), if filling { s.warn } else { s.dim }),
                     Span::raw(" "),
                     Span::styled(eta, s.dim),
                     stale_mark(m, t),
@@ -136,6 +172,10 @@ fn backlog(m: &Model, w: usize) -> Vec<Row> {
     if out.is_empty() {
         return empty_notes(m, "outbox_backlog series");
     }
+    out.insert(
+        0,
+        heading(m, "target      consumer          backlog  trend", w),
+    );
     out
 }
 
@@ -145,16 +185,24 @@ fn sse(m: &Model, w: usize) -> Vec<Row> {
     for t in targets(m) {
         for g in &t.sse {
             let line = m.spark(&SparkKey::Sse(t.name.clone(), g.labels.clone()));
-            let label = if g.labels.is_empty() { g.title.clone() } else { g.labels.clone() };
-            let change = g.change.map_or_else(|| "…".to_owned(), |c| format!("{c:+.0}"));
-            let dropping = g.change.is_some_and(|c| c < 0.0 && c.abs() > 0.2 * g.value.max(1.0));
+            let label = if g.labels.is_empty() {
+                g.title.clone()
+            } else {
+                short(&g.labels, &t.name).to_owned()
+            };
+            let change = g
+                .change
+                .map_or_else(|| "…".to_owned(), |c| format!("{c:+.0}"));
+            let dropping = g
+                .change
+                .is_some_and(|c| c < 0.0 && c.abs() > 0.2 * g.value.max(1.0));
             out.push((
                 true,
                 Line::from(vec![
-                    Span::styled(fit(&t.name, 12), s.dim),
+                    Span::styled(fit(&t.name, 11), s.dim),
                     Span::raw(" "),
-                    Span::styled(fit(&label, 24), s.base),
-                    Span::styled(rfit(&num(g.value), 8), s.base),
+                    Span::styled(fit(&label, 16), s.base),
+                    Span::styled(rfit(&num(g.value), 7), s.base),
                     Span::raw(" "),
                     Span::styled(spark(&line, spark_width(w), 1.0), s.sparkline),
                     Span::raw(" "),
@@ -167,6 +215,10 @@ fn sse(m: &Model, w: usize) -> Vec<Row> {
     if out.is_empty() {
         return empty_notes(m, "sse_clients series");
     }
+    out.insert(
+        0,
+        heading(m, "target      audience          clients  trend", w),
+    );
     out
 }
 
@@ -177,7 +229,9 @@ fn latency(m: &Model, w: usize) -> Vec<Row> {
         for l in &t.latency {
             let line = m.spark(&SparkKey::P95(t.name.clone(), l.title.clone()));
             let over_style = if l.over { s.crit } else { s.base };
-            let limit = l.threshold.map_or_else(String::new, |th| format!(" ≤{}", secs(th)));
+            let limit = l
+                .threshold
+                .map_or_else(String::new, |th| format!(" ≤{}", secs(th)));
             let floor = l.threshold.unwrap_or(0.0) * 1.25;
             let scope = if l.p50.is_nan() {
                 " no observations"
@@ -189,13 +243,17 @@ fn latency(m: &Model, w: usize) -> Vec<Row> {
             out.push((
                 true,
                 Line::from(vec![
-                    Span::styled(fit(&t.name, 12), s.dim),
+                    Span::styled(fit(&t.name, 11), s.dim),
                     Span::raw(" "),
-                    Span::styled(fit(&l.title, 22), s.base),
-                    Span::styled(format!(" p50 {}", rfit(&secs(l.p50), 6)), s.dim),
-                    Span::styled(format!(" p95 {}", rfit(&secs(l.p95), 6)), over_style),
-                    Span::styled(format!(" p99 {} ", rfit(&secs(l.p99), 6)), s.dim),
-                    Span::styled(spark(&line, spark_width(w).min(16), floor), if l.over { s.crit } else { s.sparkline }),
+                    Span::styled(fit(&l.title, 17), s.base),
+                    Span::styled(rfit(&secs(l.p50), 7), s.dim),
+                    Span::styled(rfit(&secs(l.p95), 7), over_style),
+                    Span::styled(rfit(&secs(l.p99), 7), s.dim),
+                    Span::raw(" "),
+                    Span::styled(
+                        spark(&line, spark_width(w).min(16), floor),
+                        if l.over { s.crit } else { s.sparkline },
+                    ),
                     Span::styled(limit, s.threshold),
                     Span::styled(scope.to_owned(), s.dim),
                     stale_mark(m, t),
@@ -206,6 +264,14 @@ fn latency(m: &Model, w: usize) -> Vec<Row> {
     if out.is_empty() {
         return empty_notes(m, "latency histograms");
     }
+    out.insert(
+        0,
+        heading(
+            m,
+            "target      histogram            p50    p95    p99 p95 trend",
+            w,
+        ),
+    );
     out
 }
 
@@ -216,28 +282,41 @@ fn disk(m: &Model, w: usize) -> Vec<Row> {
     let rows = targets(m)
         .into_iter()
         .flat_map(|t| t.disks.iter().map(move |d| (Some(t), d)))
-        .chain(m.shown.local_disks.iter().filter(|_| !only).map(|d| (None, d)));
+        .chain(
+            m.shown
+                .local_disks
+                .iter()
+                .filter(|_| !only)
+                .map(|d| (None, d)),
+        );
     for (t, d) in rows {
         let (trend, eta) = trend_text(d.trend.as_ref(), true);
         let eta = match (d.trend.map(|t| t.direction), eta) {
             (Some(Direction::Filling), Some(e)) => format!("full in {}", format_eta(e)),
             _ => String::new(),
         };
-        let style = if d.warn { s.crit } else if d.used_ratio > 0.8 { s.warn } else { s.gauge };
+        let style = if d.warn {
+            s.crit
+        } else if d.used_ratio > 0.8 {
+            s.warn
+        } else {
+            s.gauge
+        };
         out.push((
             true,
             Line::from(vec![
-                Span::styled(fit(&d.source, 12), s.dim),
+                Span::styled(fit(&d.source, 11), s.dim),
                 Span::raw(" "),
-                Span::styled(fit(&d.label, 22), s.base),
+                Span::styled(fit(&d.label, 18), s.base),
                 Span::raw(" "),
-                Span::styled(bar(d.used_ratio, w.saturating_sub(70).clamp(5, 20)), style),
+                Span::styled(bar(d.used_ratio, w.saturating_sub(66).clamp(5, 20)), style),
                 Span::styled(rfit(&format!("{:.1}%", d.used_ratio * 100.0), 7), style),
-                Span::styled(format!(" of {}", rfit(&bytes(d.size_bytes), 10)), s.dim),
                 Span::raw(" "),
-                Span::styled(rfit(&trend, 13), s.dim),
-                Span::raw(" "),
-                Span::styled(eta, if d.warn { s.crit } else { s.dim }),
+                Span::styled(
+                    rfit(if eta.is_empty() { &trend } else { &eta }, 12),
+                    if d.warn { s.crit } else { s.dim },
+                ),
+                Span::styled(format!(" of {}", bytes(d.size_bytes)), s.dim),
                 t.map_or_else(|| Span::raw(""), |t| stale_mark(m, t)),
             ]),
         ));
@@ -253,9 +332,19 @@ fn health(m: &Model, _w: usize) -> Vec<Row> {
     let mut out = Vec::new();
     for t in targets(m) {
         for h in &t.health {
-            let (mark, style) = if h.healthy { ("✓", s.ok) } else { ("✗", s.crit) };
-            let code = h.status_code.map_or_else(|| "—".to_owned(), |c| c.to_string());
-            let why = h.error.clone().or_else(|| h.message.clone()).unwrap_or_default();
+            let (mark, style) = if h.healthy {
+                ("✓", s.ok)
+            } else {
+                ("✗", s.crit)
+            };
+            let code = h
+                .status_code
+                .map_or_else(|| "—".to_owned(), |c| c.to_string());
+            let why = h
+                .error
+                .clone()
+                .or_else(|| h.message.clone())
+                .unwrap_or_default();
             let path = h.url.split_once("://").map_or(h.url.as_str(), |(_, r)| r);
             let path = path.find('/').map_or("/", |i| &path[i..]);
             out.push((
@@ -272,9 +361,18 @@ fn health(m: &Model, _w: usize) -> Vec<Row> {
                 ]),
             ));
             for c in &h.checks {
-                let (mark, style) = if c.healthy { ("✓", s.ok) } else { ("✗", s.crit) };
-                let lat = c.latency_ms.map_or_else(String::new, |l| format!(" {l:.0}ms"));
-                let detail = c.detail.as_deref().map_or_else(String::new, |d| format!(" — {d}"));
+                let (mark, style) = if c.healthy {
+                    ("✓", s.ok)
+                } else {
+                    ("✗", s.crit)
+                };
+                let lat = c
+                    .latency_ms
+                    .map_or_else(String::new, |l| format!(" {l:.0}ms"));
+                let detail = c
+                    .detail
+                    .as_deref()
+                    .map_or_else(String::new, |d| format!(" — {d}"));
                 out.push((
                     true,
                     Line::from(vec![
@@ -303,36 +401,48 @@ fn signals(m: &Model, _w: usize) -> Vec<Row> {
             out.push((
                 true,
                 Line::from(vec![
-                    Span::styled(fit(&t.name, 12), s.dim),
+                    Span::styled(fit(&t.name, 11), s.dim),
                     Span::raw(" "),
-                    Span::styled(fit(format!("{} {}", g.title, g.labels).trim(), 34), s.base),
+                    Span::styled(
+                        fit(
+                            format!("{} {}", g.title, short(&g.labels, &t.name)).trim(),
+                            30,
+                        ),
+                        s.base,
+                    ),
                     Span::styled(rfit(&num(g.value), 8), if g.warn { s.crit } else { s.base }),
                     Span::styled(change, s.dim),
                 ]),
             ));
         }
         for e in &t.errors {
-            let ratio = e.ratio.map_or_else(|| "…".to_owned(), |r| format!("{:.2}%", r * 100.0));
-            let rps = e.requests_per_s.map_or_else(String::new, |r| format!(" of {r:.1} req/s"));
+            let ratio = e
+                .ratio
+                .map_or_else(|| "…".to_owned(), |r| format!("{:.2}%", r * 100.0));
+            let rps = e
+                .requests_per_s
+                .map_or_else(String::new, |r| format!(" of {r:.1} req/s"));
             out.push((
                 true,
                 Line::from(vec![
-                    Span::styled(fit(&t.name, 12), s.dim),
+                    Span::styled(fit(&t.name, 11), s.dim),
                     Span::raw(" "),
-                    Span::styled(fit(&e.title, 34), s.base),
+                    Span::styled(fit(&e.title, 30), s.base),
                     Span::styled(rfit(&ratio, 8), if e.warn { s.crit } else { s.base }),
                     Span::styled(rps, s.dim),
                 ]),
             ));
         }
         for c in &t.counters {
-            let rate = c.rate_per_s.map_or_else(|| "…".to_owned(), |r| format!("{r:.2}/s"));
+            let rate = c
+                .rate_per_s
+                .map_or_else(|| "…".to_owned(), |r| format!("{r:.2}/s"));
             out.push((
                 true,
                 Line::from(vec![
-                    Span::styled(fit(&t.name, 12), s.dim),
+                    Span::styled(fit(&t.name, 11), s.dim),
                     Span::raw(" "),
-                    Span::styled(fit(format!("{} {}", c.title, c.labels).trim(), 34), s.base),
+                    Span::styled(fit(format!("{} {}", c.title, c.labels).trim(), 30), s.base),
                     Span::styled(rfit(&num(c.value), 8), s.base),
                     Span::styled(rfit(&rate, 10), if c.alert { s.crit } else { s.dim }),
                     Span::styled(if c.alert { " ⚠ increased" } else { "" }, s.crit),

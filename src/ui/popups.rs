@@ -102,12 +102,18 @@ fn palette(m: &Model, p: &Palette, f: &mut Frame<'_>, area: Rect) {
             .chars()
             .enumerate()
             .map(|(ci, c)| {
-                let st = if mat.positions.contains(&ci) { s.accent } else { s.base };
+                let st = if mat.name_positions.contains(&ci) {
+                    s.accent
+                } else {
+                    s.base
+                };
                 Span::styled(c.to_string(), st)
             })
             .collect();
         spans.insert(0, Span::raw("  "));
-        spans.push(Span::raw(" ".repeat(18usize.saturating_sub(name.chars().count()))));
+        spans.push(Span::raw(
+            " ".repeat(18usize.saturating_sub(name.chars().count())),
+        ));
         spans.push(Span::styled(mat.command.description().to_owned(), s.dim));
         let mut line = Line::from(spans);
         if i == p.selected {

@@ -63,7 +63,8 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
             };
             m.store.apply(*obs);
             m.rederive();
-            if let Some(t) = target {
+            // A frozen display shows one moment: its sparklines do not move either.
+            if let Some(t) = target.filter(|_| !m.frozen) {
                 m.record_sparks(t);
             }
             Vec::new()

@@ -1,0 +1,383 @@
+//! Screens: scripted messages through `update`, rendered to ratatui's TestBackend, snapshotted
+//! with insta. Time is a value in the messages, so the screens are reproducible.
+
+use std::sync::Arc;
+
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use watchdeck::app::model::Model;
+use watchdeck::app::update::{update, Msg};
+use watchdeck::cockpit::{self, Options};
+use watchdeck::config::Config;
+use watchdeck::expo::{Format, ScrapeReport};
+use watchdeck::source::health::parse_health;
+use watchdeck::source::{HealthOutcome, Observation, ScrapeDigest};
+
+/// 2026-11-25 14:00:00 UTC.
+const T0: i64 = 1_764_079_200_000;
+
+const CONFIG: &str = r#"
+environment = "prod"
+[[target]]
+name = "cn-index"
+preset = "community-node"
+metrics = "http://127.0.0.1:1/metrics"
+health = ["http://127.0.0.1:1/healthz"]
+[[target]]
+name = "overlay"
+preset = "overlay"
+metrics = "http://127.0.0.1:2/metrics"
+health = ["http://127.0.0.1:2/healthz"]
+[[target]]
+name = "mail"
+preset = "mail"
+metrics = "http://127.0.0.1:3/metrics"
+health = ["http://127.0.0.1:3/health/ready"]
+[[target]]
+name = "rest-api"
+preset = "rest-api"
+metrics = "http://127.0.0.1:4/metrics"
+"#;
+
+fn digest(values: &[(&str, f64)]) -> ScrapeDigest {
+    ScrapeDigest {
+        duration_ms: 3.0,
+        body_bytes: 4096,
+        format: Format::Prometheus,
+        report: ScrapeReport {
+            samples: values.len(),
+            ..ScrapeReport::default()
+        },
+        series: values.len(),
+        watched: values.iter().map(|(k, v)| (Arc::from(*k), *v)).collect(),
+    }
+}
+
+fn health(url: &str, status: u16, body: &str) -> HealthOutcome {
+    HealthOutcome {
+        url: url.to_owned(),
+        latency_ms: 4.0,
+        result: Ok(parse_health(
+            status,
+            body.starts_with('{').then_some("application/json"),
+            body.as_bytes(),
+        )),
+    }
+}
+
+fn cn_index(round: u32) -> Vec<(&'static str, f64)> {
+    let r = f64::from(round);
+    vec![
+        (
+            r#"outbox_backlog{service="cn-index",consumer="index-v1"}"#,
+            100.0 + 40.0 * r,
+        ),
+        (
+            r#"outbox_consumer_batch_size{service="cn-index",consumer="index-v1"}"#,
+            12.0,
+        ),
+        (
+            r#"http_requests_total{service="cn-index",route="/v1/search",method="GET",status="200"}"#,
+            1000.0 + 50.0 * r,
+        ),
+        (
+            r#"http_requests_total{service="cn-index",route="/v1/search",method="GET",status="500"}"#,
+            10.0 + r,
+        ),
+        (
+            r#"http_request_duration_seconds_bucket{service="cn-index",route="/v1/search",method="GET",le="0.1"}"#,
+            800.0 + 30.0 * r,
+        ),
+        (
+            r#"http_request_duration_seconds_bucket{service="cn-index",route="/v1/search",method="GET",le="0.25"}"#,
+            1000.0 + 45.0 * r,
+        ),
+        (
+            r#"http_request_duration_seconds_bucket{service="cn-index",route="/v1/search",method="GET",le="+Inf"}"#,
+            1010.0 + 51.0 * r,
+        ),
+        (
+            r#"node_filesystem_size_bytes{device="/dev/vdb",fstype="ext4",mountpoint="/var/lib/postgresql"}"#,
+            200e9,
+        ),
+        (
+            r#"node_filesystem_avail_bytes{device="/dev/vdb",fstype="ext4",mountpoint="/var/lib/postgresql"}"#,
+            30e9 - 1e9 * r,
+        ),
+        (
+            r#"node_filesystem_free_bytes{device="/dev/vdb",fstype="ext4",mountpoint="/var/lib/postgresql"}"#,
+            40e9 - 1e9 * r,
+        ),
+    ]
+}
+
+fn overlay(round: u32) -> Vec<(&'static str, f64)> {
+    let r = f64::from(round);
+    vec![
+        (r#"sse_clients{aud="overlay"}"#, 320.0 - 100.0 * r),
+        (r#"sse_clients{aud="dashboard"}"#, 14.0),
+        (
+            r#"webhook_ack_latency_seconds_bucket{le="0.05"}"#,
+            500.0 + 10.0 * r,
+        ),
+        (
+            r#"webhook_ack_latency_seconds_bucket{le="0.2"}"#,
+            900.0 + 20.0 * r,
+        ),
+        (
+            r#"webhook_ack_latency_seconds_bucket{le="0.5"}"#,
+            1000.0 + 60.0 * r,
+        ),
+        (
+            r#"webhook_ack_latency_seconds_bucket{le="+Inf"}"#,
+            1000.0 + 60.0 * r,
+        ),
+        ("sse_ring_miss_total", 3.0 + r),
+    ]
+}
+
+fn mail(round: u32) -> Vec<(&'static str, f64)> {
+    let r = f64::from(round);
+    vec![
+        ("mairust_queue_length", 1200.0 + 10.0 * r),
+        ("mairust_storage_bytes", 91e9 + 1e8 * r),
+        ("mairust_storage_limit_bytes", 100e9),
+    ]
+}
+
+/// Three rounds a second apart: cn-index backlog climbing, overlay clients dropping and ACK
+/// latency over its limit, mail healthy until its last scrape failed (stale), rest-api never
+/// reachable.
+fn scripted() -> Model {
+    let config = Config::parse(CONFIG, None, &|_| None).expect("config");
+    let opts = Options {
+        theme: Some("monochrome".into()),
+        mouse: true,
+        read_only: false,
+    };
+    let mut m = cockpit::model(&config, &opts).expect("model");
+    m.size = (120, 40);
+    for round in 1..=3u32 {
+        let at = T0 - 3000 + i64::from(round) * 1000;
+        m.now_ms = at;
+        let cn_health = if round == 3 {
+            r#"{"status":"degraded","checks":{"postgres":{"status":"ok","latency_ms":3},"meilisearch":{"status":"fail","latency_ms":850}}}"#
+        } else {
+            r#"{"status":"ok","checks":{"postgres":{"status":"ok","latency_ms":3},"meilisearch":{"status":"ok","latency_ms":7}}}"#
+        };
+        let obs = [
+            Observation::Target {
+                target: 0,
+                round,
+                at_ms: at,
+                scrape: Some(Ok(digest(&cn_index(round)))),
+                health: vec![health("http://127.0.0.1:1/healthz", if round == 3 { 503 } else { 200 }, cn_health)],
+            },
+            Observation::Target {
+                target: 1,
+                round,
+                at_ms: at,
+                scrape: Some(Ok(digest(&overlay(round)))),
+                health: vec![health("http://127.0.0.1:2/healthz", 200, "ok")],
+            },
+            Observation::Target {
+                target: 2,
+                round,
+                at_ms: at,
+                scrape: Some(if round < 3 {
+                    Ok(digest(&mail(round)))
+                } else {
+                    Err("HTTP 503 Service Unavailable: the server answered with an error status".to_owned())
+                }),
+                health: vec![health("http://127.0.0.1:3/health/ready", 503, r#"{"status":"unhealthy","checks":{"database":{"status":"unhealthy","error":"pool timed out"}}}"#)],
+            },
+            Observation::Target {
+                target: 3,
+                round,
+                at_ms: at,
+                scrape: Some(Err("connection refused: nothing is listening there; check that the service is running and the host and port are right".to_owned())),
+                health: vec![],
+            },
+        ];
+        for o in obs {
+            update(&mut m, Msg::Observation(Box::new(o)));
+        }
+    }
+    m.now_ms = T0;
+    update(&mut m, Msg::Tick(T0));
+    m
+}
+
+fn render(m: &Model) -> String {
+    let mut term = Terminal::new(TestBackend::new(m.size.0, m.size.1)).expect("terminal");
+    term.draw(|f| watchdeck::ui::view(m, f)).expect("draw");
+    let buf = term.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let line: String = (0..buf.area.width)
+            .map(|x| buf[(x, y)].symbol().to_owned())
+            .collect();
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn key(m: &mut Model, code: KeyCode) {
+    update(m, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+fn chars(m: &mut Model, s: &str) {
+    for c in s.chars() {
+        key(m, KeyCode::Char(c));
+    }
+}
+
+#[test]
+fn wide_main_view_shows_every_panel_with_normal_empty_stale_and_error_states() {
+    let m = scripted();
+    let screen = render(&m);
+    insta::assert_snapshot!("main_wide", screen);
+    assert!(screen.contains(" PROD "));
+    assert!(screen.contains("1/4 targets up"));
+    assert!(screen.contains("STALE"), "mail is stale");
+    assert!(
+        screen.contains("connection refused"),
+        "rest-api error in words"
+    );
+    assert!(screen.contains("climbing"), "cn-index backlog");
+}
+
+#[test]
+fn narrow_screen_shows_each_focused_panel() {
+    let mut m = scripted();
+    m.size = (80, 24);
+    let mut all = String::new();
+    for (k, title) in [
+        ('2', "[2] Outbox backlog"),
+        ('3', "[3] SSE clients"),
+        ('4', "[4] Latency"),
+        ('5', "[5] Disk"),
+        ('6', "[6] Health checks"),
+        ('7', "[7] Queues, errors, counters"),
+    ] {
+        chars(&mut m, &k.to_string());
+        let screen = render(&m);
+        assert!(screen.contains(title), "{title}:\n{screen}");
+        all.push_str(&format!("=== focus {k}\n{screen}"));
+    }
+    insta::assert_snapshot!("narrow_panels", all);
+}
+
+#[test]
+fn empty_panels_say_why() {
+    let mut m = scripted();
+    key(&mut m, KeyCode::Down); // overlay
+    key(&mut m, KeyCode::Down); // mail (stale)
+    key(&mut m, KeyCode::Enter);
+    let stale = render(&m);
+    assert!(stale.contains("[1] mail"), "{stale}");
+    assert!(
+        stale.contains("mail: stale — latest scrape failed"),
+        "{stale}"
+    );
+    key(&mut m, KeyCode::Esc);
+    key(&mut m, KeyCode::Down); // rest-api (down)
+    key(&mut m, KeyCode::Enter);
+    let down = render(&m);
+    assert!(down.contains("rest-api: down, no data yet"), "{down}");
+    insta::assert_snapshot!(
+        "detail_stale_and_down",
+        format!("{stale}=== rest-api\n{down}")
+    );
+}
+
+#[test]
+fn popups_help_palette_and_browse() {
+    let mut m = scripted();
+    chars(&mut m, "?");
+    let help = render(&m);
+    assert!(help.contains("Keys — ? or Esc closes"));
+    assert!(
+        help.contains("Freeze"),
+        "help comes from the keymap:\n{help}"
+    );
+    key(&mut m, KeyCode::Esc);
+    chars(&mut m, ":frz");
+    let palette = render(&m);
+    assert!(palette.contains(": frz"), "{palette}");
+    key(&mut m, KeyCode::Enter);
+    assert!(m.frozen, "the palette ran freeze");
+    assert!(render(&m).contains("FROZEN"));
+    chars(&mut m, "f");
+    chars(&mut m, "b");
+    update(
+        &mut m,
+        Msg::Series {
+            target: 0,
+            rows: vec![
+                (
+                    r#"outbox_backlog{service="cn-index",consumer="index-v1"}"#.into(),
+                    220.0,
+                ),
+                ("process_resident_memory_bytes".into(), 1.5e8),
+            ],
+        },
+    );
+    chars(&mut m, "/backlog");
+    key(&mut m, KeyCode::Enter);
+    let browse = render(&m);
+    assert!(
+        browse.contains("1 of 2 series, filter \"backlog\""),
+        "{browse}"
+    );
+    insta::assert_snapshot!(
+        "popups",
+        format!("{help}=== palette\n{palette}=== browse\n{browse}")
+    );
+}
+
+#[test]
+fn freeze_keeps_the_display_while_collection_goes_on() {
+    let mut m = scripted();
+    chars(&mut m, "f");
+    let before = render(&m);
+    update(
+        &mut m,
+        Msg::Observation(Box::new(Observation::Target {
+            target: 0,
+            round: 4,
+            at_ms: T0 + 1000,
+            scrape: Some(Ok(digest(&cn_index(9)))),
+            health: vec![],
+        })),
+    );
+    assert_eq!(m.store.targets[0].rounds, 4, "collected");
+    assert_eq!(render(&m), before, "display unchanged while frozen");
+    chars(&mut m, "f");
+    assert_ne!(render(&m), before, "unfreezing shows the new values");
+}
+
+#[test]
+fn too_small_and_every_size_render_without_panicking() {
+    let mut m = scripted();
+    m.size = (39, 10);
+    assert!(render(&m).contains("terminal too small"));
+    for w in (0..=500u16).step_by(23).chain([1, 2, 40, 79, 80, 119, 120]) {
+        for h in (0..=200u16).step_by(17).chain([1, 9, 10, 23, 24, 29, 30]) {
+            m.size = (w, h);
+            let _ = render(&m);
+        }
+    }
+    // A storm of resizes through update, drawing after each.
+    let mut x: u32 = 12345;
+    for _ in 0..300 {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        let (w, h) = ((x % 501) as u16, ((x >> 9) % 201) as u16);
+        update(&mut m, Msg::Resize(w, h));
+        let _ = render(&m);
+    }
+}

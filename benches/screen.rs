@@ -4,6 +4,7 @@
 //! Run: `cargo bench --bench screen` (prints figures; takes about 80 s because idle CPU is
 //! measured over 60 s). `WATCHDECK_BENCH_IDLE_SECS=10` shortens that part.
 
+use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -15,7 +16,7 @@ use watchdeck::app::update::{update, Msg};
 use watchdeck::cockpit;
 use watchdeck::config::Config;
 use watchdeck::demo::{Fleet, Scenario};
-use watchdeck::source::{now_ms, Collector};
+use watchdeck::source::Collector;
 
 /// A writer that counts what the terminal backend writes.
 #[derive(Clone, Default)]
@@ -41,10 +42,11 @@ fn ten_target_config(fleet: &Fleet) -> String {
             .map(|u| format!("\"{u}\""))
             .collect::<Vec<_>>()
             .join(", ");
-        text.push_str(&format!(
+        let _ = write!(
+            text,
             "\n[[target]]\nname = \"{}-copy{i}\"\npreset = \"{}\"\nmetrics = \"{}\"\nhealth = [{health}]\n",
             t.name, t.preset, t.metrics_url
-        ));
+        );
     }
     text
 }
@@ -121,7 +123,11 @@ fn real_binary(config_path: &std::path::Path, idle_secs: u64) {
     drop(pty.slave);
     let mut reader = pty.master.try_clone_reader().expect("reader");
     let mut writer = pty.master.take_writer().expect("writer");
-    let parser = Arc::new(Mutex::new(vt100::Parser::new(50, 200, 0)));
+    let parser = Arc::new(Mutex::new(vt100::Parser::new(
+        std::num::NonZeroU16::new(50).expect("rows"),
+        std::num::NonZeroU16::new(200).expect("cols"),
+        0,
+    )));
     let p2 = parser.clone();
     let first_frame = Arc::new(Mutex::new(None));
     let complete = Arc::new(Mutex::new(None));
@@ -194,6 +200,5 @@ fn main() {
     let path = dir.path().join("ten.toml");
     std::fs::write(&path, text).expect("write config");
     real_binary(&path, idle_secs);
-    let _ = now_ms();
     rt.block_on(fleet.shutdown());
 }

@@ -73,8 +73,10 @@ fn spawn_input(tx: mpsc::Sender<Msg>) {
                 }
             }
         })
-        .map(|_| ())
-        .unwrap_or_else(|e| tracing::error!(error = %e, "cannot start the input thread"));
+        .map_or_else(
+            |e| tracing::error!(error = %e, "cannot start the input thread"),
+            |_| (),
+        );
 }
 
 /// Time until the wall clock next crosses a whole second (ages and the clock change then).

@@ -2,6 +2,7 @@
 //! the screen is read back through a VT100 emulator.
 
 use std::io::{Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,6 +14,8 @@ struct Session {
     writer: Option<Box<dyn Write + Send>>,
     screen: Arc<Mutex<vt100::Parser>>,
     raw: Arc<Mutex<Vec<u8>>>,
+    /// Makes the reader thread let go of its end of the pty after its next read.
+    closing: Arc<AtomicBool>,
     _state: tempfile::TempDir,
 }
 
@@ -37,12 +40,21 @@ impl Session {
         drop(pty.slave);
         let mut reader = pty.master.try_clone_reader().expect("reader");
         let writer = pty.master.take_writer().expect("writer");
-        let screen = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
+        let screen = Arc::new(Mutex::new(vt100::Parser::new(
+            std::num::NonZeroU16::new(rows).expect("rows"),
+            std::num::NonZeroU16::new(cols).expect("cols"),
+            0,
+        )));
         let raw = Arc::new(Mutex::new(Vec::new()));
         let (s2, r2) = (screen.clone(), raw.clone());
+        let closing = Arc::new(AtomicBool::new(false));
+        let c2 = closing.clone();
         std::thread::spawn(move || {
             let mut buf = [0u8; 8192];
             loop {
+                if c2.load(Ordering::SeqCst) {
+                    return;
+                }
                 match reader.read(&mut buf) {
                     Ok(0) | Err(_) => return,
                     Ok(n) => {
@@ -58,6 +70,7 @@ impl Session {
             writer: Some(writer),
             screen,
             raw,
+            closing,
             _state: state,
         }
     }
@@ -157,7 +170,7 @@ fn cockpit_starts_shows_the_stall_moves_focus_opens_help_and_quits_cleanly() {
     let later = s.wait_for("index-v1 climbing", START, |t| {
         backlog_value(t, "index-v1").is_some_and(|v| v > v1 + 20.0)
     });
-    assert!(later.contains("not draining"), "{later}");
+    assert!(later.contains("climbing"), "{later}");
 
     // Keys move the selection and focus: select the second target and drill into it.
     s.send("1");
@@ -210,11 +223,19 @@ fn narrow_terminal_tab_and_numbers_switch_the_panel() {
         t.contains("Keys — ? or Esc closes")
     });
     s.send("\x1b");
+    // Esc followed at once by a key reads as Alt+key: wait for the help to close first.
+    s.wait_for("help closed", START, |t| {
+        !t.contains("Keys — ? or Esc closes")
+    });
     s.send("q");
-    assert!(s
-        .wait_exit(Duration::from_secs(10))
-        .expect("quits")
-        .success());
+    let status = s.wait_exit(Duration::from_secs(10));
+    assert!(
+        status
+            .as_ref()
+            .is_some_and(portable_pty::ExitStatus::success),
+        "{status:?}\n{}",
+        s.contents()
+    );
 }
 
 #[test]
@@ -239,6 +260,7 @@ fn a_closed_terminal_is_a_hangup() {
     // Close our side of the pty: the program's reads fail (EIO) and the kernel hangs it up.
     s.writer = None;
     s.master = None;
+    s.closing.store(true, Ordering::SeqCst);
     assert!(
         s.wait_exit(Duration::from_secs(5)).is_some(),
         "exits within 5 s once its terminal is gone"

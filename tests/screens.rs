@@ -265,7 +265,10 @@ fn narrow_screen_shows_each_focused_panel() {
         chars(&mut m, &k.to_string());
         let screen = render(&m);
         assert!(screen.contains(title), "{title}:\n{screen}");
-        all.push_str(&format!("=== focus {k}\n{screen}"));
+        all += "=== focus ";
+        all.push(k);
+        all.push('\n');
+        all += &screen;
     }
     insta::assert_snapshot!("narrow_panels", all);
 }

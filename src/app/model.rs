@@ -55,10 +55,12 @@ impl PanelId {
         }
     }
 
+    #[must_use]
     pub fn next(self) -> PanelId {
         Self::ALL[(self.index() + 1) % Self::ALL.len()]
     }
 
+    #[must_use]
     pub fn prev(self) -> PanelId {
         Self::ALL[(self.index() + Self::ALL.len() - 1) % Self::ALL.len()]
     }
@@ -133,6 +135,7 @@ pub enum SparkKey {
     P95(String, String),
 }
 
+#[allow(clippy::struct_excessive_bools)] // independent switches the operator flips
 pub struct Model {
     pub environment: Option<String>,
     /// The clock as of the last message.

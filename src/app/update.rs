@@ -277,8 +277,8 @@ pub fn command(m: &mut Model, c: Command) -> Vec<Cmd> {
                 toast(m, "display live again", false);
             }
         }
-        Command::FocusNext => focus(m, m.focus.next()),
-        Command::FocusPrev => focus(m, m.focus.prev()),
+        Command::FocusNext | Command::Right => focus(m, m.focus.next()),
+        Command::FocusPrev | Command::Left => focus(m, m.focus.prev()),
         Command::FocusOverview => focus(m, PanelId::Overview),
         Command::FocusBacklog => focus(m, PanelId::Backlog),
         Command::FocusSse => focus(m, PanelId::Sse),
@@ -292,8 +292,6 @@ pub fn command(m: &mut Model, c: Command) -> Vec<Cmd> {
         Command::PageDown => scroll_or_move(m, page(m) as isize),
         Command::Top => scroll_or_move(m, isize::MIN / 2),
         Command::Bottom => scroll_or_move(m, isize::MAX / 2),
-        Command::Left => focus(m, m.focus.prev()),
-        Command::Right => focus(m, m.focus.next()),
         Command::Drill => {
             if let Some(Popup::Palette(_)) = m.popup {
                 cmds.extend(command(m, Command::Run));
@@ -372,15 +370,15 @@ fn mouse(m: &mut Model, e: MouseEvent) -> Vec<Cmd> {
     match e.kind {
         MouseEventKind::ScrollDown => scroll_or_move(m, 3),
         MouseEventKind::ScrollUp => scroll_or_move(m, -3),
-        MouseEventKind::Down(MouseButton::Left) => {
-            if m.popup.is_none() && matches!(m.view, View::Main | View::Detail { .. }) {
-                let areas = crate::ui::layout::panel_areas(m);
-                if let Some((p, _)) = areas
-                    .iter()
-                    .find(|(_, r)| r.contains(ratatui::layout::Position::new(e.column, e.row)))
-                {
-                    m.focus = *p;
-                }
+        MouseEventKind::Down(MouseButton::Left)
+            if m.popup.is_none() && matches!(m.view, View::Main | View::Detail { .. }) =>
+        {
+            let at = ratatui::layout::Position::new(e.column, e.row);
+            if let Some((p, _)) = crate::ui::layout::panel_areas(m)
+                .iter()
+                .find(|(_, r)| r.contains(at))
+            {
+                m.focus = *p;
             }
         }
         _ => {}

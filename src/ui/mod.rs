@@ -113,7 +113,7 @@ pub(crate) fn render_list(
             .enumerate()
             .filter(|(_, (sel, _))| *sel)
             .nth(s)
-            .or_else(|| rows.iter().enumerate().filter(|(_, (sel, _))| *sel).last())
+            .or_else(|| rows.iter().enumerate().rfind(|(_, (sel, _))| *sel))
             .map(|(i, _)| i)
     });
     let offset = match sel_line {

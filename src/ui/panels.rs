@@ -21,7 +21,7 @@ use crate::fmt::{bar, bytes, num, secs, spark};
 
 type Row = (bool, Line<'static>);
 
-fn note(text: String, style: Style) -> Row {
+fn note(text: &str, style: Style) -> Row {
     (false, Line::styled(format!("  {text}"), style))
 }
 
@@ -58,20 +58,15 @@ fn empty_notes(m: &Model, what: &str) -> Vec<Row> {
     let mut notes: Vec<Row> = ts
         .iter()
         .filter_map(|t| missing(t))
-        .map(|n| note(n, m.styles.warn))
+        .map(|n| note(&n, m.styles.warn))
         .collect();
     if notes.is_empty() {
-        notes.push(note(
-            format!(
-                "no {what} on {}",
-                if ts.len() == 1 {
-                    "this target"
-                } else {
-                    "any target"
-                }
-            ),
-            m.styles.dim,
-        ));
+        let scope = if ts.len() == 1 {
+            "this target"
+        } else {
+            "any target"
+        };
+        notes.push(note(&format!("no {what} on {scope}"), m.styles.dim));
     }
     notes
 }
@@ -103,7 +98,7 @@ fn stale_mark(m: &Model, t: &TargetPanels) -> Span<'static> {
 /// Rows of one panel.
 pub fn lines(m: &Model, panel: PanelId, width: u16) -> Vec<Row> {
     let w = usize::from(width);
-    let rows = match panel {
+    match panel {
         PanelId::Overview => Vec::new(),
         PanelId::Backlog => backlog(m, w),
         PanelId::Sse => sse(m, w),
@@ -111,8 +106,7 @@ pub fn lines(m: &Model, panel: PanelId, width: u16) -> Vec<Row> {
         PanelId::Disk => disk(m, w),
         PanelId::Health => health(m, w),
         PanelId::Signals => signals(m, w),
-    };
-    rows
+    }
 }
 
 fn spark_width(w: usize) -> usize {
@@ -387,7 +381,7 @@ fn health(m: &Model, _w: usize) -> Vec<Row> {
         }
     }
     if out.is_empty() {
-        out.push(note("no health URLs configured".to_owned(), s.dim));
+        out.push(note("no health URLs configured", s.dim));
     }
     out
 }

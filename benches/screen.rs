@@ -10,8 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use portable_pty::{native_pty_system, CommandBuilder, PtySize};
-use ratatui::backend::{CrosstermBackend, TestBackend};
-use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
 use watchdeck::app::update::{update, Msg};
 use watchdeck::cockpit;
 use watchdeck::config::Config;
@@ -64,34 +63,44 @@ async fn in_process(config: &Config) {
         update(&mut model, Msg::Observation(Box::new(obs)));
     }
 
-    // Render time per frame at 200x50 into a test buffer.
-    let mut term = Terminal::new(TestBackend::new(200, 50)).expect("terminal");
+    // Render time per frame at 200x50: render, diff against the previous frame, encode the
+    // changes for the terminal (into a byte counter), as the cockpit does.
+    let counter = Counting::default();
+    let mut screen = watchdeck::terminal::Screen::new(CrosstermBackend::new(counter.clone()));
+    let bytes = || *counter.0.lock().expect("count");
+    let mut draw = |model: &watchdeck::app::model::Model| {
+        screen
+            .draw_at((200, 50), |area, buf| {
+                watchdeck::ui::render(model, area, buf);
+            })
+            .expect("draw")
+    };
+    draw(&model);
+    let first = bytes();
     let n = 500;
     let t = Instant::now();
-    for _ in 0..n {
-        term.draw(|f| watchdeck::ui::view(&model, f)).expect("draw");
+    for i in 0..n {
+        // Alternate the selection so every frame has something to write.
+        model.selected[0] = i % 2;
+        draw(&model);
     }
-    let per_frame = t.elapsed() / n;
+    let per_frame = t.elapsed() / n as u32;
+    model.selected[0] = 0;
+    draw(&model);
 
-    // Bytes written to a real terminal backend: first frame, a frame where only numbers
-    // changed (the last round of observations), and a frame where nothing changed.
-    let counter = Counting::default();
-    let mut term = Terminal::new(CrosstermBackend::new(counter.clone())).expect("terminal");
-    term.resize(ratatui::layout::Rect::new(0, 0, 200, 50))
-        .expect("resize");
-    let bytes = || *counter.0.lock().expect("count");
-    term.draw(|f| watchdeck::ui::view(&model, f)).expect("draw");
-    let first = bytes();
+    // Bytes for a frame where only numbers changed (the last round of observations), and for
+    // one where nothing changed.
+    let before = bytes();
     for obs in observations {
         update(&mut model, Msg::Observation(Box::new(obs)));
     }
-    term.draw(|f| watchdeck::ui::view(&model, f)).expect("draw");
-    let numbers = bytes() - first;
-    term.draw(|f| watchdeck::ui::view(&model, f)).expect("draw");
-    let nothing = bytes() - first - numbers;
+    draw(&model);
+    let numbers = bytes() - before;
+    draw(&model);
+    let nothing = bytes() - before - numbers;
 
     println!(
-        "render at 200x50 (TestBackend, 10 targets): {:.3} ms/frame",
+        "render + diff + encode at 200x50, 10 targets: {:.3} ms/frame",
         per_frame.as_secs_f64() * 1e3
     );
     println!("bytes written: first frame {first}, update with new numbers {numbers}, nothing changed {nothing}");

@@ -20,8 +20,10 @@ use crate::source::{now_ms, Collector, Observation};
 use crate::terminal;
 use crate::theme::{self, ColorEnv};
 
-/// Frames are at least this far apart (30 fps).
+/// Frames are at least this far apart (30 fps) when the operator is typing.
 const FRAME: Duration = Duration::from_millis(33);
+/// New data alone redraws at most this often: targets scraped together then share one frame.
+const DATA_FRAME: Duration = Duration::from_millis(200);
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -110,27 +112,28 @@ pub async fn run(config: &Config, opts: &Options) -> Result<Exit> {
 
     terminal::install_panic_hook();
     let mut guard = terminal::enter(m.mouse).context("cannot take over the terminal")?;
-    let size = guard
-        .terminal
+    m.size = guard
+        .screen
         .size()
         .context("cannot read the terminal size")?;
-    m.size = (size.width, size.height);
 
     let (input_tx, mut input_rx) = mpsc::channel(256);
     spawn_input(input_tx);
 
     let mut dirty = true;
+    let mut spacing = FRAME;
     let mut last_draw: Option<Instant> = None;
     let exit = loop {
-        if dirty && last_draw.is_none_or(|t| t.elapsed() >= FRAME) {
+        if dirty && last_draw.is_none_or(|t| t.elapsed() >= spacing) {
             guard
-                .terminal
-                .draw(|f| crate::ui::view(&m, f))
+                .screen
+                .draw(|area, buf| crate::ui::render(&m, area, buf))
                 .context("cannot draw")?;
             dirty = false;
+            spacing = DATA_FRAME;
             last_draw = Some(Instant::now());
         }
-        let frame_wait = last_draw.map_or(Duration::ZERO, |t| FRAME.saturating_sub(t.elapsed()));
+        let frame_wait = last_draw.map_or(Duration::ZERO, |t| spacing.saturating_sub(t.elapsed()));
         let msg = tokio::select! {
             Some(obs) = collector.rx.recv() => match obs {
                 Observation::Series { target, rows } => Msg::Series { target, rows },
@@ -144,6 +147,11 @@ pub async fn run(config: &Config, opts: &Options) -> Result<Exit> {
             () = tokio::time::sleep(frame_wait), if dirty => continue,
         };
         let was_terminate = matches!(msg, Msg::Terminate);
+        if !matches!(msg, Msg::Observation(_) | Msg::Series { .. } | Msg::Tick(_)) {
+            // Keys and resizes are drawn at once (within the 30 fps cap); data and the clock
+            // share the slower data frame.
+            spacing = FRAME;
+        }
         // Every message carries the clock forward so ages stay right.
         m.now_ms = now_ms();
         let cmds = update(&mut m, msg);

@@ -48,8 +48,12 @@ fn main() -> ExitCode {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
+    runtime_with(2)
+}
+
+fn runtime_with(workers: usize) -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(workers)
         .enable_all()
         .build()
         .context("cannot start the async runtime")
@@ -203,7 +207,9 @@ fn cockpit_cmd(
         mouse: !screen.no_mouse,
         read_only: screen.read_only,
     };
-    let rt = runtime()?;
+    // One worker for the collectors beside the UI thread: fewer threads to wake each second
+    // (measured: idle CPU is dominated by wake-ups, not by work).
+    let rt = runtime_with(1)?;
     let exit = rt.block_on(async {
         let (config, fleet) = match demo {
             Some(scenario) => {

@@ -197,6 +197,26 @@ impl Model {
         m
     }
 
+    /// Recomputes one target's panels (unless frozen): an observation changes only its own
+    /// target, so the others are not derived again.
+    pub fn rederive_target(&mut self, target: usize) {
+        if self.frozen || self.shown.targets.len() != self.store.targets.len() {
+            return self.rederive();
+        }
+        let (Some(t), Some(p)) = (self.store.targets.get(target), self.presets.get(target)) else {
+            return;
+        };
+        self.shown.targets[target] = target_panels(t, p.as_ref(), self.window_ms, self.now_ms);
+        self.shown.at_ms = self.now_ms;
+    }
+
+    /// Recomputes the local disk rows (unless frozen).
+    pub fn rederive_disks(&mut self) {
+        if !self.frozen {
+            self.shown.local_disks = local_disks(&self.store.disks, self.window_ms, self.now_ms);
+        }
+    }
+
     /// Recomputes what the panels show from the store (unless frozen).
     pub fn rederive(&mut self) {
         if self.frozen {

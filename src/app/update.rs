@@ -61,8 +61,13 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
                 Observation::Target { target, .. } => Some(*target),
                 Observation::Disks { .. } | Observation::Series { .. } => None,
             };
+            let disks = matches!(&*obs, Observation::Disks { .. });
             m.store.apply(*obs);
-            m.rederive();
+            match target {
+                Some(t) => m.rederive_target(t),
+                None if disks => m.rederive_disks(),
+                None => {}
+            }
             // A frozen display shows one moment: its sparklines do not move either.
             if let Some(t) = target.filter(|_| !m.frozen) {
                 m.record_sparks(t);

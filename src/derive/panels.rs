@@ -107,6 +107,8 @@ pub struct TargetPanels {
     pub status: &'static str,
     pub stale: bool,
     pub age_ms: Option<i64>,
+    /// When the values shown were scraped (unix ms), so a view can keep the age current.
+    pub last_success_ms: Option<i64>,
     pub error: Option<String>,
     pub warning: Option<String>,
     pub series: Option<usize>,
@@ -164,6 +166,22 @@ fn present<'a>(
 
 /// Sum of several aligned histories (all series of one target share scrape times).
 fn sum_points<'a>(series: impl Iterator<Item = &'a [Point]>) -> Vec<Point> {
+    let series: Vec<&[Point]> = series.collect();
+    // Usual case: every series was in every scrape, so the timestamps line up one to one.
+    if let Some(first) = series.first() {
+        let aligned = series
+            .iter()
+            .all(|s| s.len() == first.len() && s.iter().zip(first.iter()).all(|(a, b)| a.0 == b.0));
+        if aligned {
+            let mut sum: Vec<Point> = first.iter().map(|p| (p.0, 0.0)).collect();
+            for s in &series {
+                for (acc, p) in sum.iter_mut().zip(s.iter()) {
+                    acc.1 += p.1;
+                }
+            }
+            return sum;
+        }
+    }
     let mut sum: BTreeMap<i64, f64> = BTreeMap::new();
     for pts in series {
         for &(t, v) in pts {
@@ -457,6 +475,7 @@ pub fn target_panels(
         status: status.as_str(),
         stale: t.is_stale(),
         age_ms: t.age_ms(now),
+        last_success_ms: t.last_success_ms,
         error: t.last_error.clone(),
         warning: t.scrape.as_ref().and_then(|s| s.warning.clone()),
         series: t.scrape.as_ref().map(|s| s.series),

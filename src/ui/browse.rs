@@ -4,15 +4,15 @@
 //! └──────────────────────────────────────────────────────────────────────┘
 //! ```
 
+use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders};
-use ratatui::Frame;
 
-use super::{fit, render_list, rfit};
+use super::{fit, render_list, render_widget, rfit};
 use crate::app::model::{Browse, Model};
 
-pub fn render(m: &Model, b: &Browse, f: &mut Frame<'_>, area: Rect) {
+pub fn render(m: &Model, b: &Browse, buf: &mut Buffer, area: Rect) {
     let s = &m.styles;
     let name = m
         .shown
@@ -34,7 +34,7 @@ pub fn render(m: &Model, b: &Browse, f: &mut Frame<'_>, area: Rect) {
         .border_style(s.border_focus)
         .title(Span::styled(title, s.title));
     let inner = block.inner(area);
-    f.render_widget(block, area);
+    render_widget(buf, block, area);
     let w = usize::from(inner.width);
     let rows: Vec<(bool, Line<'static>)> = if !b.loaded {
         vec![(
@@ -61,5 +61,5 @@ pub fn render(m: &Model, b: &Browse, f: &mut Frame<'_>, area: Rect) {
             })
             .collect()
     };
-    render_list(f, inner, rows, Some(b.selected), s.selection);
+    render_list(buf, inner, rows, Some(b.selected), s.selection);
 }

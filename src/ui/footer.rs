@@ -1,10 +1,12 @@
 //! The bottom line: a toast when there is one, else the keys that matter in this view, read
 //! from the keymap (so user overrides show up here too).
 
+use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
-use ratatui::Frame;
+
+use super::render_widget;
 
 use crate::app::command::Command;
 use crate::app::keymap::Mode;
@@ -47,11 +49,12 @@ fn hints(m: &Model) -> (Mode, &'static [Command]) {
     (mode, cmds)
 }
 
-pub fn render(m: &Model, f: &mut Frame<'_>, area: Rect) {
+pub fn render(m: &Model, buf: &mut Buffer, area: Rect) {
     let s = &m.styles;
     if let Some(t) = &m.toast {
         let style = if t.error { s.crit } else { s.accent };
-        f.render_widget(
+        render_widget(
+            buf,
             Paragraph::new(Span::styled(format!(" {}", t.text), style)),
             area,
         );
@@ -64,7 +67,7 @@ pub fn render(m: &Model, f: &mut Frame<'_>, area: Rect) {
                 Span::styled(format!("{}▏", b.filter), s.base),
                 Span::styled("  Enter keep · Esc clear", s.dim),
             ]);
-            f.render_widget(Paragraph::new(line), area);
+            render_widget(buf, Paragraph::new(line), area);
             return;
         }
     }
@@ -77,5 +80,5 @@ pub fn render(m: &Model, f: &mut Frame<'_>, area: Rect) {
         spans.push(Span::styled(k.to_string(), s.accent));
         spans.push(Span::styled(format!(" {}  ", c.name()), s.dim));
     }
-    f.render_widget(Paragraph::new(Line::from(spans)), area);
+    render_widget(buf, Paragraph::new(Line::from(spans)), area);
 }

@@ -2,10 +2,12 @@
 //!  PROD  watchdeck   5/6 targets up   0 alerts            FROZEN  READ-ONLY  14:03:07 UTC
 //! ```
 
+use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
-use ratatui::Frame;
+
+use super::render_widget;
 
 use crate::app::model::Model;
 
@@ -20,7 +22,7 @@ pub fn clock(now_ms: i64) -> String {
     )
 }
 
-pub fn render(m: &Model, f: &mut Frame<'_>, area: Rect) {
+pub fn render(m: &Model, buf: &mut Buffer, area: Rect) {
     let s = &m.styles;
     let (up, total) = m.targets_up();
     let mut left = Vec::new();
@@ -60,7 +62,7 @@ pub fn render(m: &Model, f: &mut Frame<'_>, area: Rect) {
     let mut spans = left;
     spans.push(Span::raw(" ".repeat(gap)));
     spans.extend(right);
-    f.render_widget(Paragraph::new(Line::from(spans)).style(s.header), area);
+    render_widget(buf, Paragraph::new(Line::from(spans)).style(s.header), area);
 }
 
 #[cfg(test)]

@@ -58,7 +58,8 @@ pub fn panel_areas(m: &Model) -> Vec<(PanelId, Rect)> {
         _ => m.shown.targets.len().max(1),
     } as u16;
     // Overview: a row a target plus borders and header, at most a third of the body.
-    let overview_h = (n_targets + 3).min((body.height / 3).max(4));
+    let share = if wide(m.size) { 3 } else { 2 };
+    let overview_h = (n_targets + 3).min((body.height / share).max(4));
     let [top, rest] =
         Layout::vertical([Constraint::Length(overview_h), Constraint::Min(0)]).areas(body);
     let mut out = vec![(PanelId::Overview, top)];

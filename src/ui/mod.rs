@@ -11,17 +11,27 @@ mod overview;
 mod panels;
 mod popups;
 
+use ratatui::buffer::Buffer;
 use ratatui::layout::{Alignment, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
-use ratatui::Frame;
 
 use crate::app::model::{Model, PanelId, View};
 
-/// Draws the whole screen.
-pub fn view(m: &Model, f: &mut Frame<'_>) {
+/// Draws the whole screen into a frame.
+pub fn view(m: &Model, f: &mut ratatui::Frame<'_>) {
     let area = f.area();
+    render(m, area, f.buffer_mut());
+}
+
+/// Renders a widget (the `Frame::render_widget` of a bare buffer).
+pub(crate) fn render_widget(buf: &mut Buffer, widget: impl ratatui::widgets::Widget, area: Rect) {
+    widget.render(area, buf);
+}
+
+/// Draws the whole screen into `buf`, covering `area`.
+pub fn render(m: &Model, area: Rect, buf: &mut Buffer) {
     if layout::too_small((area.width, area.height)) {
         let msg = Paragraph::new(format!(
             "terminal too small ({}x{}); need {}x{}",
@@ -32,26 +42,26 @@ pub fn view(m: &Model, f: &mut Frame<'_>) {
         ))
         .style(m.styles.warn)
         .alignment(Alignment::Center);
-        f.render_widget(msg, area);
+        render_widget(buf, msg, area);
         return;
     }
     let (head, body, foot) = layout::frame(area);
-    header::render(m, f, head);
-    footer::render(m, f, foot);
+    header::render(m, buf, head);
+    footer::render(m, buf, foot);
     match &m.view {
-        View::Browse(b) => browse::render(m, b, f, body),
+        View::Browse(b) => browse::render(m, b, buf, body),
         View::Main | View::Detail { .. } => {
             for (panel, rect) in layout::panel_areas(m) {
-                render_panel(m, panel, f, rect);
+                render_panel(m, panel, buf, rect);
             }
         }
     }
     if let Some(p) = &m.popup {
-        popups::render(m, p, f, area);
+        popups::render(m, p, buf, area);
     }
 }
 
-fn render_panel(m: &Model, panel: PanelId, f: &mut Frame<'_>, rect: Rect) {
+fn render_panel(m: &Model, panel: PanelId, buf: &mut Buffer, rect: Rect) {
     let focused = m.focus == panel;
     let title = match (panel, &m.view) {
         (PanelId::Overview, View::Detail { target }) => format!(
@@ -79,14 +89,14 @@ fn render_panel(m: &Model, panel: PanelId, f: &mut Frame<'_>, rect: Rect) {
             },
         ));
     let inner = block.inner(rect);
-    f.render_widget(block, rect);
+    render_widget(buf, block, rect);
     let lines = match panel {
         PanelId::Overview => overview::lines(m, inner.width),
         other => panels::lines(m, other, inner.width),
     };
     let selected = m.selected[panel.index()];
     render_list(
-        f,
+        buf,
         inner,
         lines,
         focused.then_some(selected),
@@ -97,7 +107,7 @@ fn render_panel(m: &Model, panel: PanelId, f: &mut Frame<'_>, rect: Rect) {
 /// A list of rows (each one line) with the selected row highlighted and kept in view.
 /// Rows are `(selectable, line)`: headings and notes are not selectable.
 pub(crate) fn render_list(
-    f: &mut Frame<'_>,
+    buf: &mut Buffer,
     area: Rect,
     rows: Vec<(bool, Line<'static>)>,
     selected: Option<usize>,
@@ -133,7 +143,7 @@ pub(crate) fn render_list(
             }
         })
         .collect();
-    f.render_widget(Paragraph::new(lines), area);
+    render_widget(buf, Paragraph::new(lines), area);
 }
 
 /// Pads or cuts `s` to exactly `w` display columns (chars; the cockpit's text is narrow).

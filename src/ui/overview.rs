@@ -74,7 +74,10 @@ pub fn lines(m: &Model, width: u16) -> Vec<(bool, Line<'static>)> {
             "down" => ("✖", s.crit),
             _ => ("…", s.dim),
         };
-        let age = match t.age_ms {
+        // Ages move with the clock between observations (the panels are derived less often).
+        let clock = if m.frozen { m.shown.at_ms } else { m.now_ms };
+        let age_ms = t.last_success_ms.map(|s| (clock - s).max(0));
+        let age = match age_ms {
             None => "never".to_owned(),
             Some(a) => {
                 let age = format_eta(a as f64 / 1000.0);

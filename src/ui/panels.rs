@@ -223,9 +223,10 @@ fn latency(m: &Model, w: usize) -> Vec<Row> {
         for l in &t.latency {
             let line = m.spark(&SparkKey::P95(t.name.clone(), l.title.clone()));
             let over_style = if l.over { s.crit } else { s.base };
-            let limit = l
-                .threshold
-                .map_or_else(String::new, |th| format!(" ≤{}", secs(th)));
+            // The mark carries the alarm without colour (NO_COLOR, monochrome).
+            let limit = l.threshold.map_or_else(String::new, |th| {
+                format!(" {}{}", if l.over { "⚠>" } else { "≤" }, secs(th))
+            });
             let floor = l.threshold.unwrap_or(0.0) * 1.25;
             let scope = if l.p50.is_nan() {
                 " no observations"

@@ -1,9 +1,11 @@
 //! Help (generated from the keymap), the command palette, and the quit confirmation.
 
+use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
-use ratatui::Frame;
+
+use super::render_widget;
 
 use super::fit;
 use crate::app::keymap::Mode;
@@ -19,25 +21,25 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
     r
 }
 
-fn frame(m: &Model, f: &mut Frame<'_>, r: Rect, title: &str) -> Rect {
+fn frame(m: &Model, buf: &mut Buffer, r: Rect, title: &str) -> Rect {
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(m.styles.border_focus)
         .title(Span::styled(format!(" {title} "), m.styles.title))
         .style(m.styles.base);
     let inner = block.inner(r);
-    f.render_widget(Clear, r);
-    f.render_widget(block, r);
+    render_widget(buf, Clear, r);
+    render_widget(buf, block, r);
     inner
 }
 
-pub fn render(m: &Model, p: &Popup, f: &mut Frame<'_>, area: Rect) {
+pub fn render(m: &Model, p: &Popup, buf: &mut Buffer, area: Rect) {
     match p {
-        Popup::Help { scroll } => help(m, *scroll, f, area),
-        Popup::Palette(pal) => palette(m, pal, f, area),
+        Popup::Help { scroll } => help(m, *scroll, buf, area),
+        Popup::Palette(pal) => palette(m, pal, buf, area),
         Popup::ConfirmQuit => {
             let r = centered(area, 50, 5);
-            let inner = frame(m, f, r, "Quit?");
+            let inner = frame(m, buf, r, "Quit?");
             let text = vec![
                 Line::styled(
                     format!("{} action(s) still running.", m.actions_running),
@@ -45,7 +47,7 @@ pub fn render(m: &Model, p: &Popup, f: &mut Frame<'_>, area: Rect) {
                 ),
                 Line::from("Quit anyway? y = quit, n / Esc = stay"),
             ];
-            f.render_widget(Paragraph::new(text), inner);
+            render_widget(buf, Paragraph::new(text), inner);
         }
     }
 }
@@ -77,19 +79,19 @@ pub fn help_lines(m: &Model) -> Vec<Line<'static>> {
     out
 }
 
-fn help(m: &Model, scroll: usize, f: &mut Frame<'_>, area: Rect) {
+fn help(m: &Model, scroll: usize, buf: &mut Buffer, area: Rect) {
     let r = centered(area, 72, area.height.saturating_sub(4).max(8));
-    let inner = frame(m, f, r, "Keys — ? or Esc closes");
+    let inner = frame(m, buf, r, "Keys — ? or Esc closes");
     let lines = help_lines(m);
     let max = lines.len().saturating_sub(usize::from(inner.height));
     let scroll = scroll.min(max) as u16;
-    f.render_widget(Paragraph::new(lines).scroll((scroll, 0)), inner);
+    render_widget(buf, Paragraph::new(lines).scroll((scroll, 0)), inner);
 }
 
-fn palette(m: &Model, p: &Palette, f: &mut Frame<'_>, area: Rect) {
+fn palette(m: &Model, p: &Palette, buf: &mut Buffer, area: Rect) {
     let s = &m.styles;
     let r = centered(area, 64, 14);
-    let inner = frame(m, f, r, "Command");
+    let inner = frame(m, buf, r, "Command");
     let mut lines = vec![Line::from(vec![
         Span::styled(": ", s.accent),
         Span::styled(format!("{}▏", p.input), s.base),
@@ -124,5 +126,5 @@ fn palette(m: &Model, p: &Palette, f: &mut Frame<'_>, area: Rect) {
     if p.matches.is_empty() {
         lines.push(Line::styled("  no command matches", s.dim));
     }
-    f.render_widget(Paragraph::new(lines), inner);
+    render_widget(buf, Paragraph::new(lines), inner);
 }

@@ -308,7 +308,7 @@ fn disk(m: &Model, w: usize) -> Vec<Row> {
                 Span::styled(rfit(&format!("{:.1}%", d.used_ratio * 100.0), 7), style),
                 Span::raw(" "),
                 Span::styled(
-                    rfit(if eta.is_empty() { &trend } else { &eta }, 12),
+                    rfit(if eta.is_empty() { &trend } else { &eta }, 15),
                     if d.warn { s.crit } else { s.dim },
                 ),
                 Span::styled(format!(" of {}", bytes(d.size_bytes)), s.dim),

@@ -384,3 +384,76 @@ fn too_small_and_every_size_render_without_panicking() {
         let _ = render(&m);
     }
 }
+
+#[test]
+fn a_click_focuses_the_panel_under_it_and_the_wheel_scrolls() {
+    use ratatui::crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    use watchdeck::app::model::PanelId;
+    let mut m = scripted();
+    let disk = watchdeck::ui::layout::panel_areas(&m)
+        .into_iter()
+        .find(|(p, _)| *p == PanelId::Disk)
+        .map(|(_, r)| r)
+        .expect("disk panel visible at 120x40");
+    let click = |kind, column, row| MouseEvent {
+        kind,
+        column,
+        row,
+        modifiers: KeyModifiers::NONE,
+    };
+    update(
+        &mut m,
+        Msg::Mouse(click(
+            MouseEventKind::Down(MouseButton::Left),
+            disk.x + 2,
+            disk.y + 1,
+        )),
+    );
+    assert_eq!(m.focus, PanelId::Disk);
+    update(
+        &mut m,
+        Msg::Mouse(click(MouseEventKind::ScrollDown, disk.x + 2, disk.y + 1)),
+    );
+    assert_eq!(
+        m.selected[PanelId::Disk.index()],
+        1,
+        "two disk rows: the wheel stops at the last"
+    );
+    // With the mouse switched off, clicks do nothing.
+    chars(&mut m, "m");
+    update(
+        &mut m,
+        Msg::Mouse(click(MouseEventKind::Down(MouseButton::Left), 1, 2)),
+    );
+    assert_eq!(m.focus, PanelId::Disk);
+}
+
+#[test]
+fn quit_asks_first_while_an_action_runs() {
+    use watchdeck::app::model::Popup;
+    use watchdeck::app::update::Cmd;
+    let mut m = scripted();
+    m.actions_running = 1;
+    let cmds = update(
+        &mut m,
+        Msg::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE)),
+    );
+    assert!(cmds.is_empty());
+    assert_eq!(m.popup, Some(Popup::ConfirmQuit));
+    assert!(render(&m).contains("1 action(s) still running"));
+    key(&mut m, KeyCode::Char('n'));
+    assert_eq!(m.popup, None);
+    chars(&mut m, "q");
+    let cmds = update(
+        &mut m,
+        Msg::Key(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE)),
+    );
+    assert_eq!(cmds, vec![Cmd::Quit]);
+    m.actions_running = 0;
+    let mut idle = scripted();
+    let cmds = update(
+        &mut idle,
+        Msg::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE)),
+    );
+    assert_eq!(cmds, vec![Cmd::Quit], "no action running: q quits at once");
+}

@@ -115,6 +115,25 @@ fn parse_scenario(s: &str) -> Result<Scenario> {
     })
 }
 
+/// The configured targets, or (with a scenario) the demo fleet started in-process and a config
+/// that points at it. The fleet must outlive the run.
+async fn config_or_demo(
+    config_path: Option<&std::path::Path>,
+    demo: Option<&str>,
+) -> Result<(Config, Option<Fleet>)> {
+    let Some(scenario) = demo else {
+        return Ok((load_config(config_path)?, None));
+    };
+    let scenario = parse_scenario(scenario)?;
+    let fleet = Fleet::start(scenario, None)
+        .await
+        .context("cannot start the demo fleet")?;
+    let text = fleet.config_toml(Duration::from_secs(1));
+    let config = Config::parse(&text, None, &|k| std::env::var(k).ok())
+        .map_err(|e| anyhow!("the demo fleet's own config does not parse: {e}"))?;
+    Ok((config, Some(fleet)))
+}
+
 fn load_config(path: Option<&std::path::Path>) -> Result<Config> {
     let path = Config::locate(path).ok_or_else(|| {
         anyhow!("no config file: pass --config PATH or set WATCHDECK_CONFIG (`watchdeck config template` prints a sample), or try `--demo`")
@@ -143,18 +162,8 @@ fn snapshot_cmd(config_path: Option<&std::path::Path>, args: &SnapshotArgs) -> R
     };
     let rt = runtime()?;
     rt.block_on(async {
-        let (config, fleet) = if args.demo {
-            let scenario = parse_scenario(&args.scenario)?;
-            let fleet = Fleet::start(scenario, None)
-                .await
-                .context("cannot start the demo fleet")?;
-            let text = fleet.config_toml(Duration::from_secs(1));
-            let config = Config::parse(&text, None, &|k| std::env::var(k).ok())
-                .map_err(|e| anyhow!("the demo fleet's own config does not parse: {e}"))?;
-            (config, Some(fleet))
-        } else {
-            (load_config(config_path)?, None)
-        };
+        let demo = args.demo.then_some(args.scenario.as_str());
+        let (config, fleet) = config_or_demo(config_path, demo).await?;
         let mut stdout = std::io::stdout().lock();
         let mut write_err = None;
         let last = snapshot::run(&config, &opts, |s| {
@@ -207,23 +216,11 @@ fn cockpit_cmd(
         mouse: !screen.no_mouse,
         read_only: screen.read_only,
     };
-    // One worker for the collectors beside the UI thread: fewer threads to wake each second
-    // (measured: idle CPU is dominated by wake-ups, not by work).
+    // The event loop runs on this thread; one worker carries the collectors (two measured
+    // the same idle CPU, and a third busy thread buys nothing on a 2-core box).
     let rt = runtime_with(1)?;
     let exit = rt.block_on(async {
-        let (config, fleet) = match demo {
-            Some(scenario) => {
-                let scenario = parse_scenario(scenario)?;
-                let fleet = Fleet::start(scenario, None)
-                    .await
-                    .context("cannot start the demo fleet")?;
-                let text = fleet.config_toml(Duration::from_secs(1));
-                let config = Config::parse(&text, None, &|k| std::env::var(k).ok())
-                    .map_err(|e| anyhow!("the demo fleet's own config does not parse: {e}"))?;
-                (config, Some(fleet))
-            }
-            None => (load_config(config_path)?, None),
-        };
+        let (config, fleet) = config_or_demo(config_path, demo).await?;
         let exit = cockpit::run(&config, &opts).await;
         if let Some(fleet) = fleet {
             fleet.shutdown().await;

@@ -63,6 +63,27 @@ pub(super) struct TargetFile {
     pub ca_file: Option<Spanned<String>>,
     pub headers: Option<HeadersFile>,
     pub limits: Option<LimitsFile>,
+    pub postgres: Option<Spanned<PostgresFile>>,
+}
+
+/// `[target.postgres]`. Durations stay raw for the shared duration messages.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PostgresFile {
+    pub dsn: Spanned<String>,
+    pub password_env: Option<Spanned<String>>,
+    pub passfile: Option<Spanned<String>>,
+    pub connect_timeout: Option<Spanned<toml::Value>>,
+    pub statement_timeout: Option<Spanned<toml::Value>>,
+    pub sslmode: Option<Spanned<String>>,
+    pub ca_file: Option<Spanned<String>>,
+    pub backlog_query: Option<Spanned<String>>,
+    pub schema: Option<Spanned<String>>,
+    pub events_table: Option<Spanned<String>>,
+    pub seq_column: Option<Spanned<String>>,
+    pub offsets_table: Option<Spanned<String>>,
+    pub consumer_column: Option<Spanned<String>>,
+    pub offset_column: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

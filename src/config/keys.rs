@@ -30,6 +30,23 @@ const DEFAULTS: &[&str] = &["interval", "timeout"];
 const LIMITS: &[&str] = &["max_body", "max_samples", "max_labels", "max_label_length"];
 const TARGET: &[&str] = &[
     "name", "preset", "metrics", "health", "interval", "timeout", "ca_file", "headers", "limits",
+    "postgres",
+];
+const POSTGRES: &[&str] = &[
+    "dsn",
+    "password_env",
+    "passfile",
+    "connect_timeout",
+    "statement_timeout",
+    "sslmode",
+    "ca_file",
+    "backlog_query",
+    "schema",
+    "events_table",
+    "seq_column",
+    "offsets_table",
+    "consumer_column",
+    "offset_column",
 ];
 const DISK: &[&str] = &["path", "name"];
 
@@ -52,8 +69,14 @@ pub(super) fn report_unknown(text: &str, p: &mut Problems<'_>) -> bool {
                 for item in items {
                     if let Node::Table(t) = item.get_ref() {
                         for (k, v) in check(t, TARGET, "[[target]]", p, &mut found) {
-                            if let ("limits", Node::Table(l)) = (k, v.get_ref()) {
-                                check(l, LIMITS, "[target.limits]", p, &mut found);
+                            match (k, v.get_ref()) {
+                                ("limits", Node::Table(l)) => {
+                                    check(l, LIMITS, "[target.limits]", p, &mut found);
+                                }
+                                ("postgres", Node::Table(t)) => {
+                                    check(t, POSTGRES, "[target.postgres]", p, &mut found);
+                                }
+                                _ => {}
                             }
                         }
                     }
@@ -236,6 +259,21 @@ mod tests {
             ca_file = "x"
             headers = {}
             limits = { max_body = 1, max_samples = 1, max_labels = 1, max_label_length = 1 }
+            [target.postgres]
+            dsn = "postgres://u@h/d"
+            password_env = "X"
+            passfile = "/p"
+            connect_timeout = "1s"
+            statement_timeout = "1s"
+            sslmode = "disable"
+            ca_file = "/c"
+            backlog_query = "SELECT 1"
+            schema = "s"
+            events_table = "e"
+            seq_column = "q"
+            offsets_table = "o"
+            consumer_column = "c"
+            offset_column = "l"
             [[disk]]
             path = "/"
             name = "r"
@@ -256,6 +294,10 @@ mod tests {
             ("[limits]\nzzz = 1", LIMITS),
             ("[[target]]\nzzz = 1", TARGET),
             ("[[target]]\nname = \"a\"\n[target.limits]\nzzz = 1", LIMITS),
+            (
+                "[[target]]\nname = \"a\"\n[target.postgres]\nzzz = 1",
+                POSTGRES,
+            ),
             ("[[disk]]\nzzz = 1", DISK),
             ("[keys]\nzzz = 1", KEYS),
             ("[keys]\nhelp = [{ zzz = 1 }]", KEY_ENTRY),

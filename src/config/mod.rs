@@ -11,6 +11,8 @@ mod error;
 mod file;
 mod headers;
 mod keys;
+mod postgres;
+mod postgres_validate;
 pub mod preset;
 mod secret;
 mod template;
@@ -21,6 +23,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use error::{ConfigError, Problem};
+pub use postgres::{
+    display_config, read_passfile, BacklogSource, OutboxTables, PasswordSource, PostgresConfig,
+    SqlIdent, SslMode, DEFAULT_CONNECT_TIMEOUT, DEFAULT_STATEMENT_TIMEOUT,
+};
 pub use preset::{
     CounterPanel, ErrorRatePanel, GaugePanel, LatencyPanel, Preset, PresetError, PresetName,
     StoragePanel, UnknownPreset,
@@ -57,7 +63,7 @@ pub struct TargetConfig {
     pub preset: Option<PresetName>,
     /// The Prometheus exposition endpoint (http or https).
     pub metrics: Option<reqwest::Url>,
-    /// Health endpoints; at least one of `metrics` and `health` is present.
+    /// Health endpoints; at least one of `metrics`, `health` and `postgres` is present.
     pub health: Vec<reqwest::Url>,
     pub interval: Duration,
     /// Per-request deadline; `0 < timeout <= interval`.
@@ -67,6 +73,8 @@ pub struct TargetConfig {
     /// Custom CA (PEM); a relative path is resolved against the config file's directory.
     pub ca_file: Option<PathBuf>,
     pub limits: Limits,
+    /// `[target.postgres]`: backlog by SQL and database health.
+    pub postgres: Option<PostgresConfig>,
 }
 
 /// Bounds on what one scrape may cost, so a broken or hostile endpoint cannot exhaust memory.

@@ -89,7 +89,7 @@ pub(super) fn expand(
     }
 }
 
-fn is_env_name(s: &str) -> bool {
+pub(super) fn is_env_name(s: &str) -> bool {
     let mut chars = s.chars();
     chars
         .next()

@@ -17,6 +17,7 @@ use super::endpoint::{ca_file, url};
 use super::error::Problems;
 use super::file::{DefaultsFile, DiskFile, FileConfig, LimitsFile, TargetFile};
 use super::headers::headers;
+use super::postgres_validate::postgres;
 use super::units::{format_duration, parse_duration, parse_size};
 use super::{Config, DiskConfig, Limits, PresetName, TargetConfig};
 use crate::app::keymap::{overrides_from_file, KeyOverrides};
@@ -194,12 +195,13 @@ fn target(
         .iter()
         .filter_map(|u| url(&ctx, "health", u, p))
         .collect();
-    if t.metrics.is_none() && t.health.is_empty() {
+    if t.metrics.is_none() && t.health.is_empty() && t.postgres.is_none() {
         p.push(
             &spanned.span(),
             format!(
                 "{ctx}nothing to watch — give metrics = \"http://host:port/metrics\" or \
-                 health = [\"http://host:port/healthz\"] (or both)"
+                 health = [\"http://host:port/healthz\"] (or both), or a [target.postgres] \
+                 section"
             ),
         );
     }
@@ -233,6 +235,10 @@ fn target(
         &format!("{ctx}[target.limits] "),
         p,
     );
+    let postgres = t
+        .postgres
+        .as_ref()
+        .and_then(|pg| postgres(&name, pg, interval, cx, p));
 
     TargetConfig {
         name,
@@ -244,6 +250,7 @@ fn target(
         headers,
         ca_file,
         limits,
+        postgres,
     }
 }
 
@@ -265,7 +272,7 @@ fn target_name_problem(name: &str) -> Option<String> {
 
 /// A duration value that must be above zero: a zero interval would spin, a zero timeout
 /// would fail every request.
-fn positive_duration(
+pub(super) fn positive_duration(
     ctx: &str,
     key: &str,
     v: &Spanned<toml::Value>,

@@ -1,10 +1,11 @@
 //! Collectors: everything that reads the outside world (HTTP scrapes and health checks, local
-//! disks). They send owned observations; they never hold shared locks or block the UI.
+//! disks, Postgres). They send owned observations; they never hold shared locks or block the UI.
 
 mod collector;
 pub mod disk;
 pub mod health;
 pub mod http;
+pub mod postgres;
 
 pub use collector::{
     display_url, now_ms, watched_names, BrowseRequest, Collector, HealthOutcome, Observation,

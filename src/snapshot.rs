@@ -50,7 +50,7 @@ pub fn build(config: &Config, store: &Store, round: u32, opts: &Options, now: i6
         .iter()
         .map(|t| t.preset.map(Preset::load))
         .collect();
-    Snapshot {
+    let mut snap = Snapshot {
         environment: config.environment.clone(),
         at: humantime::format_rfc3339_seconds(
             std::time::UNIX_EPOCH + std::time::Duration::from_millis(now.max(0) as u64),
@@ -66,7 +66,9 @@ pub fn build(config: &Config, store: &Store, round: u32, opts: &Options, now: i6
             .map(|(t, p)| target_panels(t, p.as_ref(), opts.window_ms, now))
             .collect(),
         local_disks: local_disks(&store.disks, opts.window_ms, now),
-    }
+    };
+    crate::derive::db::flag_disagreements(&mut snap.targets);
+    snap
 }
 
 /// Runs the collectors for `opts.rounds` rounds and hands each completed round to `emit`.
@@ -82,7 +84,11 @@ pub async fn run(
     let mut printed = 0u32;
     let mut last = None;
     let complete = |store: &Store, disk_rounds: u32, k: u32| {
-        store.targets.iter().all(|t| t.rounds >= k) && (store.disks.is_empty() || disk_rounds >= k)
+        store
+            .targets
+            .iter()
+            .all(|t| t.rounds >= k && t.pg.as_ref().is_none_or(|p| p.rounds >= k))
+            && (store.disks.is_empty() || disk_rounds >= k)
     };
     loop {
         let obs = collector.rx.recv().await;
@@ -143,6 +149,7 @@ pub fn render_text(s: &Snapshot) -> String {
     let mut o = String::new();
     render_targets(&mut o, s);
     render_health(&mut o, s);
+    render_database(&mut o, s);
     render_panels(&mut o, s);
     o
 }
@@ -196,6 +203,78 @@ fn render_targets(o: &mut String, s: &Snapshot) {
     }
 }
 
+fn render_database(o: &mut String, s: &Snapshot) {
+    for t in &s.targets {
+        let Some(db) = &t.db else { continue };
+        let _ = writeln!(o, "\nDATABASE {} ({})", t.name, db.source);
+        if let Some(e) = &db.error {
+            let retry = db
+                .retry_in_s
+                .map(|r| format!(" — retrying in {r:.0}s"))
+                .unwrap_or_default();
+            let _ = writeln!(o, "  unavailable: {e}{retry}");
+        }
+        if let Some(server) = &db.server {
+            let _ = writeln!(o, "  {server}");
+        }
+        if let Some((used, max, by_state)) = &db.connections {
+            let states: Vec<String> = by_state.iter().map(|(s, n)| format!("{s} {n}")).collect();
+            let hidden = if db.hidden_sessions > 0 {
+                format!(
+                    " ({} sessions hidden: GRANT pg_monitor)",
+                    db.hidden_sessions
+                )
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                o,
+                "  connections {used}/{max} ({}){hidden}",
+                states.join(", ")
+            );
+        }
+        if let Some(a) = &db.longest_query {
+            let _ = writeln!(
+                o,
+                "  longest query {:.1}s pid {} [{}] {}",
+                a.seconds, a.pid, a.state, a.query
+            );
+        }
+        if let Some(a) = &db.oldest_transaction {
+            let _ = writeln!(
+                o,
+                "  oldest transaction {:.1}s pid {} [{}] {}",
+                a.seconds, a.pid, a.state, a.query
+            );
+        }
+        for l in &db.lock_waits {
+            let by: Vec<String> = l
+                .blocked_by
+                .iter()
+                .map(|(p, q)| format!("pid {p} ({q})"))
+                .collect();
+            let _ = writeln!(
+                o,
+                "  lock wait: pid {} waiting {:.1}s for {} ({}) — blocked by {}",
+                l.pid,
+                l.waited_seconds,
+                l.lock,
+                l.query,
+                by.join(", ")
+            );
+        }
+        if db.in_recovery {
+            let lag = db
+                .replica_lag_s
+                .map_or_else(|| "unknown".to_owned(), |l| format!("{l:.1}s"));
+            let _ = writeln!(o, "  replica, replay lag {lag}");
+        }
+        for p in &db.problems {
+            let _ = writeln!(o, "  ✗ {p}");
+        }
+    }
+}
+
 fn render_health(o: &mut String, s: &Snapshot) {
     let _ = writeln!(o, "\nHEALTH");
     for t in &s.targets {
@@ -244,11 +323,16 @@ fn render_panels(o: &mut String, s: &Snapshot) {
         "OUTBOX BACKLOG",
         s.targets.iter().flat_map(|t| {
             t.backlog.iter().map(move |b| {
-                let warn = if b.warn { "  ⚠ over threshold" } else { "" };
+                let warn = match (b.source, b.metric_value) {
+                    ("db", Some(m)) if b.warn => format!("  ⚠ metric says {}", num(m)),
+                    ("db", Some(_)) => "  = metric".to_owned(),
+                    _ if b.warn => "  ⚠ over threshold".to_owned(),
+                    _ => String::new(),
+                };
                 format!(
                     "  {:<14} {:<28} {:>9}  {}{warn}",
                     t.name,
-                    b.labels,
+                    format!("{} [{}]", b.labels, b.source),
                     num(b.value),
                     trend(b.trend.as_ref(), false)
                 )
@@ -374,6 +458,19 @@ fn render_rates(o: &mut String, s: &Snapshot) {
         .chain(&s.local_disks)
         .map(|d| {
             let warn = if d.warn { "  ⚠" } else { "" };
+            if d.used_ratio.is_nan() {
+                // A database or tablespace: a size and its growth, no capacity.
+                let growth = d.trend.map_or_else(
+                    || "growth: need 2 rounds".to_owned(),
+                    |t| format!("growing {}/s", bytes(t.slope_per_s)),
+                );
+                return format!(
+                    "  {:<14} {:<28} {:>10}          {growth}",
+                    d.source,
+                    d.label,
+                    bytes(d.used_bytes)
+                );
+            }
             format!(
                 "  {:<14} {:<28} {:>5.1}% of {:>10}  {}{warn}",
                 d.source,

@@ -207,6 +207,7 @@ impl Model {
             return;
         };
         self.shown.targets[target] = target_panels(t, p.as_ref(), self.window_ms, self.now_ms);
+        crate::derive::db::flag_disagreements(&mut self.shown.targets);
         self.shown.at_ms = self.now_ms;
     }
 
@@ -235,6 +236,7 @@ impl Model {
                 .collect(),
             local_disks: local_disks(&self.store.disks, window, now),
         };
+        crate::derive::db::flag_disagreements(&mut self.shown.targets);
     }
 
     /// Appends the current values of one target's rows to their sparklines.

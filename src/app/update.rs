@@ -59,6 +59,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
         Msg::Observation(obs) => {
             let target = match &*obs {
                 Observation::Target { target, .. } => Some(*target),
+                Observation::Postgres(msg) => Some(msg.target()),
                 Observation::Disks { .. } | Observation::Series { .. } => None,
             };
             let disks = matches!(&*obs, Observation::Disks { .. });
@@ -168,30 +169,10 @@ fn refilter(b: &mut Browse) {
     b.selected = b.selected.min(b.rows.len().saturating_sub(1));
 }
 
-/// Number of rows the focused list has, for moving the selection.
+/// Number of rows the focused list has, for moving the selection: exactly the rows the view
+/// would draw as selectable.
 fn rows_in(m: &Model, panel: PanelId) -> usize {
-    let targets = match m.view {
-        View::Detail { target } => m.shown.targets.get(target..=target).unwrap_or(&[]),
-        _ => &m.shown.targets[..],
-    };
-    match panel {
-        PanelId::Overview => m.shown.targets.len(),
-        PanelId::Backlog => targets.iter().map(|t| t.backlog.len()).sum(),
-        PanelId::Sse => targets.iter().map(|t| t.sse.len()).sum(),
-        PanelId::Latency => targets.iter().map(|t| t.latency.len()).sum(),
-        PanelId::Disk => {
-            targets.iter().map(|t| t.disks.len()).sum::<usize>() + m.shown.local_disks.len()
-        }
-        PanelId::Health => targets
-            .iter()
-            .flat_map(|t| &t.health)
-            .map(|h| 1 + h.checks.len())
-            .sum(),
-        PanelId::Signals => targets
-            .iter()
-            .map(|t| t.queue.len() + t.errors.len() + t.counters.len())
-            .sum(),
-    }
+    crate::ui::selectable_rows(m, panel)
 }
 
 fn page(m: &Model) -> usize {

@@ -33,7 +33,12 @@ pub struct BacklogRow {
     pub labels: String,
     pub value: f64,
     pub trend: Option<Trend>,
+    /// Over the preset's threshold, or (db rows) disagreeing with the metric.
     pub warn: bool,
+    /// Where the number comes from: `metrics` or `db` (SQL on the target's database).
+    pub source: &'static str,
+    /// For `db` rows: the metric of the same consumer, when a target exports it.
+    pub metric_value: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -122,6 +127,8 @@ pub struct TargetPanels {
     pub errors: Vec<ErrorRow>,
     pub counters: Vec<CounterRow>,
     pub disks: Vec<DiskRow>,
+    /// The database panel, for a target with a `[target.postgres]` section.
+    pub db: Option<super::db::DbPanel>,
 }
 
 /// `name{labels}` → (name, labels).
@@ -499,8 +506,19 @@ pub fn target_panels(
         errors: Vec::new(),
         counters: Vec::new(),
         disks: node_filesystems(t, window, now),
+        db: None,
     };
-    let Some(p) = preset else { return out };
+    if let Some(p) = preset {
+        preset_panels(&mut out, t, p, window, now);
+    }
+    if let Some(pg) = &t.pg {
+        super::db::add_postgres(&mut out, pg, window, now);
+    }
+    out
+}
+
+/// The panels a preset defines, from the target's watched series.
+fn preset_panels(out: &mut TargetPanels, t: &TargetState, p: &Preset, window: i64, now: i64) {
     for g in &p.backlog {
         for (key, labels) in present(t, &g.metric) {
             let pts = t.points(key);
@@ -510,6 +528,8 @@ pub fn target_panels(
                 value,
                 trend: backlog_trend(pts, window, now),
                 warn: g.warn_above.is_some_and(|w| value > w),
+                source: "metrics",
+                metric_value: None,
             });
         }
     }
@@ -534,5 +554,4 @@ pub fn target_panels(
     }
     out.disks
         .extend(p.storage.iter().filter_map(|s| storage(t, s, window, now)));
-    out
 }

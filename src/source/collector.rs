@@ -68,6 +68,8 @@ pub enum Observation {
         at_ms: i64,
         usage: Vec<Result<DiskUsage, String>>,
     },
+    /// One round of a target's Postgres collector, or its failure to connect.
+    Postgres(Box<super::postgres::PgMsg>),
     /// Every series of one target (`name{labels}`, value), sent after each scrape while the
     /// series browser asks for that target.
     Series {
@@ -129,6 +131,25 @@ impl Collector {
         for (i, t) in config.targets.iter().enumerate() {
             let runner = TargetRunner::new(i, t)?;
             tasks.push(tokio::spawn(runner.run(tx.clone(), rounds, browse.clone())));
+        }
+        if config.targets.iter().any(|t| t.postgres.is_some()) {
+            // Postgres collectors report on their own channel; one task forwards them.
+            let (ptx, mut prx) = mpsc::channel(64);
+            for (i, t) in config.targets.iter().enumerate() {
+                if let Some(pg) = &t.postgres {
+                    let job = super::postgres::spawn_rounds(i, pg, t.interval, rounds, ptx.clone());
+                    tasks.push(job);
+                }
+            }
+            drop(ptx);
+            let tx = tx.clone();
+            tasks.push(tokio::spawn(async move {
+                while let Some(m) = prx.recv().await {
+                    if tx.send(Observation::Postgres(Box::new(m))).await.is_err() {
+                        break;
+                    }
+                }
+            }));
         }
         if !config.disks.is_empty() {
             let paths: Vec<_> = config.disks.iter().map(|d| d.path.clone()).collect();

@@ -16,6 +16,10 @@ impl Store {
                     preset: t.preset.map(|p| p.to_string()),
                     has_metrics: t.metrics.is_some(),
                     health: Vec::new(),
+                    pg: t.postgres.as_ref().map(|p| super::PgState {
+                        source: p.display(),
+                        ..super::PgState::default()
+                    }),
                     ..TargetState::default()
                 })
                 .collect(),
@@ -108,6 +112,7 @@ impl Store {
                 }
             }
             Observation::Series { .. } => {}
+            Observation::Postgres(msg) => self.apply_pg(*msg),
             Observation::Disks { at_ms, usage } => {
                 let limits = self.limits;
                 for (d, u) in self.disks.iter_mut().zip(usage) {
@@ -117,6 +122,49 @@ impl Store {
                     }
                     d.last = Some(u);
                 }
+            }
+        }
+    }
+
+    fn apply_pg(&mut self, msg: crate::source::postgres::PgMsg) {
+        use crate::source::postgres::PgMsg;
+        let limits = self.limits;
+        let Some(pg) = self
+            .targets
+            .get_mut(msg.target())
+            .and_then(|t| t.pg.as_mut())
+        else {
+            return;
+        };
+        pg.rounds += 1;
+        match msg {
+            PgMsg::Observed { obs, .. } => {
+                let at = obs.at_ms;
+                if let Ok(rows) = &obs.backlog {
+                    for r in rows {
+                        let pts = pg.backlog.entry(r.consumer.clone()).or_default();
+                        push_point(pts, (at, r.backlog as f64), limits);
+                    }
+                    pg.backlog
+                        .retain(|_, pts| pts.last().is_some_and(|p| at - p.0 <= limits.max_age_ms));
+                }
+                if let Ok(db) = &obs.database {
+                    push_point(&mut pg.db_bytes, (at, db.bytes as f64), limits);
+                }
+                pg.error = None;
+                pg.error_at_ms = None;
+                pg.retry_in_ms = None;
+                pg.last = Some(*obs);
+            }
+            PgMsg::Unavailable {
+                at_ms,
+                error,
+                retry_in,
+                ..
+            } => {
+                pg.error = Some(error.to_string());
+                pg.error_at_ms = Some(at_ms);
+                pg.retry_in_ms = Some(retry_in.as_millis() as i64);
             }
         }
     }

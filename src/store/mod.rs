@@ -96,6 +96,26 @@ pub struct TargetState {
     pub series: HashMap<Arc<str>, Vec<Point>>,
     /// Watched series present in the latest good scrape, in exposition order.
     pub present: Vec<Arc<str>>,
+    /// The target's database, when it has a `[target.postgres]` section.
+    pub pg: Option<PgState>,
+}
+
+/// What the Postgres collector of a target has seen.
+#[derive(Debug, Clone, Default)]
+pub struct PgState {
+    /// `user@host:port/db`: never the password.
+    pub source: String,
+    pub rounds: u32,
+    /// The latest round on a live connection.
+    pub last: Option<crate::source::postgres::PgObservation>,
+    /// Why the latest attempt could not connect, if it could not.
+    pub error: Option<String>,
+    pub error_at_ms: Option<i64>,
+    pub retry_in_ms: Option<i64>,
+    /// Backlog history per consumer, from SQL.
+    pub backlog: HashMap<String, Vec<Point>>,
+    /// Database size history.
+    pub db_bytes: Vec<Point>,
 }
 
 /// The overall state of a target, as the overview shows it.
@@ -142,17 +162,27 @@ impl TargetState {
             return Status::Pending;
         }
         let health_ok = self.health.iter().all(HealthState::healthy);
+        let pg_down = self.pg.as_ref().is_some_and(|p| p.error.is_some());
+        if let Some(pg) = &self.pg {
+            if !self.has_metrics && self.health.is_empty() {
+                return match (pg.rounds, pg_down) {
+                    (0, _) => Status::Pending,
+                    (_, true) => Status::Down,
+                    (_, false) => Status::Up,
+                };
+            }
+        }
         if self.has_metrics {
             if self.last_error.is_some() || self.last_success_ms.is_none() {
                 return Status::Down;
             }
             let malformed = self.scrape.as_ref().is_some_and(|s| s.malformed_count > 0);
-            if health_ok && !malformed {
+            if health_ok && !malformed && !pg_down {
                 Status::Up
             } else {
                 Status::Degraded
             }
-        } else if health_ok {
+        } else if health_ok && !pg_down {
             Status::Up
         } else if self.health.iter().any(HealthState::healthy) {
             Status::Degraded

@@ -4,6 +4,7 @@
 //! health, signals), `browse`, `popups`. `layout` says where each goes.
 
 mod browse;
+mod database;
 mod footer;
 mod header;
 pub mod layout;
@@ -23,6 +24,15 @@ use crate::app::model::{Model, PanelId, View};
 pub fn view(m: &Model, f: &mut ratatui::Frame<'_>) {
     let area = f.area();
     render(m, area, f.buffer_mut());
+}
+
+/// How many selectable rows a panel has (for moving the selection).
+pub fn selectable_rows(m: &Model, panel: PanelId) -> usize {
+    let lines = match panel {
+        PanelId::Overview => overview::lines(m, m.size.0),
+        other => panels::lines(m, other, m.size.0),
+    };
+    lines.iter().filter(|(selectable, _)| *selectable).count()
 }
 
 /// Renders a widget (the `Frame::render_widget` of a bare buffer).

@@ -145,6 +145,13 @@ fn backlog(m: &Model, w: usize) -> Vec<Row> {
             } else {
                 s.base
             };
+            // SQL rows say so, and say when the metric disagrees.
+            let source = match (b.source, b.metric_value) {
+                ("db", Some(m)) if b.warn => format!(" db ⚠ metric {}", num(m)),
+                ("db", Some(_)) => " db = metric".to_owned(),
+                ("db", None) => " db".to_owned(),
+                _ => String::new(),
+            };
             out.push((
                 true,
                 Line::from(vec![
@@ -158,6 +165,7 @@ fn backlog(m: &Model, w: usize) -> Vec<Row> {
                     Span::styled(rfit(&trend, 8), if filling { s.warn } else { s.dim }),
                     Span::raw(" "),
                     Span::styled(eta, s.dim),
+                    Span::styled(source, if b.warn { s.crit } else { s.accent }),
                     stale_mark(m, t),
                 ]),
             ));
@@ -285,6 +293,24 @@ fn disk(m: &Model, w: usize) -> Vec<Row> {
                 .map(|d| (None, d)),
         );
     for (t, d) in rows {
+        if d.used_ratio.is_nan() {
+            // A database or tablespace: its size and growth, no capacity.
+            let growth = d.trend.map_or_else(
+                || "…".to_owned(),
+                |t| format!("+{}/s", bytes(t.slope_per_s.max(0.0))),
+            );
+            out.push((
+                true,
+                Line::from(vec![
+                    Span::styled(fit(&d.source, 11), s.dim),
+                    Span::raw(" "),
+                    Span::styled(fit(&d.label, 18), s.base),
+                    Span::styled(rfit(&bytes(d.used_bytes), 13), s.base),
+                    Span::styled(format!("  growing {growth}"), s.dim),
+                ]),
+            ));
+            continue;
+        }
         let (trend, eta) = trend_text(d.trend.as_ref(), true);
         let eta = match (d.trend.map(|t| t.direction), eta) {
             (Some(Direction::Filling), Some(e)) => format!("full in {}", format_eta(e)),
@@ -381,8 +407,13 @@ fn health(m: &Model, _w: usize) -> Vec<Row> {
             }
         }
     }
+    for t in targets(m) {
+        if let Some(db) = &t.db {
+            out.extend(super::database::rows(m, &t.name, db));
+        }
+    }
     if out.is_empty() {
-        out.push(note("no health URLs configured", s.dim));
+        out.push(note("no health URLs or databases configured", s.dim));
     }
     out
 }

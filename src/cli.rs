@@ -61,6 +61,11 @@ pub struct DemoArgs {
     /// dependency-down.
     #[arg(long, default_value = "calm")]
     pub scenario: String,
+    /// Back the community-node twin with a real database: an admin DSN without a password,
+    /// e.g. postgres://postgres@127.0.0.1:5432/postgres. A database of its own is created and
+    /// dropped on exit.
+    #[arg(long, value_name = "DSN")]
+    pub postgres: Option<String>,
     #[command(subcommand)]
     pub command: Option<DemoCommand>,
 }
@@ -80,6 +85,9 @@ pub struct SnapshotArgs {
     /// disk-fill, dependency-down.
     #[arg(long, default_value = "calm", requires = "demo")]
     pub scenario: String,
+    /// With --demo: back the community-node twin with a real database (see `demo --help`).
+    #[arg(long, value_name = "DSN", requires = "demo")]
+    pub postgres: Option<String>,
     /// Collect N rounds, printing each (rates and windowed quantiles need two).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub watch: u32,

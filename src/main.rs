@@ -61,15 +61,16 @@ fn runtime_with(workers: usize) -> Result<tokio::runtime::Runtime> {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     let Some(command) = cli.command else {
-        return cockpit_cmd(cli.config.as_deref(), &cli.screen, None);
+        return cockpit_cmd(cli.config.as_deref(), &cli.screen, None, None);
     };
     match command {
         Command::Snapshot(args) => snapshot_cmd(cli.config.as_deref(), &args),
         Command::Scrape(args) => scrape(&args),
         Command::Demo(DemoArgs {
             scenario,
+            postgres,
             command: None,
-        }) => cockpit_cmd(None, &cli.screen, Some(&scenario)),
+        }) => cockpit_cmd(None, &cli.screen, Some(&scenario), postgres.as_deref()),
         Command::Config(ConfigCommand::Template) => {
             print!("{}", config::template());
             Ok(ExitCode::SUCCESS)
@@ -120,12 +121,13 @@ fn parse_scenario(s: &str) -> Result<Scenario> {
 async fn config_or_demo(
     config_path: Option<&std::path::Path>,
     demo: Option<&str>,
+    postgres: Option<&str>,
 ) -> Result<(Config, Option<Fleet>)> {
     let Some(scenario) = demo else {
         return Ok((load_config(config_path)?, None));
     };
     let scenario = parse_scenario(scenario)?;
-    let fleet = Fleet::start(scenario, None)
+    let fleet = Fleet::start_with(scenario, None, postgres)
         .await
         .context("cannot start the demo fleet")?;
     let text = fleet.config_toml(Duration::from_secs(1));
@@ -163,7 +165,7 @@ fn snapshot_cmd(config_path: Option<&std::path::Path>, args: &SnapshotArgs) -> R
     let rt = runtime()?;
     rt.block_on(async {
         let demo = args.demo.then_some(args.scenario.as_str());
-        let (config, fleet) = config_or_demo(config_path, demo).await?;
+        let (config, fleet) = config_or_demo(config_path, demo, args.postgres.as_deref()).await?;
         let mut stdout = std::io::stdout().lock();
         let mut write_err = None;
         let last = snapshot::run(&config, &opts, |s| {
@@ -204,6 +206,7 @@ fn cockpit_cmd(
     config_path: Option<&std::path::Path>,
     screen: &ScreenArgs,
     demo: Option<&str>,
+    postgres: Option<&str>,
 ) -> Result<ExitCode> {
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() {
@@ -220,7 +223,7 @@ fn cockpit_cmd(
     // the same idle CPU, and a third busy thread buys nothing on a 2-core box).
     let rt = runtime_with(1)?;
     let exit = rt.block_on(async {
-        let (config, fleet) = config_or_demo(config_path, demo).await?;
+        let (config, fleet) = config_or_demo(config_path, demo, postgres).await?;
         let exit = cockpit::run(&config, &opts).await;
         if let Some(fleet) = fleet {
             fleet.shutdown().await;

@@ -282,3 +282,56 @@ fn sigterm_restores_the_terminal() {
     std::thread::sleep(Duration::from_millis(100));
     assert!(!s.screen.lock().expect("parser").screen().alternate_screen());
 }
+
+/// The value on the backlog row of `consumer` that comes from SQL (marked `db`).
+fn db_backlog_value(screen: &str, consumer: &str) -> Option<f64> {
+    let line = screen
+        .lines()
+        .find(|l| l.contains(consumer) && l.contains(" db"))?;
+    let after = &line[line.find(consumer)? + consumer.len()..];
+    after
+        .split_whitespace()
+        .next()?
+        .replace('k', "")
+        .parse()
+        .ok()
+}
+
+#[test]
+fn the_db_sourced_backlog_of_the_stalled_consumer_climbs_on_screen() {
+    let mut s = Session::start(
+        &[
+            "demo",
+            "--scenario",
+            "backlog-stall",
+            "--postgres",
+            "postgres://postgres@127.0.0.1:5432/postgres",
+        ],
+        "xterm-256color",
+        160,
+        50,
+    );
+    let first = s.wait_for("index-v1 from SQL", START, |t| {
+        db_backlog_value(t, "index-v1").is_some()
+    });
+    let v1 = db_backlog_value(&first, "index-v1").expect("value");
+    let later = s.wait_for("index-v1 from SQL climbing", START, |t| {
+        db_backlog_value(t, "index-v1").is_some_and(|v| v > v1 + 20.0)
+    });
+    assert!(
+        later.contains("db = metric"),
+        "SQL and metric agree on screen:\n{later}"
+    );
+    assert!(
+        later.contains("database watchdec"),
+        "the database size joins the disk panel"
+    );
+    s.send("q");
+    let status = s.wait_exit(Duration::from_secs(10));
+    assert!(
+        status
+            .as_ref()
+            .is_some_and(portable_pty::ExitStatus::success),
+        "{status:?}"
+    );
+}

@@ -293,6 +293,13 @@ impl Sim for CommunityNode {
         }
     }
 
+    fn outbox(&self) -> Vec<(&'static str, u64)> {
+        self.consumers
+            .iter()
+            .map(|c| (c.name, c.backlog()))
+            .collect()
+    }
+
     fn health_paths(&self) -> &'static [&'static str] {
         &["/healthz"]
     }

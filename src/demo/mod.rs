@@ -12,6 +12,7 @@ mod disk;
 mod mail;
 mod outbox;
 mod overlay;
+mod pgtwin;
 mod rest_api;
 mod server;
 mod sim;
@@ -147,11 +148,24 @@ pub struct Fleet {
     scenario: Scenario,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    /// DSN of the Postgres twin's database, when started with one.
+    postgres: Option<String>,
 }
 
 impl Fleet {
     /// Binds every service on 127.0.0.1; `base_port` None = OS-chosen ports, Some(p) = p, p+1, ...
     pub async fn start(scenario: Scenario, base_port: Option<u16>) -> io::Result<Fleet> {
+        Self::start_with(scenario, base_port, None).await
+    }
+
+    /// As [`start`](Self::start); with `postgres` (an admin DSN without a password), the
+    /// community-node services are backed by a real database of their own, created here and
+    /// dropped at [`shutdown`](Self::shutdown), and `cn-index` gets a `[target.postgres]`.
+    pub async fn start_with(
+        scenario: Scenario,
+        base_port: Option<u16>,
+        postgres: Option<&str>,
+    ) -> io::Result<Fleet> {
         // Check every port and bind everything first, so a bad base port or a busy port
         // fails the start before anything runs.
         let mut ports = [0u16; SERVICES.len()];
@@ -185,10 +199,15 @@ impl Fleet {
             scenario,
             stop,
             tasks: Vec::new(),
+            postgres: None,
         };
+        let mut community = Vec::new();
         for ((name, preset, build), listener) in SERVICES.into_iter().zip(listeners) {
             let base = format!("http://{}", listener.local_addr()?);
             let node = Arc::new(Node::new(name, preset, scenario.name(), build(scenario)));
+            if preset == "community-node" {
+                community.push(Arc::clone(&node));
+            }
             fleet.targets.push(DemoTarget {
                 name: name.to_owned(),
                 preset,
@@ -202,6 +221,11 @@ impl Fleet {
             fleet
                 .tasks
                 .push(tokio::spawn(server::serve(listener, node, stop_rx.clone())));
+        }
+        if let Some(dsn) = postgres {
+            let twin = pgtwin::start(dsn, community, stop_rx.clone()).await?;
+            fleet.postgres = Some(twin.dsn);
+            fleet.tasks.push(twin.task);
         }
         Ok(fleet)
     }
@@ -233,6 +257,9 @@ impl Fleet {
                 q(&t.metrics_url),
                 health.join(", "),
             );
+            if let (Some(dsn), "cn-index") = (&self.postgres, t.name.as_str()) {
+                let _ = write!(out, "\n[target.postgres]\ndsn = {}\n", q(dsn));
+            }
         }
         out
     }

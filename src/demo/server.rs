@@ -69,6 +69,10 @@ pub(crate) trait Sim: Send + 'static {
     fn health_paths(&self) -> &'static [&'static str];
     /// The answer for one of `health_paths`.
     fn health(&self, path: &str) -> Reply;
+    /// Outbox consumers as (name, backlog), for the Postgres twin.
+    fn outbox(&self) -> Vec<(&'static str, u64)> {
+        Vec::new()
+    }
 }
 
 /// A simulated service with its clock, ready to answer requests.
@@ -94,6 +98,11 @@ impl Node {
             health_paths: sim.health_paths(),
             state: Mutex::new((Instant::now(), sim)),
         }
+    }
+
+    /// The service's outbox consumers as (name, backlog), advanced to now.
+    pub(crate) fn outbox(&self) -> Vec<(&'static str, u64)> {
+        self.with_sim(|sim| sim.outbox())
     }
 
     pub(crate) fn health_paths(&self) -> &'static [&'static str] {

@@ -6,7 +6,8 @@
 use serde::Serialize;
 
 use super::panels::{BacklogRow, DiskRow, TargetPanels};
-use super::trend::{backlog_trend, fill_trend};
+use super::rate::deriv;
+use super::trend::{backlog_trend, Direction, Trend};
 use crate::source::postgres::{Activity, PgObservation};
 use crate::store::PgState;
 
@@ -129,6 +130,23 @@ fn panel(pg: &PgState, last: Option<&PgObservation>) -> DbPanel {
     p
 }
 
+/// Growth of a size with no capacity: the slope, and no time to full.
+fn growth(points: &[super::Point], window: i64, now: i64) -> Option<Trend> {
+    let slope = deriv(points, window, now)?;
+    let direction = if slope > 0.0 {
+        Direction::Filling
+    } else if slope < 0.0 {
+        Direction::Draining
+    } else {
+        Direction::Flat
+    };
+    Some(Trend {
+        slope_per_s: slope,
+        direction,
+        eta_s: None,
+    })
+}
+
 /// Adds the database panel, the SQL backlog rows and the database sizes to a target's panels.
 pub fn add_postgres(out: &mut TargetPanels, pg: &PgState, window: i64, now: i64) {
     let last = pg.last.as_ref();
@@ -158,7 +176,7 @@ pub fn add_postgres(out: &mut TargetPanels, pg: &PgState, window: i64, now: i64)
             used_ratio: f64::NAN,
             used_bytes: bytes,
             size_bytes: f64::NAN,
-            trend: fill_trend(&pg.db_bytes, f64::INFINITY, window, now),
+            trend: growth(&pg.db_bytes, window, now),
             warn: false,
         });
     }
@@ -183,9 +201,10 @@ fn consumer(labels: &str) -> &str {
     labels.rsplit('/').next().unwrap_or(labels)
 }
 
-/// Marks SQL backlog rows that disagree with the metric of the same consumer on any target:
-/// more than 10 events and more than 5 % apart (scrapes and queries run at different moments,
-/// so small differences are expected).
+/// Marks SQL backlog rows that disagree with the metric of the same consumer on any target.
+/// The scrape and the query run at different moments, so a moving backlog legitimately
+/// differs by what moves in a couple of seconds: the tolerance is 10 events, plus 5 %, plus two
+/// seconds of the row's own rate.
 pub fn flag_disagreements(targets: &mut [TargetPanels]) {
     let metrics: Vec<(String, f64)> = targets
         .iter()
@@ -199,8 +218,88 @@ pub fn flag_disagreements(targets: &mut [TargetPanels]) {
                 .iter()
                 .find(|(c, _)| c == consumer(&b.labels))
                 .map(|(_, v)| *v);
-            let off = b.metric_value.map(|m| (m - b.value).abs());
-            b.warn = off.is_some_and(|d| d > 10.0 && d > 0.05 * b.value.abs().max(1.0));
+            let rate = b.trend.map_or(0.0, |t| t.slope_per_s.abs());
+            let tolerance = 10.0 + 0.05 * b.value.abs() + 2.0 * rate;
+            b.warn = b
+                .metric_value
+                .is_some_and(|m| (m - b.value).abs() > tolerance);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(labels: &str, value: f64, source: &'static str, slope: f64) -> BacklogRow {
+        BacklogRow {
+            labels: labels.to_owned(),
+            value,
+            trend: Some(Trend {
+                slope_per_s: slope,
+                direction: Direction::Flat,
+                eta_s: None,
+            }),
+            warn: false,
+            source,
+            metric_value: None,
+        }
+    }
+
+    fn target(name: &str, backlog: Vec<BacklogRow>) -> TargetPanels {
+        let mut t = TargetPanels::empty(name);
+        t.backlog = backlog;
+        t
+    }
+
+    #[test]
+    fn sql_rows_are_compared_with_the_metric_of_the_same_consumer() {
+        let mut ts = vec![
+            target(
+                "cn-index",
+                vec![
+                    row("cn-index/index-v1", 100.0, "metrics", 0.0),
+                    row("index-v1", 105.0, "db", 0.0),
+                    row("notify-v1", 500.0, "db", 0.0),
+                    row("orphan-v1", 7.0, "db", 0.0),
+                ],
+            ),
+            target(
+                "cn-user-api",
+                vec![row("cn-user-api/notify-v1", 200.0, "metrics", 0.0)],
+            ),
+        ];
+        flag_disagreements(&mut ts);
+        let b = &ts[0].backlog;
+        assert_eq!(
+            (b[1].metric_value, b[1].warn),
+            (Some(100.0), false),
+            "5 apart: agree"
+        );
+        assert_eq!(
+            (b[2].metric_value, b[2].warn),
+            (Some(200.0), true),
+            "300 apart: flagged"
+        );
+        assert_eq!(
+            (b[3].metric_value, b[3].warn),
+            (None, false),
+            "no metric to compare"
+        );
+        assert!(!b[0].warn, "metric rows are left alone");
+    }
+
+    #[test]
+    fn a_fast_moving_backlog_gets_a_wider_tolerance() {
+        let mut ts = vec![target(
+            "t",
+            vec![
+                row("c/x", 200.0, "metrics", 0.0),
+                row("x", 250.0, "db", 35.0),
+            ],
+        )];
+        flag_disagreements(&mut ts);
+        // 10 + 5 % of 250 + 2 s × 35/s = 92.5 > 50: the same backlog seen 1-2 s apart.
+        assert!(!ts[0].backlog[1].warn);
     }
 }

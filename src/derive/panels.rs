@@ -131,6 +131,34 @@ pub struct TargetPanels {
     pub db: Option<super::db::DbPanel>,
 }
 
+impl TargetPanels {
+    /// A target with nothing known yet.
+    pub fn empty(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            preset: None,
+            status: "pending",
+            stale: false,
+            age_ms: None,
+            last_success_ms: None,
+            error: None,
+            warning: None,
+            series: None,
+            malformed: 0,
+            malformed_examples: Vec::new(),
+            health: Vec::new(),
+            backlog: Vec::new(),
+            sse: Vec::new(),
+            queue: Vec::new(),
+            latency: Vec::new(),
+            errors: Vec::new(),
+            counters: Vec::new(),
+            disks: Vec::new(),
+            db: None,
+        }
+    }
+}
+
 /// `name{labels}` → (name, labels).
 pub fn split_key(key: &str) -> (&str, RawLabels<'_>) {
     match key.find('{') {

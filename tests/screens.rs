@@ -457,3 +457,133 @@ fn quit_asks_first_while_an_action_runs() {
     );
     assert_eq!(cmds, vec![Cmd::Quit], "no action running: q quits at once");
 }
+
+#[test]
+fn the_database_panel_shows_lock_waits_grants_and_an_unreachable_server_in_words() {
+    use std::time::Duration;
+    use watchdeck::source::postgres::{PgError, PgMsg};
+    let config = Config::parse(
+        "[[target]]\nname = \"cn-db\"\n[target.postgres]\ndsn = \"postgres://cn@127.0.0.1:5432/cn\"\n",
+        None,
+        &|_| None,
+    )
+    .expect("config");
+    let opts = Options {
+        theme: Some("monochrome".into()),
+        ..Options::default()
+    };
+    let mut m = cockpit::model(&config, &opts).expect("model");
+    m.size = (100, 30);
+    m.now_ms = T0;
+    let obs = scripted_pg_observation();
+    let msg = PgMsg::Observed {
+        target: 0,
+        obs: Box::new(obs),
+    };
+    update(
+        &mut m,
+        Msg::Observation(Box::new(Observation::Postgres(Box::new(msg)))),
+    );
+    chars(&mut m, "6");
+    let screen = render(&m);
+    assert!(screen.contains("connections 96/100"), "{screen}");
+    assert!(
+        screen.contains("lock wait: pid 902 waits 3.1s on transactionid — blocked by pid 811"),
+        "{screen}"
+    );
+    assert!(screen.contains("GRANT pg_monitor TO cn"), "{screen}");
+    chars(&mut m, "2");
+    let backlog = render(&m);
+    assert!(
+        backlog.contains("index-v1") && backlog.contains(" db"),
+        "SQL backlog:\n{backlog}"
+    );
+    chars(&mut m, "6");
+
+    let down = PgMsg::Unavailable {
+        target: 0,
+        at_ms: T0 + 1000,
+        error: PgError::Unreachable {
+            addr: "127.0.0.1:5432".into(),
+            reason: "connection refused".into(),
+        },
+        attempt: 2,
+        retry_in: Duration::from_secs(2),
+    };
+    update(
+        &mut m,
+        Msg::Observation(Box::new(Observation::Postgres(Box::new(down)))),
+    );
+    let screen = render(&m);
+    assert!(
+        screen.contains("server unreachable at 127.0.0.1:5432"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("✖ cn-db"),
+        "a database-only target is down when its server is:\n{screen}"
+    );
+    insta::assert_snapshot!("database_panel", screen);
+}
+
+/// A round with 96/100 connections, a long query, a lock wait, a missing grant and a failed part.
+fn scripted_pg_observation() -> watchdeck::source::postgres::PgObservation {
+    use watchdeck::source::postgres::{
+        Activity, BacklogRow, Blocker, Connections, DatabaseSize, LockWait, PgError, PgObservation,
+        Replication,
+    };
+    PgObservation {
+        at_ms: T0,
+        duration_ms: 4.0,
+        session: Err(PgError::Server {
+            code: "XX000".into(),
+            message: "scripted".into(),
+        }),
+        backlog: Ok(vec![BacklogRow {
+            consumer: "index-v1".into(),
+            backlog: 1234,
+        }]),
+        connections: Ok(Connections {
+            total: 96,
+            max: 100,
+            reserved: 3,
+            by_state: vec![("active".into(), 40), ("idle in transaction".into(), 56)],
+            hidden: 0,
+        }),
+        longest_query: Ok(Some(Activity {
+            pid: 811,
+            seconds: 42.0,
+            state: "active".into(),
+            application_name: "cn-index".into(),
+            user: "cn".into(),
+            query: "UPDATE consumer_offsets SET last_seq = $1".into(),
+        })),
+        oldest_transaction: Ok(None),
+        lock_waits: Ok(vec![LockWait {
+            pid: 902,
+            waited_seconds: 3.1,
+            lock: "transactionid".into(),
+            application_name: "cn-index".into(),
+            query: "UPDATE consumer_offsets SET last_seq = $1".into(),
+            blockers: vec![Blocker {
+                pid: 811,
+                state: "idle in transaction".into(),
+                application_name: "psql".into(),
+                query: "BEGIN".into(),
+                transaction_seconds: Some(42.0),
+            }],
+        }]),
+        database: Ok(DatabaseSize {
+            name: "cn".into(),
+            bytes: 7_340_032,
+        }),
+        tablespaces: Err(PgError::PermissionDenied {
+            what: "tablespaces".into(),
+            grant: "GRANT pg_monitor TO cn".into(),
+        }),
+        replication: Ok(Replication {
+            in_recovery: false,
+            lag_seconds: None,
+        }),
+    }
+}

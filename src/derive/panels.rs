@@ -510,8 +510,13 @@ pub fn target_panels(
         status: status.as_str(),
         stale: t.is_stale(),
         age_ms: t.age_ms(now),
-        last_success_ms: t.last_success_ms,
-        error: t.last_error.clone(),
+        last_success_ms: t.last_good_ms(),
+        error: t.last_error.clone().or_else(|| {
+            // A database-only target: its database error is the target's error.
+            t.pg.as_ref()
+                .filter(|_| !t.has_metrics)
+                .and_then(|p| p.error.clone())
+        }),
         warning: t.scrape.as_ref().and_then(|s| s.warning.clone()),
         series: t.scrape.as_ref().map(|s| s.series),
         malformed: t.scrape.as_ref().map_or(0, |s| s.malformed_count),

@@ -145,6 +145,9 @@ impl Status {
 impl TargetState {
     /// True when the values shown come from an older scrape than the latest attempt.
     pub fn is_stale(&self) -> bool {
+        if let Some(pg) = self.pg.as_ref().filter(|_| !self.has_metrics) {
+            return pg.error.is_some() && pg.last.is_some();
+        }
         match (self.last_attempt_ms, self.last_success_ms) {
             (Some(a), Some(s)) => a > s,
             (Some(_), None) => true,
@@ -152,19 +155,25 @@ impl TargetState {
         }
     }
 
+    /// When the values shown were collected: the last good scrape, or for a database-only
+    /// target the last round on a live connection.
+    pub fn last_good_ms(&self) -> Option<i64> {
+        match &self.pg {
+            Some(pg) if !self.has_metrics => pg.last.as_ref().map(|o| o.at_ms),
+            _ => self.last_success_ms,
+        }
+    }
+
     /// Age of the values shown, in ms.
     pub fn age_ms(&self, now_ms: i64) -> Option<i64> {
-        self.last_success_ms.map(|s| (now_ms - s).max(0))
+        self.last_good_ms().map(|s| (now_ms - s).max(0))
     }
 
     pub fn status(&self) -> Status {
-        if self.last_attempt_ms.is_none() && self.health.is_empty() {
-            return Status::Pending;
-        }
-        let health_ok = self.health.iter().all(HealthState::healthy);
         let pg_down = self.pg.as_ref().is_some_and(|p| p.error.is_some());
         if let Some(pg) = &self.pg {
             if !self.has_metrics && self.health.is_empty() {
+                // A database-only target is as up as its database.
                 return match (pg.rounds, pg_down) {
                     (0, _) => Status::Pending,
                     (_, true) => Status::Down,
@@ -172,6 +181,10 @@ impl TargetState {
                 };
             }
         }
+        if self.last_attempt_ms.is_none() && self.health.is_empty() {
+            return Status::Pending;
+        }
+        let health_ok = self.health.iter().all(HealthState::healthy);
         if self.has_metrics {
             if self.last_error.is_some() || self.last_success_ms.is_none() {
                 return Status::Down;

@@ -22,8 +22,12 @@ use crate::theme::{self, ColorEnv};
 
 /// Frames are at least this far apart (30 fps) when the operator is typing.
 const FRAME: Duration = Duration::from_millis(33);
-/// New data alone redraws at most this often: targets scraped together then share one frame.
-const DATA_FRAME: Duration = Duration::from_millis(200);
+/// New data waits this long for more before it is drawn: targets scraped together (they
+/// answer within a few ms of each other) then share one frame.
+const COALESCE: Duration = Duration::from_millis(250);
+/// The clock alone redraws only when nothing else has for this long: with data arriving every
+/// second, ages and the clock ride on the data frames.
+const CLOCK_FRAME: Duration = Duration::from_millis(900);
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -120,20 +124,31 @@ pub async fn run(config: &Config, opts: &Options) -> Result<Exit> {
     let (input_tx, mut input_rx) = mpsc::channel(256);
     spawn_input(input_tx);
 
-    let mut dirty = true;
-    let mut spacing = FRAME;
+    // Two kinds of pending redraw: `urgent` (keys, resizes: at once, at most 30 fps) and
+    // `data_since` (observations and the clock: coalesced).
+    let mut urgent = true;
+    let mut data_since: Option<Instant> = None;
     let mut last_draw: Option<Instant> = None;
     let exit = loop {
-        if dirty && last_draw.is_none_or(|t| t.elapsed() >= spacing) {
+        let since_draw = last_draw.map_or(Duration::MAX, |t| t.elapsed());
+        let due =
+            (urgent && since_draw >= FRAME) || data_since.is_some_and(|t| t.elapsed() >= COALESCE);
+        if due {
             guard
                 .screen
                 .draw(|area, buf| crate::ui::render(&m, area, buf))
                 .context("cannot draw")?;
-            dirty = false;
-            spacing = DATA_FRAME;
+            urgent = false;
+            data_since = None;
             last_draw = Some(Instant::now());
         }
-        let frame_wait = last_draw.map_or(Duration::ZERO, |t| spacing.saturating_sub(t.elapsed()));
+        let wait = if urgent {
+            FRAME.saturating_sub(last_draw.map_or(FRAME, |t| t.elapsed()))
+        } else {
+            data_since.map_or(Duration::from_secs(3600), |t| {
+                COALESCE.saturating_sub(t.elapsed())
+            })
+        };
         let msg = tokio::select! {
             Some(obs) = collector.rx.recv() => match obs {
                 Observation::Series { target, rows } => Msg::Series { target, rows },
@@ -144,18 +159,25 @@ pub async fn run(config: &Config, opts: &Options) -> Result<Exit> {
             _ = term.recv() => Msg::Terminate,
             _ = int.recv() => Msg::Terminate,
             () = tokio::time::sleep(until_next_second(now_ms())) => Msg::Tick(now_ms()),
-            () = tokio::time::sleep(frame_wait), if dirty => continue,
+            () = tokio::time::sleep(wait), if urgent || data_since.is_some() => continue,
         };
         let was_terminate = matches!(msg, Msg::Terminate);
-        if !matches!(msg, Msg::Observation(_) | Msg::Series { .. } | Msg::Tick(_)) {
-            // Keys and resizes are drawn at once (within the 30 fps cap); data and the clock
-            // share the slower data frame.
-            spacing = FRAME;
+        match msg {
+            Msg::Observation(_) | Msg::Series { .. } => {
+                data_since.get_or_insert_with(Instant::now);
+            }
+            Msg::Tick(_) => {
+                if last_draw.is_none_or(|t| t.elapsed() >= CLOCK_FRAME) {
+                    // Nothing drew this second: draw the clock without waiting.
+                    let now = Instant::now();
+                    data_since.get_or_insert(now.checked_sub(COALESCE).unwrap_or(now));
+                }
+            }
+            _ => urgent = true,
         }
         // Every message carries the clock forward so ages stay right.
         m.now_ms = now_ms();
         let cmds = update(&mut m, msg);
-        dirty = true;
         let mut stop = None;
         for c in cmds {
             match c {

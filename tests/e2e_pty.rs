@@ -125,11 +125,11 @@ impl Drop for Session {
 
 const START: Duration = Duration::from_secs(20);
 
-/// The value column of the backlog row for `consumer`.
-fn backlog_value(screen: &str, consumer: &str) -> Option<f64> {
+/// The number after `consumer` on the first line that also contains `marker`.
+fn row_value(screen: &str, consumer: &str, marker: &str) -> Option<f64> {
     let line = screen
         .lines()
-        .find(|l| l.contains(consumer) && l.contains("cn-index"))?;
+        .find(|l| l.contains(consumer) && l.contains(marker))?;
     let after = &line[line.find(consumer)? + consumer.len()..];
     after
         .split_whitespace()
@@ -137,6 +137,11 @@ fn backlog_value(screen: &str, consumer: &str) -> Option<f64> {
         .replace('k', "")
         .parse()
         .ok()
+}
+
+/// The value column of cn-index's backlog row for `consumer`.
+fn backlog_value(screen: &str, consumer: &str) -> Option<f64> {
+    row_value(screen, consumer, "cn-index")
 }
 
 #[test]
@@ -285,16 +290,7 @@ fn sigterm_restores_the_terminal() {
 
 /// The value on the backlog row of `consumer` that comes from SQL (marked `db`).
 fn db_backlog_value(screen: &str, consumer: &str) -> Option<f64> {
-    let line = screen
-        .lines()
-        .find(|l| l.contains(consumer) && l.contains(" db"))?;
-    let after = &line[line.find(consumer)? + consumer.len()..];
-    after
-        .split_whitespace()
-        .next()?
-        .replace('k', "")
-        .parse()
-        .ok()
+    row_value(screen, consumer, " db")
 }
 
 #[test]

@@ -111,25 +111,41 @@ pub(super) fn ca_file<'u>(
             format!("{ctx}ca_file is set but no URL of this target uses https:// — switch the URLs to https or remove ca_file"),
         );
     }
-    let path = Path::new(text);
-    let path = match cx.source.and_then(Path::parent) {
-        Some(dir) if path.is_relative() => dir.join(path),
-        _ => path.to_path_buf(),
-    };
-    if cx.check_files {
-        match std::fs::read_to_string(&path) {
-            Ok(pem) if pem.contains("-----BEGIN CERTIFICATE-----") => {}
-            Ok(_) => p.push(
-                &raw.span(),
-                format!("{ctx}ca_file {:?} holds no PEM certificate (no \"-----BEGIN CERTIFICATE-----\" line) — point it at the CA certificate in PEM form", path.display().to_string()),
-            ),
-            Err(err) => p.push(
-                &raw.span(),
-                format!("{ctx}ca_file {:?} cannot be read: {err} — check the path (relative paths start at the config file's directory)", path.display().to_string()),
-            ),
-        }
-    }
+    let path = relative_to_config(text, cx);
+    check_ca_file(ctx, raw, &path, cx, p);
     Some(path)
+}
+
+/// A path from the config, relative paths starting at the config file's directory.
+pub(super) fn relative_to_config(raw: &str, cx: &Context<'_>) -> PathBuf {
+    match cx.source.and_then(Path::parent) {
+        Some(dir) if Path::new(raw).is_relative() => dir.join(raw),
+        _ => PathBuf::from(raw),
+    }
+}
+
+/// With file checks on, says whether `path` can be read and holds a PEM certificate.
+pub(super) fn check_ca_file(
+    ctx: &str,
+    raw: &Spanned<String>,
+    path: &Path,
+    cx: &Context<'_>,
+    p: &mut Problems<'_>,
+) {
+    if !cx.check_files {
+        return;
+    }
+    match std::fs::read_to_string(path) {
+        Ok(pem) if pem.contains("-----BEGIN CERTIFICATE-----") => {}
+        Ok(_) => p.push(
+            &raw.span(),
+            format!("{ctx}ca_file {:?} holds no PEM certificate (no \"-----BEGIN CERTIFICATE-----\" line) — point it at the CA certificate in PEM form", path.display().to_string()),
+        ),
+        Err(err) => p.push(
+            &raw.span(),
+            format!("{ctx}ca_file {:?} cannot be read: {err} — check the path (relative paths start at the config file's directory)", path.display().to_string()),
+        ),
+    }
 }
 
 #[cfg(test)]

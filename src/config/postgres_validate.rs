@@ -3,11 +3,12 @@
 //! Like the rest of `validate`, each check reports and carries on. Messages never quote the
 //! DSN (it might carry a password, which is itself an error) nor a password.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use toml::Spanned;
 
+use super::endpoint::{check_ca_file, relative_to_config};
 use super::error::Problems;
 use super::file::PostgresFile;
 use super::postgres::{
@@ -177,13 +178,6 @@ fn password(
     }
 }
 
-fn relative_to_config(raw: &str, cx: &Context<'_>) -> PathBuf {
-    match cx.source.and_then(Path::parent) {
-        Some(dir) if Path::new(raw).is_relative() => dir.join(raw),
-        _ => PathBuf::from(raw),
-    }
-}
-
 fn ca_file(
     ctx: &str,
     raw: &Spanned<String>,
@@ -211,19 +205,7 @@ fn ca_file(
         );
     }
     let path = relative_to_config(text, cx);
-    if cx.check_files {
-        match std::fs::read_to_string(&path) {
-            Ok(pem) if pem.contains("-----BEGIN CERTIFICATE-----") => {}
-            Ok(_) => p.push(
-                &raw.span(),
-                format!("{ctx}ca_file {:?} holds no PEM certificate (no \"-----BEGIN CERTIFICATE-----\" line) — point it at the CA certificate in PEM form", path.display().to_string()),
-            ),
-            Err(err) => p.push(
-                &raw.span(),
-                format!("{ctx}ca_file {:?} cannot be read: {err} — check the path (relative paths start at the config file's directory)", path.display().to_string()),
-            ),
-        }
-    }
+    check_ca_file(ctx, raw, &path, cx, p);
     Some(path)
 }
 

@@ -170,8 +170,8 @@ impl Rule {
                 self.keep_firing_for_ms as f64 / 1000.0,
             ));
         }
-        // `!(h >= 0)` also catches NaN.
-        if !(self.clear_hysteresis >= 0.0) || self.clear_hysteresis.is_infinite() {
+        let h = self.clear_hysteresis;
+        if !h.is_finite() || h < 0.0 {
             return Err(negative("clear_hysteresis", self.clear_hysteresis));
         }
         Ok(())
@@ -257,7 +257,6 @@ impl Alert {
         let for_ms = rule.for_ms.max(0);
 
         match (self.state, reading) {
-            (_, Reading::Unknown) => None,
             (AlertState::Inactive, Reading::Triggered) => {
                 if for_ms == 0 {
                     Some(self.fire(now_ms, value))
@@ -266,7 +265,8 @@ impl Alert {
                     Some(Transition::Pending)
                 }
             }
-            (AlertState::Inactive, _) => None,
+            // Unknown (no data, keep state) changes nothing, whatever the state.
+            (_, Reading::Unknown) | (AlertState::Inactive, _) => None,
             (AlertState::Pending { since_ms }, Reading::Triggered) => {
                 // saturating: a huge `for` just never fires.
                 (now_ms.saturating_sub(since_ms) >= for_ms).then(|| self.fire(now_ms, value))

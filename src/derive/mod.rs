@@ -14,6 +14,7 @@
 //!   `now_ms - window_ms < t <= now_ms` (left-open, as `PromQL` range
 //!   selectors since Prometheus 3.0). Points after `now_ms` are ignored.
 
+pub mod alerts;
 pub mod db;
 pub mod panels;
 pub mod quantile;

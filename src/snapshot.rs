@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::config::{Config, Preset};
 use crate::derive::panels::{local_disks, target_panels, DiskRow, TargetPanels};
+use crate::derive::rules::AlertBook;
 use crate::derive::{format_eta, Direction, Trend};
 use crate::fmt::{bytes, num, secs};
 use crate::source::{now_ms, Collector};
@@ -30,11 +31,15 @@ pub struct Options {
 pub struct Snapshot {
     pub environment: Option<String>,
     pub at: String,
+    /// `at` in unix ms.
+    pub at_ms: i64,
     pub round: u32,
     pub rounds: u32,
     pub window_s: f64,
     pub targets: Vec<TargetPanels>,
     pub local_disks: Vec<DiskRow>,
+    /// Firing, then pending preset alerts, with their runbook hints.
+    pub alerts: Vec<crate::derive::rules::AlertRow>,
 }
 
 impl Snapshot {
@@ -44,13 +49,21 @@ impl Snapshot {
 }
 
 /// Builds the snapshot of the store as it is now.
-pub fn build(config: &Config, store: &Store, round: u32, opts: &Options, now: i64) -> Snapshot {
+pub fn build(
+    config: &Config,
+    store: &Store,
+    alerts: &AlertBook,
+    round: u32,
+    opts: &Options,
+    now: i64,
+) -> Snapshot {
     let presets: Vec<Option<Preset>> = config
         .targets
         .iter()
         .map(|t| t.preset.map(Preset::load))
         .collect();
     let mut snap = Snapshot {
+        at_ms: now,
         environment: config.environment.clone(),
         at: humantime::format_rfc3339_seconds(
             std::time::UNIX_EPOCH + std::time::Duration::from_millis(now.max(0) as u64),
@@ -66,8 +79,11 @@ pub fn build(config: &Config, store: &Store, round: u32, opts: &Options, now: i6
             .map(|(t, p)| target_panels(t, p.as_ref(), opts.window_ms, now))
             .collect(),
         local_disks: local_disks(&store.disks, opts.window_ms, now),
+        alerts: Vec::new(),
     };
     crate::derive::db::flag_disagreements(&mut snap.targets);
+    let names: Vec<String> = snap.targets.iter().map(|t| t.name.clone()).collect();
+    snap.alerts = alerts.rows(&names);
     snap
 }
 
@@ -80,6 +96,12 @@ pub async fn run(
 ) -> Result<Snapshot, String> {
     let mut collector = Collector::start(config, Some(opts.rounds))?;
     let mut store = Store::new(config);
+    let presets: Vec<Option<Preset>> = config
+        .targets
+        .iter()
+        .map(|t| t.preset.map(Preset::load))
+        .collect();
+    let mut alerts = AlertBook::new(&presets);
     let mut disk_rounds = 0u32;
     let mut printed = 0u32;
     let mut last = None;
@@ -94,14 +116,26 @@ pub async fn run(
         let obs = collector.rx.recv().await;
         let closed = obs.is_none();
         if let Some(obs) = obs {
-            if matches!(obs, crate::source::Observation::Disks { .. }) {
-                disk_rounds += 1;
-            }
+            let target = match &obs {
+                crate::source::Observation::Disks { .. } => {
+                    disk_rounds += 1;
+                    None
+                }
+                crate::source::Observation::Target { target, .. } => Some(*target),
+                crate::source::Observation::Postgres(m) => Some(m.target()),
+                crate::source::Observation::Series { .. } => None,
+            };
             store.apply(obs);
+            if let Some(t) = target {
+                let now = now_ms();
+                let panels =
+                    target_panels(&store.targets[t], presets[t].as_ref(), opts.window_ms, now);
+                alerts.evaluate(t, &panels, now);
+            }
         }
         while printed < opts.rounds && (complete(&store, disk_rounds, printed + 1) || closed) {
             printed += 1;
-            let snap = build(config, &store, printed, opts, now_ms());
+            let snap = build(config, &store, &alerts, printed, opts, now_ms());
             emit(&snap);
             last = Some(snap);
             if closed {
@@ -148,6 +182,7 @@ fn age(ms: Option<i64>) -> String {
 pub fn render_text(s: &Snapshot) -> String {
     let mut o = String::new();
     render_targets(&mut o, s);
+    render_alerts(&mut o, s);
     render_health(&mut o, s);
     render_database(&mut o, s);
     render_panels(&mut o, s);
@@ -199,6 +234,32 @@ fn render_targets(o: &mut String, s: &Snapshot) {
         );
         for m in &t.malformed_examples {
             let _ = writeln!(o, "  {:<14}   malformed {m}", "");
+        }
+    }
+}
+
+fn render_alerts(o: &mut String, s: &Snapshot) {
+    if s.alerts.is_empty() {
+        let _ = writeln!(o, "\nALERTS\n  none firing or pending");
+        return;
+    }
+    let _ = writeln!(o, "\nALERTS");
+    for a in &s.alerts {
+        let value = a.value.map_or_else(|| "no data".to_owned(), num);
+        let age = format_eta(((s.at_ms - a.since_ms).max(0)) as f64 / 1000.0);
+        let _ = writeln!(
+            o,
+            "  {:<8} {:<9} {:<14} {}  {value} {} for {age}",
+            a.state.to_uppercase(),
+            a.severity,
+            a.target,
+            a.name,
+            a.threshold
+        );
+        if a.state == "firing" {
+            let _ = writeln!(o, "           symptom: {}", a.symptom);
+            let _ = writeln!(o, "           cause:   {}", a.cause);
+            let _ = writeln!(o, "           do:      {}", a.action);
         }
     }
 }

@@ -387,3 +387,65 @@ fn a_bad_value_during_keep_firing_restarts_the_wait() {
         vec![(0, Transition::Firing), (19 * S, Transition::Resolved)]
     );
 }
+
+#[test]
+fn every_preset_carries_the_runbook_alerts_with_hints() {
+    use watchdeck::config::{Preset, PresetName};
+    let names = |p: PresetName| -> Vec<String> {
+        Preset::load(p)
+            .alerts
+            .iter()
+            .map(|a| a.name.clone())
+            .collect()
+    };
+    assert!(names(PresetName::CommunityNode).contains(&"OutboxBacklogHigh".to_owned()));
+    assert!(names(PresetName::CommunityNode).contains(&"DbLockWaits".to_owned()));
+    assert!(names(PresetName::Overlay).contains(&"WebhookAckSlow".to_owned()));
+    assert!(names(PresetName::Overlay).contains(&"SseRingMiss".to_owned()));
+    assert!(names(PresetName::Mail).contains(&"QueueBacklog".to_owned()));
+    assert!(names(PresetName::RestApi).contains(&"ApiErrorRateCritical".to_owned()));
+    let mail = Preset::load(PresetName::Mail);
+    let queue = mail
+        .alerts
+        .iter()
+        .find(|a| a.name == "QueueBacklog")
+        .expect("queue alert");
+    assert_eq!(
+        (queue.above, queue.for_ms()),
+        (Some(1000.0), 600_000),
+        "runbook 003: > 1000 for 10m"
+    );
+    for p in PresetName::ALL {
+        for a in Preset::load(p).alerts {
+            assert!(
+                !a.symptom.is_empty() && !a.cause.is_empty() && !a.action.is_empty(),
+                "{}",
+                a.name
+            );
+        }
+    }
+}
+
+#[test]
+fn a_bad_preset_alert_is_refused_with_its_name() {
+    use watchdeck::config::Preset;
+    let base = "name = \"overlay\"\ndescription = \"x\"\n[[latency]]\ntitle = \"Webhook ACK\"\nhistogram = \"webhook_ack_latency_seconds\"\n";
+    let both = format!("{base}[[alert]]\nname = \"X\"\nseverity = \"warning\"\nvalue = \"latency-p95\"\npanel = \"Webhook ACK\"\nabove = 1\nbelow = 0\nsymptom = \"s\"\ncause = \"c\"\naction = \"a\"\n");
+    let e = Preset::from_toml(&both)
+        .expect_err("above and below")
+        .to_string();
+    assert!(
+        e.contains('X') && e.contains("exactly one of `above` and `below`"),
+        "{e}"
+    );
+    let no_panel = format!("{base}[[alert]]\nname = \"Y\"\nseverity = \"warning\"\nvalue = \"latency-p95\"\nabove = 1\nsymptom = \"s\"\ncause = \"c\"\naction = \"a\"\n");
+    let e = Preset::from_toml(&no_panel)
+        .expect_err("no panel")
+        .to_string();
+    assert!(e.contains("needs `panel`"), "{e}");
+    let wrong_panel = format!("{base}[[alert]]\nname = \"Z\"\nseverity = \"warning\"\nvalue = \"latency-p95\"\npanel = \"Nope\"\nabove = 1\nsymptom = \"s\"\ncause = \"c\"\naction = \"a\"\n");
+    let e = Preset::from_toml(&wrong_panel)
+        .expect_err("unknown panel")
+        .to_string();
+    assert!(e.contains("no panel is titled \"Nope\""), "{e}");
+}

@@ -260,7 +260,7 @@ fn narrow_screen_shows_each_focused_panel() {
         ('4', "[4] Latency"),
         ('5', "[5] Disk"),
         ('6', "[6] Health checks"),
-        ('7', "[7] Queues, errors, counters"),
+        ('7', "[7] Alerts, queues, errors, counters"),
     ] {
         chars(&mut m, &k.to_string());
         let screen = render(&m);
@@ -586,4 +586,55 @@ fn scripted_pg_observation() -> watchdeck::source::postgres::PgObservation {
             lag_seconds: None,
         }),
     }
+}
+
+#[test]
+fn a_preset_alert_fires_after_its_for_duration_and_shows_its_runbook_hint() {
+    let mut m = scripted();
+    let names: Vec<String> = m.shown.targets.iter().map(|t| t.name.clone()).collect();
+    let state = |m: &Model, name: &str| {
+        m.alerts
+            .rows(&names)
+            .into_iter()
+            .find(|a| a.name == name)
+            .map(|a| a.state)
+    };
+    assert_eq!(
+        state(&m, "WebhookAckSlow"),
+        Some("pending"),
+        "p95 0.48 > 0.2, for 1m not yet held"
+    );
+    // The overlay keeps answering slowly: rounds every second until the minute has passed.
+    let mut fired_at = None;
+    for round in 4..=70u32 {
+        let at = T0 + i64::from(round - 3) * 1000;
+        m.now_ms = at;
+        update(
+            &mut m,
+            Msg::Observation(Box::new(Observation::Target {
+                target: 1,
+                round,
+                at_ms: at,
+                scrape: Some(Ok(digest(&overlay(round)))),
+                health: vec![health("http://127.0.0.1:2/healthz", 200, "ok")],
+            })),
+        );
+        if fired_at.is_none() && state(&m, "WebhookAckSlow") == Some("firing") {
+            fired_at = Some(at);
+        }
+    }
+    // Pending since the first round (T0 - 2000; one scrape gives the since-start p95, already
+    // over the limit): fires at the first evaluation 60 s later, not one second sooner.
+    assert_eq!(fired_at, Some(T0 - 2000 + 60_000));
+    chars(&mut m, "7");
+    let screen = render(&m);
+    assert!(
+        screen.contains("FIRING  critical overlay     WebhookAckSlow"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("Check that the webhook answers 204 at once"),
+        "{screen}"
+    );
+    assert!(screen.contains("2 firing"), "header count:\n{screen}");
 }

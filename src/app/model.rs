@@ -51,7 +51,7 @@ impl PanelId {
             PanelId::Latency => "Latency",
             PanelId::Disk => "Disk",
             PanelId::Health => "Health checks",
-            PanelId::Signals => "Queues, errors, counters",
+            PanelId::Signals => "Alerts, queues, errors, counters",
         }
     }
 
@@ -143,6 +143,8 @@ pub struct Model {
     pub store: Store,
     pub presets: Vec<Option<Preset>>,
     pub shown: Shown,
+    /// Preset alert rules and their states (evaluated on fresh values, even when frozen).
+    pub alerts: crate::derive::rules::AlertBook,
     pub sparks: HashMap<SparkKey, VecDeque<f64>>,
     pub window_ms: i64,
     pub focus: PanelId,
@@ -166,15 +168,17 @@ pub struct Model {
 impl Model {
     pub fn new(config: &Config, keymap: Keymap, styles: Styles, now_ms: i64) -> Self {
         let store = Store::new(config);
-        let presets = config
+        let presets: Vec<Option<Preset>> = config
             .targets
             .iter()
             .map(|t| t.preset.map(Preset::load))
             .collect();
+        let alerts = crate::derive::rules::AlertBook::new(&presets);
         let mut m = Self {
             environment: config.environment.clone(),
             now_ms,
             store,
+            alerts,
             presets,
             shown: Shown::default(),
             sparks: HashMap::new(),
@@ -237,6 +241,26 @@ impl Model {
             local_disks: local_disks(&self.store.disks, window, now),
         };
         crate::derive::db::flag_disagreements(&mut self.shown.targets);
+    }
+
+    /// Evaluates the alert rules of one target on its current values.
+    pub fn evaluate_alerts(&mut self, target: usize) {
+        let fresh;
+        let panels = if self.frozen {
+            // The display is frozen, the alerts are not: derive the current values anyway.
+            let (Some(t), Some(p)) = (self.store.targets.get(target), self.presets.get(target))
+            else {
+                return;
+            };
+            fresh = target_panels(t, p.as_ref(), self.window_ms, self.now_ms);
+            &fresh
+        } else {
+            let Some(t) = self.shown.targets.get(target) else {
+                return;
+            };
+            t
+        };
+        self.alerts.evaluate(target, panels, self.now_ms);
     }
 
     /// Appends the current values of one target's rows to their sparklines.

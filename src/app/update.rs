@@ -69,6 +69,9 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
                 None if disks => m.rederive_disks(),
                 None => {}
             }
+            if let Some(t) = target {
+                m.evaluate_alerts(t);
+            }
             // A frozen display shows one moment: its sparklines do not move either.
             if let Some(t) = target.filter(|_| !m.frozen) {
                 m.record_sparks(t);

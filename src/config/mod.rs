@@ -28,8 +28,8 @@ pub use postgres::{
     SqlIdent, SslMode, DEFAULT_CONNECT_TIMEOUT, DEFAULT_STATEMENT_TIMEOUT,
 };
 pub use preset::{
-    CounterPanel, ErrorRatePanel, GaugePanel, LatencyPanel, Preset, PresetError, PresetName,
-    StoragePanel, UnknownPreset,
+    AlertSeverity, AlertSpec, AlertValue, CounterPanel, ErrorRatePanel, GaugePanel, LatencyPanel,
+    Preset, PresetError, PresetName, StoragePanel, UnknownPreset,
 };
 pub use secret::Secret;
 pub use template::template;

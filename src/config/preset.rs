@@ -105,6 +105,103 @@ pub struct Preset {
     pub storage: Vec<StoragePanel>,
     #[serde(default)]
     pub counters: Vec<CounterPanel>,
+    /// The runbook's alerts for this kind of service, each with its hint.
+    #[serde(default, rename = "alert")]
+    pub alerts: Vec<AlertSpec>,
+}
+
+/// Which derived value an alert watches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AlertValue {
+    /// The largest backlog of any consumer (metrics or SQL).
+    Backlog,
+    /// p95 of the latency panel named by `panel`, in seconds.
+    LatencyP95,
+    /// Increase over the window of the counter panel named by `panel` (all rows summed).
+    CounterIncrease,
+    /// The largest row of the gauge panel (queue or SSE group) named by `panel`.
+    Gauge,
+    /// The largest used share (0..1) of any disk or storage row.
+    DiskUsedRatio,
+    /// The error share (0..1) of the error-rate panel named by `panel`.
+    ErrorRatio,
+    /// Database connections in use over `max_connections` (0..1).
+    DbConnectionsRatio,
+    /// Sessions waiting on a lock.
+    LockWaits,
+}
+
+/// The runbook's severity words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertSeverity {
+    Info,
+    Warning,
+    Critical,
+}
+
+/// One alert rule of a preset, with the runbook hint an operator reads at 3 a.m.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertSpec {
+    pub name: String,
+    pub severity: AlertSeverity,
+    pub value: AlertValue,
+    /// The panel row title, for values that name one.
+    #[serde(default)]
+    pub panel: Option<String>,
+    #[serde(default)]
+    pub above: Option<f64>,
+    #[serde(default)]
+    pub below: Option<f64>,
+    /// How long the condition must hold ("10m"); none fires at once.
+    #[serde(default, rename = "for")]
+    pub for_duration: Option<String>,
+    /// How far back past the threshold a firing alert must go to clear.
+    #[serde(default)]
+    pub hysteresis: f64,
+    pub symptom: String,
+    pub cause: String,
+    pub action: String,
+}
+
+impl AlertSpec {
+    /// `for` in milliseconds (checked when the preset loads).
+    pub fn for_ms(&self) -> i64 {
+        self.for_duration
+            .as_deref()
+            .and_then(|d| humantime::parse_duration(d).ok())
+            .map_or(0, |d| d.as_millis() as i64)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if self.above.is_some() == self.below.is_some() {
+            return Err("give exactly one of `above` and `below`".into());
+        }
+        if let Some(d) = &self.for_duration {
+            humantime::parse_duration(d).map_err(|e| format!("for = {d:?}: {e}"))?;
+        }
+        let needs_panel = matches!(
+            self.value,
+            AlertValue::LatencyP95
+                | AlertValue::CounterIncrease
+                | AlertValue::Gauge
+                | AlertValue::ErrorRatio
+        );
+        if needs_panel && self.panel.is_none() {
+            return Err("this value needs `panel` (the title of the panel row)".into());
+        }
+        if self.hysteresis.is_nan() || self.hysteresis < 0.0 {
+            return Err("hysteresis must be 0 or more".into());
+        }
+        if self.symptom.is_empty() || self.cause.is_empty() || self.action.is_empty() {
+            return Err(
+                "symptom, cause and action are all needed: they are the runbook hint".into(),
+            );
+        }
+        Ok(())
+    }
 }
 
 /// A gauge shown as one row per distinct combination of the `by` labels.
@@ -247,6 +344,23 @@ impl Preset {
         out
     }
 
+    /// Every panel row title, for alerts that name one.
+    fn titles(&self) -> Vec<&str> {
+        let mut t: Vec<&str> = Vec::new();
+        t.extend(
+            self.backlog
+                .iter()
+                .chain(&self.sse)
+                .chain(&self.queue)
+                .map(|g| g.title.as_str()),
+        );
+        t.extend(self.latency.iter().map(|l| l.title.as_str()));
+        t.extend(self.errors.iter().map(|e| e.title.as_str()));
+        t.extend(self.storage.iter().map(|s| s.title.as_str()));
+        t.extend(self.counters.iter().map(|c| c.title.as_str()));
+        t
+    }
+
     fn check(&self) -> Result<(), PresetError> {
         let fail = |panel: &str, message: String| PresetError::Invalid {
             preset: self.name,
@@ -262,6 +376,13 @@ impl Preset {
             && self.counters.is_empty();
         if no_panels {
             return Err(fail("-", "a preset needs at least one panel".into()));
+        }
+        for a in &self.alerts {
+            a.check().map_err(|m| fail(&a.name, m))?;
+            let titles = self.titles();
+            if let Some(p) = a.panel.as_deref().filter(|p| !titles.contains(p)) {
+                return Err(fail(&a.name, format!("no panel is titled {p:?}")));
+            }
         }
         for g in self.backlog.iter().chain(&self.sse).chain(&self.queue) {
             check_panel(&g.title, &[&g.metric], &g.by, &[g.warn_above])

@@ -19,6 +19,7 @@ pub mod db;
 pub mod panels;
 pub mod quantile;
 pub mod rate;
+pub mod rules;
 pub mod trend;
 
 pub use quantile::{bucket_increase, histogram_quantile, parse_le, quantile_over_window, Bucket};

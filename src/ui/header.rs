@@ -1,5 +1,5 @@
 //! ```text
-//!  PROD  watchdeck   5/6 targets up   0 alerts            FROZEN  READ-ONLY  14:03:07 UTC
+//!  PROD  watchdeck   5/6 targets up   2 firing            FROZEN  READ-ONLY  14:03:07 UTC
 //! ```
 
 use ratatui::buffer::Buffer;
@@ -40,6 +40,13 @@ pub fn render(m: &Model, buf: &mut Buffer, area: Rect) {
         format!("{up}/{total} targets up"),
         health_style,
     ));
+    let firing = m.alerts.firing();
+    left.push(Span::raw("  "));
+    left.push(if firing > 0 {
+        Span::styled(format!("{firing} firing"), s.crit)
+    } else {
+        Span::styled("no alerts firing", s.dim)
+    });
 
     let mut right = Vec::new();
     if m.frozen {

@@ -3,6 +3,7 @@
 //! One file per part: `header`, `footer`, `overview`, `panels` (backlog, SSE, latency, disk,
 //! health, signals), `browse`, `popups`. `layout` says where each goes.
 
+mod alerts;
 mod browse;
 mod database;
 mod footer;

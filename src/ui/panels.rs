@@ -420,7 +420,7 @@ fn health(m: &Model, _w: usize) -> Vec<Row> {
 
 fn signals(m: &Model, _w: usize) -> Vec<Row> {
     let s = &m.styles;
-    let mut out = Vec::new();
+    let mut out = super::alerts::rows(m);
     for t in targets(m) {
         for g in &t.queue {
             let change = g.change.map_or_else(String::new, |c| format!(" {c:+.0}"));

@@ -1,0 +1,199 @@
+//! Preset alert rules applied to a target's derived panel values: which number each rule
+//! watches, and the book of alert states across evaluations, with the runbook hint of each.
+
+use serde::Serialize;
+
+use super::alerts::{Alert, AlertState, Condition, Missing, Rule, Severity};
+use super::panels::TargetPanels;
+use crate::config::{AlertSeverity, AlertSpec, AlertValue, Preset};
+
+/// The number a rule watches on one target, if the target has it now.
+pub fn alert_value(t: &TargetPanels, spec: &AlertSpec) -> Option<f64> {
+    let panel = spec.panel.as_deref().unwrap_or_default();
+    let max = |it: &mut dyn Iterator<Item = f64>| {
+        it.filter(|v| v.is_finite())
+            .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))))
+    };
+    match spec.value {
+        AlertValue::Backlog => max(&mut t.backlog.iter().map(|b| b.value)),
+        AlertValue::LatencyP95 => t
+            .latency
+            .iter()
+            .find(|l| l.title == panel)
+            .map(|l| l.p95)
+            .filter(|v| v.is_finite()),
+        AlertValue::CounterIncrease => {
+            let incs: Vec<f64> = t
+                .counters
+                .iter()
+                .filter(|c| c.title == panel)
+                .filter_map(|c| c.increase)
+                .collect();
+            (!incs.is_empty()).then(|| incs.iter().sum())
+        }
+        AlertValue::Gauge => max(&mut t
+            .queue
+            .iter()
+            .chain(&t.sse)
+            .filter(|g| g.title == panel)
+            .map(|g| g.value)),
+        AlertValue::DiskUsedRatio => max(&mut t.disks.iter().map(|d| d.used_ratio)),
+        AlertValue::ErrorRatio => t
+            .errors
+            .iter()
+            .find(|e| e.title == panel)
+            .and_then(|e| e.ratio),
+        AlertValue::DbConnectionsRatio => {
+            t.db.as_ref()
+                .and_then(|d| d.connections.as_ref())
+                .filter(|c| c.1 > 0)
+                .map(|c| c.0 as f64 / c.1 as f64)
+        }
+        AlertValue::LockWaits => {
+            t.db.as_ref()
+                .filter(|d| d.error.is_none())
+                .map(|d| d.lock_waits.len() as f64)
+        }
+    }
+}
+
+fn rule(spec: &AlertSpec) -> Rule {
+    let condition = match (spec.above, spec.below) {
+        (Some(a), _) => Condition::Above(a),
+        (None, Some(b)) => Condition::Below(b),
+        (None, None) => Condition::Above(f64::INFINITY),
+    };
+    Rule {
+        name: spec.name.clone(),
+        severity: match spec.severity {
+            AlertSeverity::Info => Severity::Info,
+            AlertSeverity::Warning => Severity::Warning,
+            AlertSeverity::Critical => Severity::Critical,
+        },
+        condition,
+        for_ms: spec.for_ms(),
+        clear_hysteresis: spec.hysteresis,
+        keep_firing_for_ms: 0,
+        // A target that stops answering must not silently resolve its alerts.
+        on_missing: Missing::KeepState,
+    }
+}
+
+/// An alert as the operator sees it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AlertRow {
+    pub target: String,
+    pub name: String,
+    pub severity: &'static str,
+    /// `firing` or `pending`.
+    pub state: &'static str,
+    pub since_ms: i64,
+    pub value: Option<f64>,
+    /// `> 0.2`, `< 10`.
+    pub threshold: String,
+    pub symptom: String,
+    pub cause: String,
+    pub action: String,
+}
+
+struct Entry {
+    target: usize,
+    spec: AlertSpec,
+    rule: Rule,
+    alert: Alert,
+}
+
+/// Every preset rule of every target, with its state.
+#[derive(Default)]
+pub struct AlertBook {
+    entries: Vec<Entry>,
+}
+
+impl std::fmt::Debug for AlertBook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlertBook")
+            .field("rules", &self.entries.len())
+            .finish()
+    }
+}
+
+impl AlertBook {
+    /// One entry per rule of each target's preset.
+    pub fn new(presets: &[Option<Preset>]) -> Self {
+        let entries = presets
+            .iter()
+            .enumerate()
+            .flat_map(|(i, p)| {
+                p.iter().flat_map(move |p| {
+                    p.alerts.iter().map(move |spec| Entry {
+                        target: i,
+                        spec: spec.clone(),
+                        rule: rule(spec),
+                        alert: Alert::new(),
+                    })
+                })
+            })
+            .collect();
+        Self { entries }
+    }
+
+    /// Evaluates the rules of one target against its freshly derived panels.
+    pub fn evaluate(&mut self, target: usize, panels: &TargetPanels, now_ms: i64) {
+        for e in self.entries.iter_mut().filter(|e| e.target == target) {
+            let value = alert_value(panels, &e.spec);
+            e.alert.eval(&e.rule, value, now_ms);
+        }
+    }
+
+    /// Firing alerts.
+    pub fn firing(&self) -> usize {
+        self.entries.iter().filter(|e| e.alert.is_firing()).count()
+    }
+
+    /// Firing alerts (most severe first), then pending ones.
+    pub fn rows(&self, target_names: &[String]) -> Vec<AlertRow> {
+        let mut rows: Vec<(u8, u8, AlertRow)> = self
+            .entries
+            .iter()
+            .filter_map(|e| {
+                let (state, since_ms, rank) = match e.alert.state {
+                    AlertState::Firing { since_ms, .. } => ("firing", since_ms, 0),
+                    AlertState::Pending { since_ms } => ("pending", since_ms, 1),
+                    AlertState::Inactive => return None,
+                };
+                let severity = match e.rule.severity {
+                    Severity::Critical => "critical",
+                    Severity::Warning => "warning",
+                    Severity::Info => "info",
+                };
+                let sev_rank = match e.rule.severity {
+                    Severity::Critical => 0,
+                    Severity::Warning => 1,
+                    Severity::Info => 2,
+                };
+                let threshold = match e.rule.condition {
+                    Condition::Above(t) => format!("> {t}"),
+                    Condition::Below(t) => format!("< {t}"),
+                };
+                Some((
+                    rank,
+                    sev_rank,
+                    AlertRow {
+                        target: target_names.get(e.target).cloned().unwrap_or_default(),
+                        name: e.spec.name.clone(),
+                        severity,
+                        state,
+                        since_ms,
+                        value: e.alert.last_value,
+                        threshold,
+                        symptom: e.spec.symptom.clone(),
+                        cause: e.spec.cause.clone(),
+                        action: e.spec.action.clone(),
+                    },
+                ))
+            })
+            .collect();
+        rows.sort_by_key(|(rank, sev, r)| (*rank, *sev, r.since_ms));
+        rows.into_iter().map(|(_, _, r)| r).collect()
+    }
+}

@@ -125,6 +125,15 @@ fn heading(m: &Model, text: &str, w: usize) -> Row {
     (false, Line::styled(fit(text, w), m.styles.dim))
 }
 
+/// A panel's rows under their column heading, or the notes saying why there are none.
+fn with_heading(m: &Model, mut rows: Vec<Row>, what: &str, columns: &str, w: usize) -> Vec<Row> {
+    if rows.is_empty() {
+        return empty_notes(m, what);
+    }
+    rows.insert(0, heading(m, columns, w));
+    rows
+}
+
 fn backlog(m: &Model, w: usize) -> Vec<Row> {
     let s = &m.styles;
     let mut out = Vec::new();
@@ -171,14 +180,13 @@ fn backlog(m: &Model, w: usize) -> Vec<Row> {
             ));
         }
     }
-    if out.is_empty() {
-        return empty_notes(m, "outbox_backlog series");
-    }
-    out.insert(
-        0,
-        heading(m, "target      consumer          backlog  trend", w),
-    );
-    out
+    with_heading(
+        m,
+        out,
+        "outbox_backlog series",
+        "target      consumer          backlog  trend",
+        w,
+    )
 }
 
 fn sse(m: &Model, w: usize) -> Vec<Row> {
@@ -214,14 +222,13 @@ fn sse(m: &Model, w: usize) -> Vec<Row> {
             ));
         }
     }
-    if out.is_empty() {
-        return empty_notes(m, "sse_clients series");
-    }
-    out.insert(
-        0,
-        heading(m, "target      audience          clients  trend", w),
-    );
-    out
+    with_heading(
+        m,
+        out,
+        "sse_clients series",
+        "target      audience          clients  trend",
+        w,
+    )
 }
 
 fn latency(m: &Model, w: usize) -> Vec<Row> {
@@ -264,18 +271,13 @@ fn latency(m: &Model, w: usize) -> Vec<Row> {
             ));
         }
     }
-    if out.is_empty() {
-        return empty_notes(m, "latency histograms");
-    }
-    out.insert(
-        0,
-        heading(
-            m,
-            "target      histogram            p50    p95    p99 p95 trend",
-            w,
-        ),
-    );
-    out
+    with_heading(
+        m,
+        out,
+        "latency histograms",
+        "target      histogram            p50    p95    p99 p95 trend",
+        w,
+    )
 }
 
 fn disk(m: &Model, w: usize) -> Vec<Row> {

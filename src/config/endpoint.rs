@@ -95,6 +95,23 @@ pub(super) fn ca_file<'u>(
     cx: &Context<'_>,
     p: &mut Problems<'_>,
 ) -> Option<PathBuf> {
+    // A CA that nothing uses usually means a URL was written http:// by mistake, and then the
+    // traffic the operator thinks is verified is not even encrypted.
+    let unused = (!urls.any(|u| u.scheme() == "https")).then(|| {
+        format!("{ctx}ca_file is set but no URL of this target uses https:// — switch the URLs to https or remove ca_file")
+    });
+    ca_path(ctx, raw, unused, cx, p)
+}
+
+/// The common part of every `ca_file`: not empty, `unused` (why the file would not be used, if
+/// so) reported, the path resolved against the config file and, with file checks on, read.
+pub(super) fn ca_path(
+    ctx: &str,
+    raw: &Spanned<String>,
+    unused: Option<String>,
+    cx: &Context<'_>,
+    p: &mut Problems<'_>,
+) -> Option<PathBuf> {
     let text = raw.get_ref();
     if text.trim().is_empty() {
         p.push(
@@ -103,13 +120,8 @@ pub(super) fn ca_file<'u>(
         );
         return None;
     }
-    if !urls.any(|u| u.scheme() == "https") {
-        // A CA that nothing uses usually means a URL was written http:// by mistake, and then
-        // the traffic the operator thinks is verified is not even encrypted.
-        p.push(
-            &raw.span(),
-            format!("{ctx}ca_file is set but no URL of this target uses https:// — switch the URLs to https or remove ca_file"),
-        );
+    if let Some(why) = unused {
+        p.push(&raw.span(), why);
     }
     let path = relative_to_config(text, cx);
     check_ca_file(ctx, raw, &path, cx, p);

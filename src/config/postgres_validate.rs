@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use toml::Spanned;
 
-use super::endpoint::{check_ca_file, relative_to_config};
+use super::endpoint::{ca_path, relative_to_config};
 use super::error::Problems;
 use super::file::PostgresFile;
 use super::postgres::{
@@ -185,28 +185,15 @@ fn ca_file(
     cx: &Context<'_>,
     p: &mut Problems<'_>,
 ) -> Option<PathBuf> {
-    let text = raw.get_ref();
-    if text.trim().is_empty() {
-        p.push(
-            &raw.span(),
-            format!("{ctx}ca_file is empty — give the path of a PEM file or remove the key"),
-        );
-        return None;
-    }
-    if sslmode != SslMode::VerifyFull {
-        // libpq would quietly verify the chain with `require` + a root file; here the operator
-        // says what they mean, so an unverified connection is never mistaken for a verified one.
-        p.push(
-            &raw.span(),
-            format!(
-                "{ctx}ca_file is only used with sslmode = \"verify-full\" (sslmode is \
-                 \"{sslmode}\") — set sslmode = \"verify-full\" or remove ca_file"
-            ),
-        );
-    }
-    let path = relative_to_config(text, cx);
-    check_ca_file(ctx, raw, &path, cx, p);
-    Some(path)
+    // libpq would quietly verify the chain with `require` + a root file; here the operator
+    // says what they mean, so an unverified connection is never mistaken for a verified one.
+    let unused = (sslmode != SslMode::VerifyFull).then(|| {
+        format!(
+            "{ctx}ca_file is only used with sslmode = \"verify-full\" (sslmode is \
+             \"{sslmode}\") — set sslmode = \"verify-full\" or remove ca_file"
+        )
+    });
+    ca_path(ctx, raw, unused, cx, p)
 }
 
 fn backlog(

@@ -6,7 +6,9 @@
 //! cancel, deadline) and returns an [`Outcome`]. Nothing here imports the terminal: the
 //! cockpit, `watchdeck action` and the tests drive the same code.
 
+pub mod audit;
 pub mod child;
+pub mod lock;
 
 use std::fmt::Write as _;
 use std::time::Instant;

@@ -30,11 +30,11 @@ pub struct Holder {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error("{kind} on {target} is already running: {}", describe(.holder.as_ref()))]
+    #[error("{kind} on {target} is already running: {}", describe(.holder.as_deref()))]
     Held {
         target: String,
         kind: &'static str,
-        holder: Option<Holder>,
+        holder: Option<Box<Holder>>,
     },
     #[error("cannot use the lock file {path}: {source}")]
     Io { path: PathBuf, source: io::Error },
@@ -106,7 +106,7 @@ pub fn acquire(
             return Err(LockError::Held {
                 target: target.to_owned(),
                 kind: kind.as_str(),
-                holder: serde_json::from_str(text.trim()).ok(),
+                holder: serde_json::from_str(text.trim()).ok().map(Box::new),
             });
         }
         Err(e) => return Err(io_err(e.into())),
@@ -130,14 +130,12 @@ pub fn acquire(
 pub fn holder(state_dir: &Path, target: &str, kind: ActionKind) -> Option<Holder> {
     let path = lock_path(state_dir, target, kind);
     let mut file = File::open(&path).ok()?;
-    match flock(&file, FlockOperation::NonBlockingLockShared) {
-        Ok(()) => None,
-        Err(_) => {
-            let mut text = String::new();
-            file.read_to_string(&mut text).ok()?;
-            serde_json::from_str(text.trim()).ok()
-        }
+    if flock(&file, FlockOperation::NonBlockingLockShared).is_ok() {
+        return None;
     }
+    let mut text = String::new();
+    file.read_to_string(&mut text).ok()?;
+    serde_json::from_str(text.trim()).ok()
 }
 
 #[cfg(test)]

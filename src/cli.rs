@@ -53,6 +53,39 @@ pub enum Command {
     Config(ConfigCommand),
     /// Open the cockpit on the built-in demo fleet (simulated services on loopback).
     Demo(DemoArgs),
+    /// Plan, and with --yes run, a remediation action (same code path as the cockpit).
+    Action(ActionArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ActionName {
+    Backup,
+    Suspend,
+    Resume,
+    Rollback,
+    Run,
+}
+
+#[derive(Debug, Args)]
+pub struct ActionArgs {
+    /// What to do.
+    #[arg(value_enum)]
+    pub action: ActionName,
+    /// The target, as named in the config.
+    #[arg(long)]
+    pub target: String,
+    /// The topic id (suspend, resume).
+    #[arg(long)]
+    pub topic: Option<String>,
+    /// The command's name (run).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Print the plan, with a server-side dry run where the driver has one; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Run the plan. Without it the plan is printed and nothing changes.
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

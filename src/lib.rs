@@ -3,6 +3,7 @@
 //! The engine (`expo`, `source`, `store`, `derive`, `config`) never touches the terminal, so
 //! the cockpit, `snapshot`, `scrape` and `check` all share it.
 
+pub mod action_cmd;
 pub mod actions;
 pub mod app;
 pub mod cli;

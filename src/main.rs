@@ -7,15 +7,16 @@ use std::time::Duration;
 use anyhow::{anyhow, Context, Result};
 use clap::Parser;
 
+use watchdeck::actions::Request;
 use watchdeck::cli::{
-    Cli, Command, ConfigCommand, DemoArgs, DemoCommand, OutputFormat, ScrapeArgs, ScreenArgs,
-    SnapshotArgs,
+    ActionArgs, ActionName, Cli, Command, ConfigCommand, DemoArgs, DemoCommand, OutputFormat,
+    ScrapeArgs, ScreenArgs, SnapshotArgs,
 };
 use watchdeck::config::{self, Config};
 use watchdeck::demo::{Fleet, Scenario};
 use watchdeck::expo::Format;
 use watchdeck::source::http::{Fetcher, HttpLimits, Purpose};
-use watchdeck::{cockpit, logging, scrape_cmd, snapshot};
+use watchdeck::{action_cmd, cockpit, logging, scrape_cmd, snapshot};
 
 /// Exit statuses: 0 fine, 1 something watched is wrong (target down, malformed lines),
 /// 2 watchdeck could not do what was asked (bad config, unreachable endpoint).
@@ -65,6 +66,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     };
     match command {
         Command::Snapshot(args) => snapshot_cmd(cli.config.as_deref(), &args),
+        Command::Action(args) => action_cmd(cli.config.as_deref(), &args, cli.screen.read_only),
         Command::Scrape(args) => scrape(&args),
         Command::Demo(DemoArgs {
             scenario,
@@ -134,6 +136,60 @@ async fn config_or_demo(
     let config = Config::parse(&text, None, &|k| std::env::var(k).ok())
         .map_err(|e| anyhow!("the demo fleet's own config does not parse: {e}"))?;
     Ok((config, Some(fleet)))
+}
+
+fn action_cmd(
+    config_path: Option<&std::path::Path>,
+    args: &ActionArgs,
+    read_only: bool,
+) -> Result<ExitCode> {
+    let target = args.target.clone();
+    let need = |v: &Option<String>, flag: &str| {
+        v.clone().ok_or_else(|| {
+            anyhow!(
+                "{flag} is required for `action {}`",
+                action_word(args.action)
+            )
+        })
+    };
+    let request = match args.action {
+        ActionName::Backup => Request::Backup { target },
+        ActionName::Rollback => Request::Rollback { target },
+        ActionName::Suspend => Request::Suspend {
+            target,
+            topic: need(&args.topic, "--topic")?,
+        },
+        ActionName::Resume => Request::Resume {
+            target,
+            topic: need(&args.topic, "--topic")?,
+        },
+        ActionName::Run => Request::Run {
+            target,
+            name: need(&args.name, "--name")?,
+        },
+    };
+    let config = load_config(config_path)?;
+    let state_dir = watchdeck::logging::state_dir().ok_or_else(|| {
+        anyhow!("no HOME or XDG_STATE_HOME: set one, or [actions] state_dir in the config")
+    })?;
+    let opts = action_cmd::Options {
+        request,
+        yes: args.yes,
+        dry_run: args.dry_run,
+        read_only,
+    };
+    let code = runtime()?.block_on(action_cmd::run(&config, &state_dir, &opts));
+    Ok(ExitCode::from(code as u8))
+}
+
+fn action_word(a: ActionName) -> &'static str {
+    match a {
+        ActionName::Backup => "backup",
+        ActionName::Suspend => "suspend",
+        ActionName::Resume => "resume",
+        ActionName::Rollback => "rollback",
+        ActionName::Run => "run",
+    }
 }
 
 fn load_config(path: Option<&std::path::Path>) -> Result<Config> {

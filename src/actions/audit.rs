@@ -157,6 +157,11 @@ impl AuditLog {
         &self.path
     }
 
+    /// The values masked in every line.
+    pub fn secrets(&self) -> &[String] {
+        &self.secrets
+    }
+
     /// Appends one record and syncs it to disk before returning: an intent record is durable
     /// before the side effect it announces.
     pub fn append(&self, record: &Record) -> Result<(), AuditError> {

@@ -8,7 +8,11 @@
 
 pub mod audit;
 pub mod child;
+mod driver;
+pub mod exec;
 pub mod lock;
+
+pub use exec::{ActionError, Actions, Confirmation, Outcome, Prepared, Request};
 
 use std::fmt::Write as _;
 use std::time::Instant;
@@ -95,6 +99,28 @@ pub enum Step {
 }
 
 impl Step {
+    /// Masks every secret value anywhere in the step (the plan is shown and audited).
+    pub fn mask(&mut self, secrets: &[String]) {
+        let m = |s: &mut String| *s = mask_secrets(s, secrets);
+        match self {
+            Step::Exec { argv, env } => {
+                argv.iter_mut().for_each(m);
+                env.iter_mut().for_each(|(_, v)| m(v));
+            }
+            Step::Sql { statement, params } => {
+                m(statement);
+                params.iter_mut().for_each(m);
+            }
+            Step::Http { url, headers, .. } => {
+                m(url);
+                headers.iter_mut().for_each(|(_, v)| m(v));
+            }
+            Step::File { what } => m(what),
+            Step::Delete { path } => m(path),
+            Step::Note { text } => m(text),
+        }
+    }
+
     /// One line for the preview and the audit file.
     pub fn describe(&self) -> String {
         match self {

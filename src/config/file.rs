@@ -11,6 +11,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::actions::{ActionsFile, BackupFile, CommandFile, RollbackFile, TopicsFile};
 use crate::app::keymap::KeysFile;
 
 #[derive(Debug, Deserialize)]
@@ -27,6 +28,8 @@ pub(super) struct FileConfig {
     pub theme: Option<Spanned<String>>,
     /// Key binding overrides per mode, in the keymap file's shape.
     pub keys: Option<KeysFile>,
+    /// `[actions]`: read-only switch, state directory, audit file.
+    pub actions: Option<ActionsFile>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -64,6 +67,12 @@ pub(super) struct TargetFile {
     pub headers: Option<HeadersFile>,
     pub limits: Option<LimitsFile>,
     pub postgres: Option<Spanned<PostgresFile>>,
+    pub read_only: Option<bool>,
+    pub backup: Option<Spanned<BackupFile>>,
+    pub topics: Option<Spanned<TopicsFile>>,
+    pub rollback: Option<Spanned<RollbackFile>>,
+    #[serde(default)]
+    pub command: Vec<Spanned<CommandFile>>,
 }
 
 /// `[target.postgres]`. Durations stay raw for the shared duration messages.

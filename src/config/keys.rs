@@ -12,6 +12,7 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::actions::{ACTIONS_KEYS, BACKUP_KEYS, COMMAND_KEYS, ROLLBACK_KEYS, TOPICS_KEYS};
 use super::error::Problems;
 use crate::app::keymap::{EntryFile, KeysFile};
 
@@ -23,14 +24,28 @@ const ROOT: &[&str] = &[
     "disk",
     "theme",
     "keys",
+    "actions",
 ];
 const KEYS: &[&str] = KeysFile::KEYS;
 const KEY_ENTRY: &[&str] = EntryFile::KEYS;
 const DEFAULTS: &[&str] = &["interval", "timeout"];
 const LIMITS: &[&str] = &["max_body", "max_samples", "max_labels", "max_label_length"];
 const TARGET: &[&str] = &[
-    "name", "preset", "metrics", "health", "interval", "timeout", "ca_file", "headers", "limits",
+    "name",
+    "preset",
+    "metrics",
+    "health",
+    "interval",
+    "timeout",
+    "ca_file",
+    "headers",
+    "limits",
     "postgres",
+    "read_only",
+    "backup",
+    "topics",
+    "rollback",
+    "command",
 ];
 const POSTGRES: &[&str] = &[
     "dsn",
@@ -76,11 +91,36 @@ pub(super) fn report_unknown(text: &str, p: &mut Problems<'_>) -> bool {
                                 ("postgres", Node::Table(t)) => {
                                     check(t, POSTGRES, "[target.postgres]", p, &mut found);
                                 }
+                                ("backup", Node::Table(t)) => {
+                                    check(t, BACKUP_KEYS, "[target.backup]", p, &mut found);
+                                }
+                                ("topics", Node::Table(t)) => {
+                                    check(t, TOPICS_KEYS, "[target.topics]", p, &mut found);
+                                }
+                                ("rollback", Node::Table(t)) => {
+                                    check(t, ROLLBACK_KEYS, "[target.rollback]", p, &mut found);
+                                }
+                                ("command", Node::Array(cs)) => {
+                                    for c in cs {
+                                        if let Node::Table(t) = c.get_ref() {
+                                            check(
+                                                t,
+                                                COMMAND_KEYS,
+                                                "[[target.command]]",
+                                                p,
+                                                &mut found,
+                                            );
+                                        }
+                                    }
+                                }
                                 _ => {}
                             }
                         }
                     }
                 }
+            }
+            ("actions", Node::Table(t)) => {
+                check(t, ACTIONS_KEYS, "[actions]", p, &mut found);
             }
             ("disk", Node::Array(items)) => {
                 for item in items {

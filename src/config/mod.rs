@@ -6,6 +6,7 @@
 //! here. `theme` and `[keys]` are checked with the theme and keymap modules' own rules, so a
 //! bad key binding is reported at config load like any other mistake.
 
+pub mod actions;
 mod endpoint;
 mod error;
 mod file;
@@ -22,6 +23,10 @@ mod validate;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use actions::{
+    ActionsConfig, BackupConfig, BackupKind, CommandConfig, RollbackConfig, RollbackKind,
+    TargetActions, TopicDriverConfig, TopicsConfig,
+};
 pub use error::{ConfigError, Problem};
 pub use postgres::{
     display_config, read_passfile, BacklogSource, OutboxTables, PasswordSource, PostgresConfig,
@@ -53,6 +58,8 @@ pub struct Config {
     pub theme: Option<String>,
     /// `[keys]`: checked overrides of the default key bindings.
     pub keys: KeyOverrides,
+    /// `[actions]`: read-only switch, state directory, audit file.
+    pub actions: ActionsConfig,
 }
 
 /// One service to poll.
@@ -75,6 +82,8 @@ pub struct TargetConfig {
     pub limits: Limits,
     /// `[target.postgres]`: backlog by SQL and database health.
     pub postgres: Option<PostgresConfig>,
+    /// Remediation this target offers (backup, topics, rollback, commands).
+    pub actions: TargetActions,
 }
 
 /// Bounds on what one scrape may cost, so a broken or hostile endpoint cannot exhaust memory.

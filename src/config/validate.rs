@@ -77,6 +77,7 @@ pub(super) fn build(file: FileConfig, cx: &Context<'_>, p: &mut Problems<'_>) ->
              `watchdeck config template` prints a commented sample",
         );
     }
+    let actions = super::actions::actions(file.actions.as_ref(), cx);
     Config {
         source: cx.source.map(Path::to_path_buf),
         environment,
@@ -84,6 +85,7 @@ pub(super) fn build(file: FileConfig, cx: &Context<'_>, p: &mut Problems<'_>) ->
         disks,
         theme,
         keys,
+        actions,
     }
 }
 
@@ -240,6 +242,22 @@ fn target(
         .as_ref()
         .and_then(|pg| postgres(&name, pg, interval, cx, p));
 
+    let actions = super::actions::target_actions(
+        &super::actions::TargetActionFiles {
+            read_only: t.read_only,
+            backup: t.backup.as_ref(),
+            topics: t.topics.as_ref(),
+            rollback: t.rollback.as_ref(),
+            commands: &t.command,
+        },
+        &super::actions::TargetFacts {
+            name: &name,
+            has_postgres: postgres.is_some() || t.postgres.is_some(),
+            has_health: !t.health.is_empty(),
+        },
+        cx,
+        p,
+    );
     TargetConfig {
         name,
         preset,
@@ -251,6 +269,7 @@ fn target(
         ca_file,
         limits,
         postgres,
+        actions,
     }
 }
 

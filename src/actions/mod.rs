@@ -105,7 +105,9 @@ impl Step {
         match self {
             Step::Exec { argv, env } => {
                 argv.iter_mut().for_each(m);
-                env.iter_mut().for_each(|(_, v)| m(v));
+                for (_, v) in env.iter_mut() {
+                    m(v);
+                }
             }
             Step::Sql { statement, params } => {
                 m(statement);
@@ -113,7 +115,9 @@ impl Step {
             }
             Step::Http { url, headers, .. } => {
                 m(url);
-                headers.iter_mut().for_each(|(_, v)| m(v));
+                for (_, v) in headers.iter_mut() {
+                    m(v);
+                }
             }
             Step::File { what } => m(what),
             Step::Delete { path } => m(path),

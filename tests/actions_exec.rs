@@ -2,6 +2,7 @@
 //! file: read-only spawns nothing, confirmations by risk, single-flight across 50 triggers,
 //! intent before effect, secrets masked.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -217,7 +218,6 @@ async fn intent_is_written_before_the_effect_and_secrets_never_leak() {
     // The child's environment never carried the header secret.
     let env = std::fs::read_to_string(dir.path().join("env")).expect("env");
     assert!(!env.contains(CANARY));
-    use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(dir.path().join("state/audit.jsonl"))
         .expect("meta")
         .permissions()

@@ -12,6 +12,7 @@ use ratatui::crossterm::event::{self, Event};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, watch};
 
+use crate::actions::Actions;
 use crate::app::keymap::Keymap;
 use crate::app::model::Model;
 use crate::app::update::{update, Cmd, Msg};
@@ -107,6 +108,9 @@ pub fn model(config: &Config, opts: &Options) -> Result<Model> {
 /// Runs the cockpit until the operator quits, the terminal hangs up, or a signal arrives.
 pub async fn run(config: &Config, opts: &Options) -> Result<Exit> {
     let mut m = model(config, opts)?;
+    let state_dir = crate::logging::state_dir().unwrap_or_else(std::env::temp_dir);
+    let mut acts = ActionRunner::new(Actions::new(config, opts.read_only, &state_dir));
+    let (act_tx, mut act_rx) = mpsc::unbounded_channel::<Msg>();
     let (browse_tx, browse_rx) = watch::channel(None);
     let mut collector =
         Collector::start_with_browse(config, None, &browse_rx).map_err(|e| anyhow!("{e}"))?;
@@ -126,6 +130,7 @@ pub async fn run(config: &Config, opts: &Options) -> Result<Exit> {
 
     // Two kinds of pending redraw: `urgent` (keys, resizes: at once, at most 30 fps) and
     // `data_since` (observations and the clock: coalesced).
+    let mut terminated = false;
     let mut urgent = true;
     let mut data_since: Option<Instant> = None;
     let mut last_draw: Option<Instant> = None;
@@ -133,7 +138,7 @@ pub async fn run(config: &Config, opts: &Options) -> Result<Exit> {
         let since_draw = last_draw.map_or(Duration::MAX, |t| t.elapsed());
         let due =
             (urgent && since_draw >= FRAME) || data_since.is_some_and(|t| t.elapsed() >= COALESCE);
-        if due {
+        if due && !m.hung_up {
             guard
                 .screen
                 .draw(|area, buf| crate::ui::render(&m, area, buf))
@@ -155,6 +160,7 @@ pub async fn run(config: &Config, opts: &Options) -> Result<Exit> {
                 other => Msg::Observation(Box::new(other)),
             },
             Some(msg) = input_rx.recv() => msg,
+            Some(msg) = act_rx.recv() => msg,
             _ = hup.recv() => Msg::Hangup,
             _ = term.recv() => Msg::Terminate,
             _ = int.recv() => Msg::Terminate,
@@ -178,29 +184,8 @@ pub async fn run(config: &Config, opts: &Options) -> Result<Exit> {
         // Every message carries the clock forward so ages stay right.
         m.now_ms = now_ms();
         let cmds = update(&mut m, msg);
-        let mut stop = None;
-        for c in cmds {
-            match c {
-                Cmd::Quit => {
-                    stop = Some(if was_terminate {
-                        Exit::Terminated
-                    } else {
-                        Exit::Quit
-                    });
-                }
-                Cmd::QuitNoRestore => {
-                    terminal::abandon();
-                    stop = Some(Exit::Hangup);
-                }
-                Cmd::Browse(t) => {
-                    let _ = browse_tx.send(t);
-                }
-                Cmd::SetMouse(on) => {
-                    let _ = terminal::set_mouse(on);
-                }
-            }
-        }
-        if let Some(e) = stop {
+        terminated |= was_terminate;
+        if let Some(e) = carry_out(cmds, terminated, &m, &browse_tx, &mut acts, &act_tx) {
             break e;
         }
     };
@@ -212,4 +197,157 @@ pub async fn run(config: &Config, opts: &Options) -> Result<Exit> {
         drop(guard);
     }
     Ok(exit)
+}
+
+/// Carries out `update`'s commands; returns how to leave, when it is time.
+fn carry_out(
+    cmds: Vec<Cmd>,
+    terminated: bool,
+    m: &Model,
+    browse_tx: &watch::Sender<Option<usize>>,
+    acts: &mut ActionRunner,
+    act_tx: &mpsc::UnboundedSender<Msg>,
+) -> Option<Exit> {
+    let mut stop = None;
+    for c in cmds {
+        match c {
+            Cmd::Quit => {
+                stop = Some(if terminated {
+                    Exit::Terminated
+                } else {
+                    Exit::Quit
+                });
+            }
+            Cmd::QuitNoRestore => {
+                terminal::abandon();
+                stop = Some(Exit::Hangup);
+            }
+            Cmd::Browse(t) => {
+                let _ = browse_tx.send(t);
+            }
+            Cmd::SetMouse(on) => {
+                let _ = terminal::set_mouse(on);
+            }
+            Cmd::GoHeadless => {
+                acts.go_headless();
+                terminal::abandon();
+            }
+            other => acts.carry_out(other, m, act_tx),
+        }
+    }
+    stop
+}
+
+/// Carries out the action commands: plans, runs, cancels, and reads backups and the audit
+/// file, each on a task of its own that answers with a `Msg`.
+struct ActionRunner {
+    actions: std::sync::Arc<Actions>,
+    cancels: std::collections::HashMap<
+        (usize, crate::actions::ActionKind),
+        tokio_util::sync::CancellationToken,
+    >,
+    headless: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl ActionRunner {
+    fn new(actions: Actions) -> Self {
+        ActionRunner {
+            actions: std::sync::Arc::new(actions),
+            cancels: std::collections::HashMap::new(),
+            headless: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        }
+    }
+
+    fn go_headless(&self) {
+        self.headless
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn carry_out(&mut self, c: Cmd, m: &Model, tx: &mpsc::UnboundedSender<Msg>) {
+        let tx = tx.clone();
+        match c {
+            Cmd::Plan(req) => {
+                let actions = self.actions.clone();
+                tokio::spawn(async move {
+                    let r = actions
+                        .plan(&req, true)
+                        .await
+                        .map(Box::new)
+                        .map_err(|e| e.to_string());
+                    let _ = tx.send(Msg::Planned(r));
+                });
+            }
+            Cmd::Execute(prepared, confirmation) => {
+                let Some(target) = m
+                    .shown
+                    .targets
+                    .iter()
+                    .position(|t| t.name == prepared.target())
+                else {
+                    return;
+                };
+                let kind = prepared.kind();
+                let (mut ctx, mut rx) = crate::actions::Ctx::detached(prepared.timeout);
+                ctx.secrets = self.actions.audit().secrets().to_vec();
+                self.cancels.insert((target, kind), ctx.cancel.clone());
+                let ptx = tx.clone();
+                tokio::spawn(async move {
+                    while let Some(progress) = rx.recv().await {
+                        if ptx
+                            .send(Msg::ActionProgress {
+                                target,
+                                kind,
+                                progress,
+                            })
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                });
+                let actions = self.actions.clone();
+                let headless = self.headless.clone();
+                tokio::spawn(async move {
+                    let outcome = actions
+                        .execute(&prepared, &confirmation, ctx, &headless)
+                        .await;
+                    let _ = tx.send(Msg::ActionDone {
+                        target,
+                        kind,
+                        outcome: Box::new(outcome),
+                    });
+                });
+            }
+            Cmd::CancelAction { target, kind } => {
+                if let Some(t) = self.cancels.remove(&(target, kind)) {
+                    t.cancel();
+                }
+            }
+            Cmd::LoadAudit => {
+                let audit = self.actions.audit().clone();
+                tokio::task::spawn_blocking(move || {
+                    let r = audit
+                        .tail(500)
+                        .map_err(|e| format!("{}: {e}", audit.path().display()));
+                    let _ = tx.send(Msg::Audit(r));
+                });
+            }
+            Cmd::LoadBackups(target) => {
+                let actions = self.actions.clone();
+                tokio::task::spawn_blocking(move || {
+                    if let Some(backups) = actions.backups(target) {
+                        let _ = tx.send(Msg::Backups {
+                            target,
+                            backups: Box::new(backups),
+                        });
+                    }
+                });
+            }
+            Cmd::Quit
+            | Cmd::QuitNoRestore
+            | Cmd::Browse(_)
+            | Cmd::SetMouse(_)
+            | Cmd::GoHeadless => {}
+        }
+    }
 }

@@ -433,7 +433,15 @@ fn quit_asks_first_while_an_action_runs() {
     use watchdeck::app::model::Popup;
     use watchdeck::app::update::Cmd;
     let mut m = scripted();
-    m.actions_running = 1;
+    m.acts.running.push(watchdeck::app::acting::Running {
+        target: 0,
+        kind: watchdeck::actions::ActionKind::Backup,
+        title: "Back up".into(),
+        started_ms: 0,
+        phase: "dumping".into(),
+        bytes: None,
+        output: std::collections::VecDeque::new(),
+    });
     let cmds = update(
         &mut m,
         Msg::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE)),
@@ -448,8 +456,33 @@ fn quit_asks_first_while_an_action_runs() {
         &mut m,
         Msg::Key(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE)),
     );
-    assert_eq!(cmds, vec![Cmd::Quit]);
-    m.actions_running = 0;
+    // Quitting cancels the running action first and leaves when it has ended.
+    assert_eq!(
+        cmds,
+        vec![Cmd::CancelAction {
+            target: 0,
+            kind: watchdeck::actions::ActionKind::Backup
+        }]
+    );
+    let outcome = watchdeck::actions::Outcome {
+        id: "x".into(),
+        result: "cancelled".into(),
+        summary: "cancelled".into(),
+        exit_code: None,
+        duration_ms: 1,
+        verification: None,
+        stdout_tail: Vec::new(),
+        stderr_tail: Vec::new(),
+    };
+    let cmds = update(
+        &mut m,
+        Msg::ActionDone {
+            target: 0,
+            kind: watchdeck::actions::ActionKind::Backup,
+            outcome: Box::new(outcome),
+        },
+    );
+    assert!(cmds.contains(&Cmd::Quit), "{cmds:?}");
     let mut idle = scripted();
     let cmds = update(
         &mut idle,

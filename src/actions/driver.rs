@@ -8,6 +8,7 @@ use std::time::SystemTime;
 
 use super::child::{self, ChildError};
 use super::exec::{ActionError, Prepared, Request};
+use super::listing::Backups;
 use super::{Ctx, Step};
 use crate::config::TargetConfig;
 
@@ -118,6 +119,15 @@ fn names(t: &TargetConfig) -> String {
         "none".into()
     } else {
         n.join(", ")
+    }
+}
+
+/// Reads a target's backup generations for the Backups section.
+pub(super) fn backups(_t: &TargetConfig, b: &crate::config::BackupConfig) -> Backups {
+    Backups {
+        max_age_ms: b.max_age.as_millis() as i64,
+        error: Some("backup listing arrives with the backup driver".into()),
+        ..Backups::default()
     }
 }
 

@@ -84,6 +84,16 @@ pub struct Prepared {
     pub(super) driver: DriverPlan,
 }
 
+/// Two plans are the same plan when they ask the same thing, show the same steps and cover
+/// the same state (the driver's internals follow from those).
+impl PartialEq for Prepared {
+    fn eq(&self, o: &Prepared) -> bool {
+        self.request == o.request && self.steps == o.steps && self.fingerprint == o.fingerprint
+    }
+}
+
+impl Eq for Prepared {}
+
 impl Prepared {
     pub fn kind(&self) -> ActionKind {
         self.request.kind()
@@ -108,7 +118,7 @@ pub enum Confirmation {
 }
 
 /// How an action ended.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Outcome {
     pub id: String,
     /// "succeeded", "failed", "cancelled", "timed-out", "refused", "completed-headless",
@@ -247,6 +257,13 @@ impl Actions {
             .iter()
             .find(|t| t.name == name)
             .ok_or_else(|| ActionError::UnknownTarget(name.to_owned()))
+    }
+
+    /// The Backups section of the target at `index` in the config, when it has a backup.
+    pub fn backups(&self, index: usize) -> Option<super::listing::Backups> {
+        let t = self.targets.get(index)?;
+        let b = t.actions.backup.as_ref()?;
+        Some(driver::backups(t, b))
     }
 
     /// The actions `target` offers, for menus and `--help`-like listings.

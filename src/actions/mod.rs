@@ -10,6 +10,7 @@ pub mod audit;
 pub mod child;
 mod driver;
 pub mod exec;
+pub mod listing;
 pub mod lock;
 
 pub use exec::{ActionError, Actions, Confirmation, Outcome, Prepared, Request};
@@ -68,7 +69,7 @@ pub enum Risk {
 }
 
 /// One thing the plan will do, as shown before confirmation. Secrets are already masked.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Step {
     /// A child process: argv only (never a shell), plus the environment it adds.

@@ -41,10 +41,13 @@ pub enum Command {
     Run,
     Confirm,
     Cancel,
+    Actions,
+    Audit,
+    CancelAction,
 }
 
 /// (command, name, description), in the order commands are listed to users.
-const TABLE: [(Command, &str, &str); 30] = [
+const TABLE: [(Command, &str, &str); 33] = [
     (Command::Quit, "quit", "Quit watchdeck"),
     (Command::Help, "help", "Show the key bindings"),
     (Command::Palette, "palette", "Open the command palette"),
@@ -119,12 +122,23 @@ const TABLE: [(Command, &str, &str); 30] = [
     (Command::Run, "run", "Run the selected command"),
     (Command::Confirm, "confirm", "Answer yes"),
     (Command::Cancel, "cancel", "Answer no"),
+    (
+        Command::Actions,
+        "actions",
+        "Open the selected target's actions (backup, topics, rollback, commands)",
+    ),
+    (Command::Audit, "audit", "Show the audit log of actions"),
+    (
+        Command::CancelAction,
+        "cancel-action",
+        "Cancel the action running on this target",
+    ),
 ];
 
 impl Command {
     /// Every command, in the order help and the palette list them.
-    pub const ALL: [Command; 30] = {
-        let mut all = [Command::Quit; 30];
+    pub const ALL: [Command; 33] = {
+        let mut all = [Command::Quit; 33];
         let mut i = 0;
         while i < TABLE.len() {
             all[i] = TABLE[i].0;

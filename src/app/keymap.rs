@@ -42,15 +42,21 @@ pub enum Mode {
     Palette,
     /// A yes/no question.
     Confirm,
+    /// A target's Actions view, and the audit log.
+    Actions,
+    /// Typing: a high-risk confirmation or a topic id. Printable keys are typed.
+    Input,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 5] = [
+    pub const ALL: [Mode; 7] = [
         Mode::Normal,
         Mode::Browse,
         Mode::Help,
         Mode::Palette,
         Mode::Confirm,
+        Mode::Actions,
+        Mode::Input,
     ];
 
     /// The name used as the table key in keymap files and `[keys]`.
@@ -61,6 +67,8 @@ impl Mode {
             Mode::Help => "help",
             Mode::Palette => "palette",
             Mode::Confirm => "confirm",
+            Mode::Actions => "actions",
+            Mode::Input => "input",
         }
     }
 

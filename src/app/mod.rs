@@ -1,6 +1,8 @@
 //! The cockpit's state machine: one `Model`, one `Msg` enum, one `update`, with the keymap,
 //! commands and palette as data. Nothing here draws.
 
+mod act_update;
+pub mod acting;
 pub mod command;
 pub mod keymap;
 pub mod model;

@@ -75,6 +75,10 @@ pub enum View {
     Detail { target: usize },
     /// Every series of one target, with a filter.
     Browse(Browse),
+    /// One target's actions, running action, backups and audit records.
+    Actions { target: usize },
+    /// The audit log, newest last.
+    Audit { scroll: usize },
 }
 
 /// The series browser of one target.
@@ -96,9 +100,19 @@ pub struct Browse {
 /// A popup over the view.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Popup {
-    Help { scroll: usize },
+    Help {
+        scroll: usize,
+    },
     Palette(Palette),
     ConfirmQuit,
+    /// A plan waiting for its confirmation.
+    Plan(crate::app::acting::PlanPopup),
+    /// Choosing the topic to suspend or resume.
+    TopicPick(crate::app::acting::TopicPick),
+    /// "Cancel the backup on cn-relay?"
+    ConfirmCancel {
+        target: usize,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -155,8 +169,12 @@ pub struct Model {
     pub frozen: bool,
     pub mouse: bool,
     pub read_only: bool,
-    /// Remediation actions in flight (none yet: actions arrive with a later issue).
-    pub actions_running: usize,
+    /// What each target offers, actions in flight, backups, the audit trail.
+    pub acts: crate::app::acting::ActionState,
+    /// Selected row of the Actions view.
+    pub action_selected: usize,
+    /// The terminal went away while actions ran: draw nothing, leave when they end.
+    pub hung_up: bool,
     pub keymap: Keymap,
     pub styles: Styles,
     pub toast: Option<Toast>,
@@ -190,7 +208,9 @@ impl Model {
             frozen: false,
             mouse: true,
             read_only: false,
-            actions_running: 0,
+            acts: crate::app::acting::ActionState::new(config),
+            action_selected: 0,
+            hung_up: false,
             keymap,
             styles,
             toast: None,
@@ -300,10 +320,28 @@ impl Model {
         match (&self.popup, &self.view) {
             (Some(Popup::Help { .. }), _) => Mode::Help,
             (Some(Popup::Palette(_)), _) => Mode::Palette,
-            (Some(Popup::ConfirmQuit), _) => Mode::Confirm,
+            (Some(Popup::ConfirmQuit | Popup::ConfirmCancel { .. }), _) => Mode::Confirm,
+            (Some(Popup::Plan(p)), _) if p.prepared.risk == crate::actions::Risk::Low => {
+                Mode::Confirm
+            }
+            (Some(Popup::Plan(_) | Popup::TopicPick(_)), _) => Mode::Input,
             (None, View::Browse(_)) => Mode::Browse,
+            (None, View::Actions { .. } | View::Audit { .. }) => Mode::Actions,
             (None, _) => Mode::Normal,
         }
+    }
+
+    /// Actions in flight.
+    pub fn actions_running(&self) -> usize {
+        self.acts.running.len()
+    }
+
+    /// Why actions on `target` are refused, if they are.
+    pub fn read_only_reason(&self, target: usize) -> Option<String> {
+        if self.read_only {
+            return Some("watchdeck runs read-only (--read-only or [actions] read_only)".into());
+        }
+        self.acts.read_only.get(target).cloned().flatten()
     }
 
     pub fn targets_up(&self) -> (usize, usize) {

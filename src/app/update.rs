@@ -7,10 +7,14 @@ use ratatui::crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
 
+use super::act_update as act;
+use super::acting::Backups;
 use super::command::Command;
 use super::keymap::Mode;
 use super::model::{Browse, Model, Palette, PanelId, Popup, Toast, View};
 use super::palette::rank;
+use crate::actions::audit::Record;
+use crate::actions::{ActionKind, Confirmation, Outcome, Prepared, Progress, Request};
 use crate::source::Observation;
 
 /// Everything that can happen to the cockpit.
@@ -31,6 +35,27 @@ pub enum Msg {
     Hangup,
     /// SIGTERM or SIGINT.
     Terminate,
+    /// A plan the action layer prepared (or why it could not).
+    Planned(Result<Box<Prepared>, String>),
+    /// Progress of a running action.
+    ActionProgress {
+        target: usize,
+        kind: ActionKind,
+        progress: Progress,
+    },
+    /// A running action ended (audited by the action layer before this arrives).
+    ActionDone {
+        target: usize,
+        kind: ActionKind,
+        outcome: Box<Outcome>,
+    },
+    /// A target's backup generations, as read from its directory.
+    Backups {
+        target: usize,
+        backups: Box<Backups>,
+    },
+    /// The audit file's last records (or why it could not be read).
+    Audit(Result<Vec<Record>, String>),
 }
 
 /// Side effects requested by `update`.
@@ -44,6 +69,18 @@ pub enum Cmd {
     Browse(Option<usize>),
     /// Turn mouse capture on or off.
     SetMouse(bool),
+    /// Ask the action layer for a plan.
+    Plan(Request),
+    /// Run a confirmed plan.
+    Execute(Box<Prepared>, Confirmation),
+    /// Cancel the running action of this target and kind.
+    CancelAction { target: usize, kind: ActionKind },
+    /// Read a target's backup generations.
+    LoadBackups(usize),
+    /// Read the audit file's last records.
+    LoadAudit,
+    /// The terminal is gone but actions run: stop drawing, let them finish headless.
+    GoHeadless,
 }
 
 /// Applies one message. Returns the side effects to carry out.
@@ -95,12 +132,37 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
             }
             Vec::new()
         }
-        Msg::Hangup => vec![Cmd::QuitNoRestore],
-        Msg::Terminate => vec![Cmd::Quit],
+        Msg::Hangup => act::hangup(m),
+        Msg::Terminate => act::quit_after_cancel(m),
+        Msg::Planned(r) => act::planned(m, r),
+        Msg::ActionProgress {
+            target,
+            kind,
+            progress,
+        } => act::progress(m, target, kind, progress),
+        Msg::ActionDone {
+            target,
+            kind,
+            outcome,
+        } => act::done(m, target, kind, *outcome),
+        Msg::Backups { target, backups } => {
+            m.acts.backups.insert(target, *backups);
+            Vec::new()
+        }
+        Msg::Audit(r) => {
+            match r {
+                Ok(records) => {
+                    m.acts.audit = records;
+                    m.acts.audit_error = None;
+                }
+                Err(e) => m.acts.audit_error = Some(e),
+            }
+            Vec::new()
+        }
     }
 }
 
-fn toast(m: &mut Model, text: impl Into<String>, error: bool) {
+pub(super) fn toast(m: &mut Model, text: impl Into<String>, error: bool) {
     m.toast = Some(Toast {
         text: text.into(),
         until_ms: m.now_ms + 4000,
@@ -129,6 +191,20 @@ fn key(m: &mut Model, k: KeyEvent) -> Vec<Cmd> {
                 }
                 _ => {}
             }
+            return Vec::new();
+        }
+    }
+    if m.hung_up {
+        return Vec::new();
+    }
+    if matches!(m.popup, Some(Popup::TopicPick(_) | Popup::Plan(_))) {
+        let control = k.modifiers.contains(KeyModifiers::CONTROL);
+        let taken = match k.code {
+            KeyCode::Backspace => act::type_key(m, None, true),
+            KeyCode::Char(c) if !control => act::type_key(m, Some(c), false),
+            _ => false,
+        };
+        if taken {
             return Vec::new();
         }
     }
@@ -183,10 +259,23 @@ fn page(m: &Model) -> usize {
 }
 
 fn move_sel(m: &mut Model, delta: isize) {
-    if let View::Browse(b) = &mut m.view {
-        let n = b.rows.len();
-        b.selected = step(b.selected, delta, n);
-        return;
+    match &mut m.view {
+        View::Browse(b) => {
+            let n = b.rows.len();
+            b.selected = step(b.selected, delta, n);
+            return;
+        }
+        View::Actions { target } => {
+            let n = m.acts.offered.get(*target).map_or(0, Vec::len);
+            m.action_selected = step(m.action_selected, delta, n);
+            return;
+        }
+        View::Audit { scroll } => {
+            let n = m.acts.audit.len();
+            *scroll = step((*scroll).min(n.saturating_sub(1)), delta, n);
+            return;
+        }
+        _ => {}
     }
     let n = rows_in(m, m.focus);
     let i = m.focus.index();
@@ -202,7 +291,10 @@ fn step(cur: usize, delta: isize, n: usize) -> usize {
 
 fn focus(m: &mut Model, p: PanelId) {
     m.focus = p;
-    if matches!(m.view, View::Browse(_)) {
+    if matches!(
+        m.view,
+        View::Browse(_) | View::Actions { .. } | View::Audit { .. }
+    ) {
         m.view = View::Main;
     }
 }
@@ -213,19 +305,24 @@ pub fn command(m: &mut Model, c: Command) -> Vec<Cmd> {
     let mut cmds = Vec::new();
     match c {
         Command::Quit => {
-            if m.actions_running > 0 && m.popup != Some(Popup::ConfirmQuit) {
+            if m.actions_running() > 0 && m.popup != Some(Popup::ConfirmQuit) {
                 m.popup = Some(Popup::ConfirmQuit);
             } else {
-                m.quit = true;
-                cmds.push(Cmd::Quit);
+                m.popup = None;
+                cmds.extend(act::quit_after_cancel(m));
             }
         }
         Command::Confirm => {
             if m.popup == Some(Popup::ConfirmQuit) {
-                m.quit = true;
-                cmds.push(Cmd::Quit);
+                m.popup = None;
+                cmds.extend(act::quit_after_cancel(m));
+            } else {
+                cmds.extend(act::confirm(m));
             }
         }
+        Command::Actions => cmds.extend(act::open_actions(m)),
+        Command::Audit => cmds.extend(act::open_audit(m)),
+        Command::CancelAction => cmds.extend(act::cancel_action(m)),
         Command::Cancel | Command::Close => m.popup = None,
         Command::Help => {
             m.popup = match m.popup {
@@ -239,6 +336,9 @@ pub fn command(m: &mut Model, c: Command) -> Vec<Cmd> {
                 matches: rank(""),
                 selected: 0,
             }));
+        }
+        Command::Run if matches!(m.popup, Some(Popup::TopicPick(_) | Popup::Plan(_))) => {
+            cmds.extend(act::submit(m));
         }
         Command::Run => {
             if let Some(Popup::Palette(p)) = m.popup.take() {
@@ -284,6 +384,8 @@ pub fn command(m: &mut Model, c: Command) -> Vec<Cmd> {
         Command::Drill => {
             if let Some(Popup::Palette(_)) = m.popup {
                 cmds.extend(command(m, Command::Run));
+            } else if matches!(m.view, View::Actions { .. }) && m.popup.is_none() {
+                cmds.extend(act::choose(m));
             } else if m.focus == PanelId::Overview && matches!(m.view, View::Main) {
                 let t = m.selected[PanelId::Overview.index()];
                 if t < m.shown.targets.len() {
@@ -301,11 +403,12 @@ pub fn command(m: &mut Model, c: Command) -> Vec<Cmd> {
                         m.view = View::Main;
                         cmds.push(Cmd::Browse(None));
                     }
-                    View::Detail { target } => {
+                    View::Detail { target } | View::Actions { target } => {
                         m.view = View::Main;
                         m.focus = PanelId::Overview;
                         m.selected[PanelId::Overview.index()] = target;
                     }
+                    View::Audit { .. } => m.view = View::Main,
                     View::Main => {}
                 }
             }
@@ -329,7 +432,8 @@ fn scroll_or_move(m: &mut Model, delta: isize) {
     match &mut m.popup {
         Some(Popup::Help { scroll }) => *scroll = step(*scroll, delta, 500),
         Some(Popup::Palette(p)) => p.selected = step(p.selected, delta, p.matches.len()),
-        Some(Popup::ConfirmQuit) => {}
+        Some(Popup::TopicPick(p)) => p.selected = step(p.selected, delta, p.matches().len()),
+        Some(Popup::ConfirmQuit | Popup::Plan(_) | Popup::ConfirmCancel { .. }) => {}
         None => move_sel(m, delta),
     }
 }

@@ -19,6 +19,7 @@ fn hints(m: &Model) -> (Mode, &'static [Command]) {
             View::Detail { .. } => &[
                 Command::Back,
                 Command::FocusNext,
+                Command::Actions,
                 Command::Browse,
                 Command::Freeze,
                 Command::Help,
@@ -27,6 +28,7 @@ fn hints(m: &Model) -> (Mode, &'static [Command]) {
             _ => &[
                 Command::FocusNext,
                 Command::Drill,
+                Command::Actions,
                 Command::Browse,
                 Command::Filter,
                 Command::Freeze,
@@ -45,6 +47,16 @@ fn hints(m: &Model) -> (Mode, &'static [Command]) {
         Mode::Help => &[Command::Down, Command::Up, Command::Close],
         Mode::Palette => &[Command::Down, Command::Up, Command::Run, Command::Close],
         Mode::Confirm => &[Command::Confirm, Command::Cancel],
+        Mode::Actions => &[
+            Command::Up,
+            Command::Down,
+            Command::Drill,
+            Command::CancelAction,
+            Command::Audit,
+            Command::Back,
+            Command::Quit,
+        ],
+        Mode::Input => &[Command::Run, Command::Close],
     };
     (mode, cmds)
 }
@@ -56,6 +68,14 @@ pub fn render(m: &Model, buf: &mut Buffer, area: Rect) {
         render_widget(
             buf,
             Paragraph::new(Span::styled(format!(" {}", t.text), style)),
+            area,
+        );
+        return;
+    }
+    if let Some(p) = &m.acts.planning {
+        render_widget(
+            buf,
+            Paragraph::new(Span::styled(format!(" {p}"), s.accent)),
             area,
         );
         return;

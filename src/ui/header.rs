@@ -49,6 +49,24 @@ pub fn render(m: &Model, buf: &mut Buffer, area: Rect) {
     });
 
     let mut right = Vec::new();
+    // An action in flight shows on every view: what, where, which phase.
+    if let Some(r) = m.acts.running.first() {
+        let target = m
+            .shown
+            .targets
+            .get(r.target)
+            .map_or("?", |t| t.name.as_str());
+        let more = if m.acts.running.len() > 1 {
+            format!(" +{}", m.acts.running.len() - 1)
+        } else {
+            String::new()
+        };
+        right.push(Span::styled(
+            format!(" ▶ {} {target}: {}{more} ", r.kind.as_str(), r.phase),
+            s.badge_frozen,
+        ));
+        right.push(Span::raw(" "));
+    }
     if m.frozen {
         right.push(Span::styled(" FROZEN ", s.badge_frozen));
         right.push(Span::raw(" "));

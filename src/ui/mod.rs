@@ -3,6 +3,7 @@
 //! One file per part: `header`, `footer`, `overview`, `panels` (backlog, SSE, latency, disk,
 //! health, signals), `browse`, `popups`. `layout` says where each goes.
 
+mod actions;
 mod alerts;
 mod browse;
 mod database;
@@ -61,6 +62,8 @@ pub fn render(m: &Model, area: Rect, buf: &mut Buffer) {
     footer::render(m, buf, foot);
     match &m.view {
         View::Browse(b) => browse::render(m, b, buf, body),
+        View::Actions { target } => actions::render(m, *target, buf, body),
+        View::Audit { scroll } => actions::render_audit(m, *scroll, buf, body),
         View::Main | View::Detail { .. } => {
             for (panel, rect) in layout::panel_areas(m) {
                 render_panel(m, panel, buf, rect);

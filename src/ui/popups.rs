@@ -8,6 +8,8 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use super::render_widget;
 
 use super::fit;
+use crate::actions::Risk;
+use crate::app::acting::{PlanPopup, TopicPick};
 use crate::app::keymap::Mode;
 use crate::app::model::{Model, Palette, Popup};
 
@@ -42,14 +44,149 @@ pub fn render(m: &Model, p: &Popup, buf: &mut Buffer, area: Rect) {
             let inner = frame(m, buf, r, "Quit?");
             let text = vec![
                 Line::styled(
-                    format!("{} action(s) still running.", m.actions_running),
+                    format!("{} action(s) still running.", m.actions_running()),
                     m.styles.warn,
                 ),
-                Line::from("Quit anyway? y = quit, n / Esc = stay"),
+                Line::from("Quit and cancel them? y = quit, n / Esc = stay"),
+            ];
+            render_widget(buf, Paragraph::new(text), inner);
+        }
+        Popup::Plan(p) => plan(m, p, buf, area),
+        Popup::TopicPick(p) => topic_pick(m, p, buf, area),
+        Popup::ConfirmCancel { target } => {
+            let r = centered(area, 64, 6);
+            let inner = frame(m, buf, r, "Cancel the action?");
+            let what: Vec<String> = m
+                .acts
+                .running_on(*target)
+                .map(|r| r.title.clone())
+                .collect();
+            let text = vec![
+                Line::styled(what.join(", "), m.styles.warn),
+                Line::from("Its process group is killed and partial files are removed."),
+                Line::from("y = cancel it · n / Enter / Esc = let it run"),
             ];
             render_widget(buf, Paragraph::new(text), inner);
         }
     }
+}
+
+/// The plan and its confirmation: low risk is a dialog whose focus is on Cancel (only `y`
+/// runs it); high risk asks for the target's name or the topic id, typed exactly.
+fn plan(m: &Model, p: &PlanPopup, buf: &mut Buffer, area: Rect) {
+    let s = &m.styles;
+    let pr = &p.prepared;
+    let w = area.width.saturating_sub(4).min(110);
+    let inner_w = usize::from(w.saturating_sub(2));
+    let mut lines = vec![
+        Line::styled(pr.title.clone(), s.title),
+        Line::from(vec![
+            Span::styled("risk ", s.dim),
+            match pr.risk {
+                Risk::Low => Span::styled("low", s.ok),
+                Risk::High => Span::styled("HIGH", s.crit),
+            },
+            Span::styled(
+                format!("   timeout {}", humantime::format_duration(pr.timeout)),
+                s.dim,
+            ),
+        ]),
+        Line::styled("What will run, in order:", s.dim),
+    ];
+    for (i, l) in pr.plan_lines().iter().enumerate() {
+        // Long argv lines wrap onto continuation lines rather than being cut: the operator
+        // confirms what is shown, so all of it is shown.
+        let text = format!("{:>2}. {l}", i + 1);
+        let chars: Vec<char> = text.chars().collect();
+        for (j, chunk) in chars.chunks(inner_w.max(8)).enumerate() {
+            let t: String = chunk.iter().collect();
+            lines.push(Line::styled(
+                if j == 0 { t } else { format!("    {t}") },
+                s.base,
+            ));
+        }
+    }
+    if let Some(d) = &pr.dry_run {
+        lines.push(Line::styled("Server-side dry run:", s.dim));
+        for l in d.lines().take(8) {
+            lines.push(Line::styled(fit(&format!(" | {l}"), inner_w), s.dim));
+        }
+    }
+    lines.push(Line::raw(""));
+    match pr.risk {
+        Risk::Low => {
+            lines.push(Line::from(vec![
+                Span::styled("[ Cancel ]", s.selection),
+                Span::raw("   "),
+                Span::styled("[ Run: y ]", s.base),
+            ]));
+            lines.push(Line::styled("y runs it · Enter, n or Esc cancels", s.dim));
+        }
+        Risk::High => {
+            lines.push(Line::from(vec![
+                Span::styled("Type ", s.base),
+                Span::styled(pr.confirm_word.clone(), s.accent),
+                Span::styled(" and Enter to run it (Esc cancels):", s.base),
+            ]));
+            lines.push(Line::from(vec![
+                Span::styled("> ", s.accent),
+                Span::styled(format!("{}▏", p.typed), s.base),
+            ]));
+            if let Some(e) = &p.error {
+                lines.push(Line::styled(e.clone(), s.crit));
+            }
+        }
+    }
+    let h = (lines.len() as u16 + 2).min(area.height);
+    let r = centered(area, w, h);
+    let title = match pr.risk {
+        Risk::Low => "Confirm",
+        Risk::High => "Confirm — high risk",
+    };
+    let inner = frame(m, buf, r, title);
+    render_widget(buf, Paragraph::new(lines), inner);
+}
+
+fn topic_pick(m: &Model, p: &TopicPick, buf: &mut Buffer, area: Rect) {
+    let s = &m.styles;
+    let r = centered(area, 64, 16);
+    let inner = frame(m, buf, r, &format!("{} which topic?", p.kind.as_str()));
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled("topic: ", s.accent),
+            Span::styled(format!("{}▏", p.input), s.base),
+        ]),
+        Line::styled(
+            "type to filter or enter an id · ↑↓ select · Enter plan · Esc cancel",
+            s.dim,
+        ),
+    ];
+    let matches = p.matches();
+    let visible = usize::from(inner.height.saturating_sub(2));
+    let offset = p.selected.saturating_sub(visible.saturating_sub(1));
+    let w = usize::from(inner.width);
+    for (i, (id, rate)) in matches.iter().enumerate().skip(offset).take(visible) {
+        let rate = rate.map_or_else(|| "—".to_owned(), |r| format!("{}/s", crate::fmt::num(r)));
+        let mut line = Line::from(vec![
+            Span::styled(fit(&format!("  {id}"), w.saturating_sub(12)), s.base),
+            Span::styled(super::rfit(&rate, 12), s.dim),
+        ]);
+        if i == p.selected {
+            line = line.patch_style(s.selection);
+        }
+        lines.push(line);
+    }
+    if matches.is_empty() {
+        lines.push(Line::styled(
+            if p.input.is_empty() {
+                "  no topics seen in the metrics — type the id"
+            } else {
+                "  no listed topic matches — Enter plans for the id as typed"
+            },
+            s.dim,
+        ));
+    }
+    render_widget(buf, Paragraph::new(lines), inner);
 }
 
 /// Help lines for every mode, straight from the keymap.
@@ -62,6 +199,8 @@ pub fn help_lines(m: &Model) -> Vec<Line<'static>> {
         (Mode::Palette, "Command palette"),
         (Mode::Help, "This help"),
         (Mode::Confirm, "Confirmations"),
+        (Mode::Actions, "Actions view and audit log"),
+        (Mode::Input, "Typing a confirmation or a topic"),
     ] {
         out.push(Line::styled(title.to_owned(), s.title));
         for b in m.keymap.bindings(mode) {

@@ -32,11 +32,17 @@ pub struct KeysFile {
     pub palette: Vec<Spanned<EntryFile>>,
     #[serde(default)]
     pub confirm: Vec<Spanned<EntryFile>>,
+    #[serde(default)]
+    pub actions: Vec<Spanned<EntryFile>>,
+    #[serde(default)]
+    pub input: Vec<Spanned<EntryFile>>,
 }
 
 impl KeysFile {
     /// The file's key names, for the config's unknown-key pass.
-    pub const KEYS: &'static [&'static str] = &["normal", "browse", "help", "palette", "confirm"];
+    pub const KEYS: &'static [&'static str] = &[
+        "normal", "browse", "help", "palette", "confirm", "actions", "input",
+    ];
 
     fn entries(&self, mode: Mode) -> &[Spanned<EntryFile>] {
         match mode {
@@ -45,6 +51,8 @@ impl KeysFile {
             Mode::Help => &self.help,
             Mode::Palette => &self.palette,
             Mode::Confirm => &self.confirm,
+            Mode::Actions => &self.actions,
+            Mode::Input => &self.input,
         }
     }
 }

@@ -7,6 +7,8 @@
 //! cockpit, `watchdeck action` and the tests drive the same code.
 
 pub mod child;
+pub mod command;
+pub mod rollback;
 
 use std::fmt::Write as _;
 use std::time::Instant;

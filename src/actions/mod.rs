@@ -8,10 +8,12 @@
 
 pub mod audit;
 pub mod child;
+pub mod command;
 mod driver;
 pub mod exec;
 pub mod listing;
 pub mod lock;
+pub mod rollback;
 
 pub use exec::{ActionError, Actions, Confirmation, Outcome, Prepared, Request};
 

@@ -1,0 +1,144 @@
+//! The post-restart health gate: N consecutive rounds in which every health URL answers 2xx,
+//! within a deadline, a fixed interval apart. A failed round resets the count: one lucky 200
+//! between 503s is not a recovered service.
+
+use std::time::{Duration, Instant};
+
+use reqwest::redirect::Policy;
+use reqwest::{Client, Url};
+
+use super::SymlinkSpec;
+use crate::actions::Ctx;
+
+/// Longest single health request; a hung endpoint fails its round rather than the gate.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+const USER_AGENT: &str = concat!("watchdeck/", env!("CARGO_PKG_VERSION"), " (rollback gate)");
+
+/// A URL as shown in plans and errors: password and query values masked.
+pub fn display_url(url: &Url) -> String {
+    let mut u = url.clone();
+    if u.password().is_some() {
+        let _ = u.set_password(Some("***"));
+    }
+    if u.query().is_some() {
+        let masked: Vec<(String, String)> = u
+            .query_pairs()
+            .map(|(k, _)| (k.into_owned(), "***".to_owned()))
+            .collect();
+        u.query_pairs_mut().clear().extend_pairs(masked);
+    }
+    u.to_string()
+}
+
+/// Runs the gate; `Ok(checks)` once `healthy_needed` consecutive rounds passed, otherwise
+/// why it did not (deadline, cancel), with the last failure seen.
+pub(super) async fn gate(spec: &SymlinkSpec, ctx: &Ctx) -> Result<u32, String> {
+    let needed = spec.healthy_needed;
+    // Same stance as the collectors (source/http.rs): no proxy, no redirects, verified TLS.
+    let client = Client::builder()
+        .user_agent(USER_AGENT)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .redirect(Policy::none())
+        .referer(false)
+        .no_proxy()
+        .tls_built_in_root_certs(true)
+        .build()
+        .map_err(|e| format!("cannot build the health client: {}", deepest(&e)))?;
+    let gate_deadline = (Instant::now() + spec.health_deadline).min(ctx.deadline);
+    let deadline = tokio::time::Instant::from_std(gate_deadline);
+    let mut ok = 0u32;
+    let mut last_failure: Option<String> = None;
+    ctx.phase(format!("health 0/{needed}"));
+    loop {
+        let remaining = gate_deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            break;
+        }
+        let round = round(&client, &spec.health, remaining.min(REQUEST_TIMEOUT));
+        let result = tokio::select! {
+            r = round => r,
+            () = ctx.cancel.cancelled() => return Err(cancelled(ok, needed)),
+            () = tokio::time::sleep_until(deadline) => break,
+        };
+        match result {
+            Ok(()) => {
+                ok += 1;
+                ctx.phase(format!("health {ok}/{needed}"));
+                if ok >= needed {
+                    return Ok(ok);
+                }
+            }
+            Err(why) => {
+                ok = 0;
+                ctx.phase(format!("health 0/{needed} ({why})"));
+                last_failure = Some(why);
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(spec.health_interval) => {}
+            () = ctx.cancel.cancelled() => return Err(cancelled(ok, needed)),
+            () = tokio::time::sleep_until(deadline) => break,
+        }
+    }
+    let urls: Vec<String> = spec.health.iter().map(display_url).collect();
+    let mut why = format!(
+        "health not reached: {ok}/{needed} consecutive healthy checks of {} within {} s",
+        urls.join(", "),
+        spec.health_deadline.as_secs()
+    );
+    if let Some(last) = last_failure {
+        why.push_str("; last failure: ");
+        why.push_str(&last);
+    }
+    Err(why)
+}
+
+fn cancelled(ok: u32, needed: u32) -> String {
+    format!("cancelled during the health gate (at {ok}/{needed} healthy checks)")
+}
+
+/// One round: every URL must answer 2xx.
+async fn round(client: &Client, urls: &[Url], timeout: Duration) -> Result<(), String> {
+    for url in urls {
+        match client.get(url.clone()).timeout(timeout).send().await {
+            Ok(resp) if resp.status().is_success() => {}
+            Ok(resp) => return Err(format!("{} answered {}", display_url(url), resp.status())),
+            Err(e) => return Err(format!("{}: {}", display_url(url), deepest(&e))),
+        }
+    }
+    Ok(())
+}
+
+/// The innermost cause: more specific than reqwest's top line, and without the URL.
+fn deepest(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = err;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    if let Some(e) = err.downcast_ref::<reqwest::Error>() {
+        if e.is_timeout() {
+            return "timed out".into();
+        }
+    }
+    cur.to_string().replace(['\n', '\r'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_masked_for_display() {
+        let u = Url::parse("http://ops:hunter2@127.0.0.1:8080/healthz?token=abc&x=1").expect("url");
+        let shown = display_url(&u);
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("abc"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("ops:***@") && shown.contains("token=***"),
+            "{shown}"
+        );
+    }
+}

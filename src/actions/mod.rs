@@ -6,6 +6,7 @@
 //! cancel, deadline) and returns an [`Outcome`]. Nothing here imports the terminal: the
 //! cockpit, `watchdeck action` and the tests drive the same code.
 
+pub mod backup;
 pub mod child;
 
 use std::fmt::Write as _;

@@ -7,6 +7,7 @@
 //! cockpit, `watchdeck action` and the tests drive the same code.
 
 pub mod audit;
+pub mod backup;
 pub mod child;
 pub mod command;
 mod driver;

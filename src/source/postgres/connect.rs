@@ -44,9 +44,18 @@ impl PgSession {
 
 /// Connects, authenticates and applies the session settings, all within `connect_timeout`.
 pub async fn connect(cfg: &PostgresConfig) -> Result<PgSession, PgError> {
+    connect_db(cfg, None).await
+}
+
+/// As [`connect`], to another database of the same server when `dbname` is given (the backup
+/// drill's scratch database).
+pub async fn connect_db(cfg: &PostgresConfig, dbname: Option<&str>) -> Result<PgSession, PgError> {
     let mut pg = cfg
         .pg_config()
         .map_err(|reason| PgError::Config { reason })?;
+    if let Some(db) = dbname {
+        pg.dbname(db);
+    }
     // Without a user in the DSN tokio-postgres logs in as the OS user, as libpq does.
     let user = pg.get_user().map_or_else(os_user, str::to_owned);
     let cx = Ctx {

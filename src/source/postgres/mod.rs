@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-pub use connect::{connect, PgSession, APPLICATION_NAME};
+pub use connect::{connect, connect_db, PgSession, APPLICATION_NAME};
 pub use error::PgError;
 pub use observe::{
     collect_once, Activity, BacklogRow, Blocker, Connections, DatabaseSize, LockWait,

@@ -4,18 +4,25 @@
 //! one enum so that `exec` can treat every action alike: a plan with steps and a fingerprint, a
 //! run that ends in a report or a failure.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
-use super::child::{self, ChildError};
+use super::backup::{self, BackupError, BackupPlan, PgBackupSpec, SqliteBackupSpec};
+use super::child::{self, ChildError, Finished};
+use super::command::{self, Vars};
 use super::exec::{ActionError, Prepared, Request};
-use super::listing::Backups;
-use super::{Ctx, Step};
-use crate::config::TargetConfig;
+use super::listing::{BackupRow, Backups};
+use super::rollback::{self, CommandRollbackSpec, RollbackError, SymlinkPlan, SymlinkSpec};
+use super::{Ctx, Risk, Step};
+use crate::config::{BackupConfig, BackupKind, RollbackKind, TargetConfig};
 
 /// The driver-specific part of a plan.
 #[derive(Debug, Clone)]
 pub(super) enum DriverPlan {
     Command { argv: Vec<String> },
+    PgBackup(Box<(PgBackupSpec, BackupPlan)>),
+    SqliteBackup(Box<(SqliteBackupSpec, BackupPlan)>),
+    Symlink(Box<(SymlinkSpec, SymlinkPlan)>),
+    Kube(Box<CommandRollbackSpec>),
 }
 
 /// A successful run.
@@ -56,79 +63,304 @@ impl From<ChildError> for DriverFailure {
     }
 }
 
+impl From<BackupError> for DriverFailure {
+    fn from(e: BackupError) -> DriverFailure {
+        let cancelled = matches!(e, BackupError::Cancelled { .. })
+            || matches!(&e, BackupError::Child { source, .. } if matches!(source, ChildError::Cancelled { .. }));
+        let timed_out = matches!(e, BackupError::TimedOut { .. })
+            || matches!(&e, BackupError::Child { source, .. } if matches!(source, ChildError::TimedOut { .. }));
+        DriverFailure {
+            message: e.to_string(),
+            cancelled,
+            timed_out,
+            ..DriverFailure::default()
+        }
+    }
+}
+
+impl From<RollbackError> for DriverFailure {
+    fn from(e: RollbackError) -> DriverFailure {
+        let cancelled = matches!(e, RollbackError::Cancelled { .. })
+            || matches!(&e, RollbackError::Child { source, .. } if matches!(source, ChildError::Cancelled { .. }));
+        let timed_out = matches!(&e, RollbackError::Child { source, .. } if matches!(source, ChildError::TimedOut { .. }));
+        DriverFailure {
+            message: e.to_string(),
+            cancelled,
+            timed_out,
+            ..DriverFailure::default()
+        }
+    }
+}
+
+fn invalid(e: impl std::fmt::Display) -> ActionError {
+    ActionError::Invalid(e.to_string())
+}
+
+fn not_configured(t: &TargetConfig, req: &Request) -> ActionError {
+    ActionError::NotConfigured {
+        target: t.name.clone(),
+        kind: req.kind().as_str(),
+        section: match req {
+            Request::Backup { .. } => "backup",
+            Request::Suspend { .. } | Request::Resume { .. } => "topics",
+            Request::Rollback { .. } => "rollback",
+            Request::Run { .. } => "command",
+        },
+    }
+}
+
+/// The parts of a [`Prepared`] every driver fills.
+struct Shown {
+    risk: Risk,
+    title: String,
+    steps: Vec<Step>,
+    confirm_word: String,
+    fingerprint: String,
+    timeout: Duration,
+    dry_run: Option<String>,
+}
+
+fn prepared(req: &Request, s: Shown, driver: DriverPlan) -> Prepared {
+    Prepared {
+        request: req.clone(),
+        risk: s.risk,
+        title: s.title,
+        steps: s.steps,
+        confirm_word: s.confirm_word,
+        fingerprint: s.fingerprint,
+        timeout: s.timeout,
+        dry_run: s.dry_run,
+        driver,
+    }
+}
+
 /// Plans `req` on `t`. `allow_exec`: a driver may run a preview command (never in read-only).
-#[allow(clippy::unused_async)] // the rollback driver awaits a dry run here
 pub(super) async fn plan(
     t: &TargetConfig,
     req: &Request,
-    _allow_exec: bool,
+    allow_exec: bool,
 ) -> Result<Prepared, ActionError> {
     match req {
-        Request::Run { name, .. } => {
-            let Some(c) = t.actions.commands.iter().find(|c| &c.name == name) else {
-                return Err(ActionError::Invalid(format!(
-                    "{} has no command named {name:?} — its commands: {}",
-                    t.name,
-                    names(t)
-                )));
-            };
-            let argv = expand(&c.argv, &t.name).map_err(ActionError::Invalid)?;
-            let steps = vec![Step::Exec {
-                argv: argv.clone(),
-                env: Vec::new(),
-            }];
-            Ok(Prepared {
-                request: req.clone(),
-                risk: c.risk,
-                title: format!(
-                    "Run {name} on {}{}",
-                    t.name,
-                    c.description
-                        .as_ref()
-                        .map(|d| format!(" ({d})"))
-                        .unwrap_or_default()
-                ),
-                steps,
-                confirm_word: t.name.clone(),
-                fingerprint: format!("command {name}: {}", c.argv.join(" ")),
-                timeout: c.timeout,
-                dry_run: None,
-                driver: DriverPlan::Command { argv },
-            })
+        Request::Run { name, .. } => plan_run(t, req, name),
+        Request::Backup { .. } => {
+            let b = t
+                .actions
+                .backup
+                .as_ref()
+                .ok_or_else(|| not_configured(t, req))?;
+            plan_backup(t, req, b)
         }
-        other => Err(ActionError::NotConfigured {
-            target: t.name.clone(),
-            kind: other.kind().as_str(),
-            section: section(other),
-        }),
+        Request::Rollback { .. } => {
+            let r = t
+                .actions
+                .rollback
+                .as_ref()
+                .ok_or_else(|| not_configured(t, req))?;
+            match &r.kind {
+                RollbackKind::Symlink {
+                    root,
+                    restart,
+                    healthy_checks,
+                    deadline,
+                    health_interval,
+                } => {
+                    let mut spec =
+                        SymlinkSpec::new(&t.name, root, restart.clone(), t.health.clone());
+                    spec.healthy_needed = *healthy_checks;
+                    spec.health_deadline = *deadline;
+                    spec.health_interval = *health_interval;
+                    let p = rollback::plan_symlink(&spec).map_err(invalid)?;
+                    let shown = Shown {
+                        risk: Risk::High,
+                        title: format!("Roll back {} from release {} to {}", t.name, p.from, p.to),
+                        steps: p.steps.clone(),
+                        confirm_word: t.name.clone(),
+                        fingerprint: p.fingerprint.clone(),
+                        timeout: r.timeout,
+                        dry_run: None,
+                    };
+                    Ok(prepared(
+                        req,
+                        shown,
+                        DriverPlan::Symlink(Box::new((spec, p))),
+                    ))
+                }
+                RollbackKind::Command {
+                    undo,
+                    status,
+                    dry_run,
+                } => {
+                    let spec = CommandRollbackSpec {
+                        target: t.name.clone(),
+                        undo: undo.clone(),
+                        status: status.clone(),
+                        dry_run: dry_run.clone(),
+                    };
+                    let p = rollback::plan_command(&spec).map_err(invalid)?;
+                    let preview = if allow_exec && spec.dry_run.is_some() {
+                        let (ctx, _rx) = Ctx::detached(Duration::from_secs(30));
+                        Some(match rollback::preview_dry_run(&spec, &ctx).await {
+                            Ok(Some(lines)) => lines.join("\n"),
+                            Ok(None) => String::new(),
+                            Err(e) => format!("the dry run failed: {e}"),
+                        })
+                    } else {
+                        None
+                    };
+                    let shown = Shown {
+                        risk: Risk::High,
+                        title: format!("Roll back {} ({})", t.name, undo.join(" ")),
+                        steps: p.steps,
+                        confirm_word: t.name.clone(),
+                        fingerprint: format!("rollback command: {}", undo.join(" ")),
+                        timeout: r.timeout,
+                        dry_run: preview,
+                    };
+                    Ok(prepared(req, shown, DriverPlan::Kube(Box::new(spec))))
+                }
+            }
+        }
+        Request::Suspend { .. } | Request::Resume { .. } => Err(not_configured(t, req)),
     }
 }
 
-fn section(req: &Request) -> &'static str {
-    match req {
-        Request::Backup { .. } => "backup",
-        Request::Suspend { .. } | Request::Resume { .. } => "topics",
-        Request::Rollback { .. } => "rollback",
-        Request::Run { .. } => "command",
-    }
+fn plan_run(t: &TargetConfig, req: &Request, name: &str) -> Result<Prepared, ActionError> {
+    let Some(c) = t.actions.commands.iter().find(|c| c.name == name) else {
+        let names: Vec<&str> = t.actions.commands.iter().map(|c| c.name.as_str()).collect();
+        return Err(ActionError::Invalid(format!(
+            "{} has no command named {name:?} — its commands: {}",
+            t.name,
+            if names.is_empty() {
+                "none".into()
+            } else {
+                names.join(", ")
+            }
+        )));
+    };
+    let argv = command::expand(&c.argv, &Vars::now().target(&t.name)).map_err(invalid)?;
+    let shown = Shown {
+        risk: c.risk,
+        title: format!(
+            "Run {name} on {}{}",
+            t.name,
+            c.description
+                .as_ref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default()
+        ),
+        steps: vec![Step::Exec {
+            argv: argv.clone(),
+            env: Vec::new(),
+        }],
+        confirm_word: t.name.clone(),
+        // The template, not the expansion: {ts} moves every second.
+        fingerprint: format!("command {name}: {}", c.argv.join(" ")),
+        timeout: c.timeout,
+        dry_run: None,
+    };
+    Ok(prepared(req, shown, DriverPlan::Command { argv }))
 }
 
-fn names(t: &TargetConfig) -> String {
-    let n: Vec<&str> = t.actions.commands.iter().map(|c| c.name.as_str()).collect();
-    if n.is_empty() {
-        "none".into()
-    } else {
-        n.join(", ")
-    }
+fn plan_backup(t: &TargetConfig, req: &Request, b: &BackupConfig) -> Result<Prepared, ActionError> {
+    let (title, plan, driver) = match &b.kind {
+        BackupKind::Postgres => {
+            let pg = t.postgres.clone().ok_or_else(|| {
+                invalid(format!(
+                    "{}: a postgres backup needs [target.postgres]",
+                    t.name
+                ))
+            })?;
+            let spec = PgBackupSpec {
+                target: t.name.clone(),
+                postgres: pg,
+                dir: b.dir.clone(),
+                keep: b.keep,
+                drill_tables: b.drill_tables.clone(),
+            };
+            let plan = backup::plan_pg(&spec).map_err(invalid)?;
+            let drill = if b.drill_tables.is_empty() {
+                ""
+            } else {
+                ", restore drill"
+            };
+            (
+                format!(
+                    "Back up {} with pg_dump (verify{drill}, keep {})",
+                    t.name, b.keep
+                ),
+                plan.clone(),
+                DriverPlan::PgBackup(Box::new((spec, plan))),
+            )
+        }
+        BackupKind::Sqlite { database } => {
+            let spec = SqliteBackupSpec {
+                target: t.name.clone(),
+                db: database.clone(),
+                dir: b.dir.clone(),
+                keep: b.keep,
+            };
+            let plan = backup::plan_sqlite(&spec).map_err(invalid)?;
+            (
+                format!(
+                    "Back up {} (SQLite online backup, integrity_check, keep {})",
+                    t.name, b.keep
+                ),
+                plan.clone(),
+                DriverPlan::SqliteBackup(Box::new((spec, plan))),
+            )
+        }
+    };
+    let shown = Shown {
+        risk: Risk::Low,
+        title,
+        steps: plan.steps.clone(),
+        confirm_word: t.name.clone(),
+        fingerprint: plan.fingerprint.clone(),
+        timeout: b.timeout,
+        dry_run: None,
+    };
+    Ok(prepared(req, shown, driver))
 }
 
 /// Reads a target's backup generations for the Backups section.
-pub(super) fn backups(_t: &TargetConfig, b: &crate::config::BackupConfig) -> Backups {
-    Backups {
+pub(super) fn backups(t: &TargetConfig, b: &BackupConfig) -> Backups {
+    let mut out = Backups {
         max_age_ms: b.max_age.as_millis() as i64,
-        error: Some("backup listing arrives with the backup driver".into()),
         ..Backups::default()
+    };
+    match backup::list(&b.dir, &t.name) {
+        Ok(gens) => {
+            let ms = |t: SystemTime| {
+                t.duration_since(SystemTime::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as i64)
+            };
+            out.drill = gens
+                .iter()
+                .find_map(|g| g.drill())
+                .map(|d| format!("{} at {}", drill_line(d), d.finished));
+            out.rows = gens
+                .iter()
+                .take(50)
+                .map(|g| BackupRow {
+                    file: g
+                        .file
+                        .file_name()
+                        .map_or_else(String::new, |f| f.to_string_lossy().into_owned()),
+                    at_ms: ms(g.finished()),
+                    bytes: g.size,
+                    verified: g.is_verified(),
+                    note: g.error().unwrap_or_else(|| {
+                        g.manifest
+                            .as_ref()
+                            .and_then(|m| m.verification.clone())
+                            .unwrap_or_default()
+                    }),
+                })
+                .collect();
+        }
+        Err(e) => out.error = Some(e.to_string()),
     }
+    out
 }
 
 /// Runs a plan made by [`plan`].
@@ -137,32 +369,117 @@ pub(super) async fn run(p: &Prepared, ctx: &Ctx) -> Result<DriverReport, DriverF
         DriverPlan::Command { argv } => {
             ctx.phase(format!("running {}", argv[0]));
             let f = child::run(&child::Command::new(argv.iter().cloned()), ctx).await?;
-            if f.success() {
-                Ok(DriverReport {
-                    summary: format!("{} finished ({})", argv[0], f.describe()),
-                    exit_code: f.code,
-                    verification: None,
-                    stdout_tail: f.stdout_tail,
-                    stderr_tail: f.stderr_tail,
-                })
-            } else {
-                Err(DriverFailure {
-                    message: format!(
-                        "{} failed ({}){}",
-                        argv[0],
-                        f.describe(),
-                        f.last_error_line()
-                            .map(|l| format!(": {l}"))
-                            .unwrap_or_default()
-                    ),
-                    exit_code: f.code,
-                    stdout_tail: f.stdout_tail.clone(),
-                    stderr_tail: f.stderr_tail.clone(),
-                    ..DriverFailure::default()
-                })
-            }
+            finished(&argv[0], f, "")
+        }
+        DriverPlan::PgBackup(b) => {
+            let report = backup::run_pg(&b.0, &b.1, ctx).await?;
+            Ok(backup_report(&report))
+        }
+        DriverPlan::SqliteBackup(b) => {
+            let report = backup::run_sqlite(&b.0, &b.1, ctx).await?;
+            Ok(backup_report(&report))
+        }
+        DriverPlan::Symlink(s) => {
+            let o = rollback::run_symlink(&s.0, &s.1, ctx).await?;
+            Ok(DriverReport {
+                summary: format!(
+                    "current now points to release {} (was {}); restart {}",
+                    o.to,
+                    o.from,
+                    o.restart.describe()
+                ),
+                exit_code: o.restart.code,
+                verification: Some(format!("{} consecutive healthy checks", o.healthy_checks)),
+                stdout_tail: o.restart.stdout_tail,
+                stderr_tail: o.restart.stderr_tail,
+            })
+        }
+        DriverPlan::Kube(spec) => {
+            let o = rollback::run_command(spec, ctx).await?;
+            let last = o.status.unwrap_or(o.undo);
+            finished(&spec.undo[0], last, "rollout undone")
         }
     }
+}
+
+fn finished(program: &str, f: Finished, what: &str) -> Result<DriverReport, DriverFailure> {
+    if f.success() {
+        Ok(DriverReport {
+            summary: if what.is_empty() {
+                format!("{program} finished ({})", f.describe())
+            } else {
+                format!("{what}: {program} finished ({})", f.describe())
+            },
+            exit_code: f.code,
+            verification: None,
+            stdout_tail: f.stdout_tail,
+            stderr_tail: f.stderr_tail,
+        })
+    } else {
+        Err(DriverFailure {
+            message: format!(
+                "{program} failed ({}){}",
+                f.describe(),
+                f.last_error_line()
+                    .map(|l| format!(": {l}"))
+                    .unwrap_or_default()
+            ),
+            exit_code: f.code,
+            stdout_tail: f.stdout_tail.clone(),
+            stderr_tail: f.stderr_tail.clone(),
+            ..DriverFailure::default()
+        })
+    }
+}
+
+fn backup_report(r: &backup::BackupReport) -> DriverReport {
+    let name = r
+        .file
+        .file_name()
+        .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
+    let deleted = if r.deleted.is_empty() {
+        String::new()
+    } else {
+        format!("; retention deleted {} old generation(s)", r.deleted.len())
+    };
+    let mut verification = r.verification.clone();
+    if let Some(d) = &r.drill {
+        verification.push_str("; restore drill ");
+        verification.push_str(&drill_line(d));
+    }
+    DriverReport {
+        summary: format!(
+            "wrote {name} ({}), verified{deleted}",
+            crate::fmt::bytes(r.bytes as f64)
+        ),
+        exit_code: Some(0),
+        verification: Some(verification),
+        stdout_tail: Vec::new(),
+        stderr_tail: r.output.clone(),
+    }
+}
+
+/// "ok: cn_relay.events 1200=1200 (3.2 s)": a drill in one line (source=restored counts).
+fn drill_line(d: &backup::DrillSummary) -> String {
+    let counts: Vec<String> = d
+        .tables
+        .iter()
+        .map(|c| {
+            let n = |v: Option<i64>| v.map_or_else(|| "?".to_owned(), |v| v.to_string());
+            format!("{} {}={}", c.table, n(c.source), n(c.restored))
+        })
+        .collect();
+    let mut line = format!(
+        "{}: {} ({:.1} s)",
+        if d.ok { "ok" } else { "FAILED" },
+        counts.join(", "),
+        d.duration_ms as f64 / 1000.0
+    );
+    if let Some(e) = &d.error {
+        line.push_str(" — ");
+        line.push_str(e);
+    }
+    line
 }
 
 /// A short description of what differs between two fingerprints.
@@ -183,23 +500,4 @@ pub(super) fn what_changed(old: &str, new: &str) -> String {
     } else {
         parts.join(" — ")
     }
-}
-
-/// Fills `{target}`, `{ts}` and `{date}` in a command's argv.
-fn expand(argv: &[String], target: &str) -> Result<Vec<String>, String> {
-    let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-    let date = now[..10].to_owned();
-    let ts = now.replace(['-', ':'], "");
-    argv.iter()
-        .map(|a| {
-            let mut out = a.replace("{{", "\u{0}").replace("}}", "\u{1}");
-            for (k, v) in [("{target}", target), ("{ts}", ts.as_str()), ("{date}", date.as_str())] {
-                out = out.replace(k, v);
-            }
-            if out.contains('{') {
-                return Err(format!("{a:?} uses a placeholder that `run` cannot fill (only {{target}}, {{ts}}, {{date}})"));
-            }
-            Ok(out.replace('\u{0}', "{").replace('\u{1}', "}"))
-        })
-        .collect()
 }

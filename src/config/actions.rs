@@ -19,9 +19,6 @@ use super::secret::Secret;
 use super::validate::{positive_duration, Context};
 use crate::actions::Risk;
 
-/// Placeholders an argv template may use; each fills exactly one argument.
-pub const TEMPLATE_VARS: &[&str] = &["target", "topic", "release", "ts", "date"];
-
 // ----- the file's shape -----
 
 #[derive(Debug, Default, Deserialize)]
@@ -674,7 +671,7 @@ fn command(
     })
 }
 
-/// An argv list: non-empty, a program first, placeholders from [`TEMPLATE_VARS`] only.
+/// An argv list: non-empty, a program first, known placeholders only (`actions::command`).
 fn argv(ctx: &str, key: &str, v: &Spanned<Vec<String>>, p: &mut Problems<'_>) {
     let list = v.get_ref();
     let Some(program) = list.first() else {
@@ -684,46 +681,9 @@ fn argv(ctx: &str, key: &str, v: &Spanned<Vec<String>>, p: &mut Problems<'_>) {
     if program.contains(' ') && list.len() == 1 {
         p.push(&v.span(), format!("{ctx}{key} = [{program:?}] looks like a shell command line — watchdeck never runs a shell; split it into a list of arguments"));
     }
-    for arg in list {
-        if let Err(why) = check_placeholders(arg) {
-            p.push(&v.span(), format!("{ctx}{key}: {why}"));
-        }
+    if let Err(why) = crate::actions::command::validate_template(list) {
+        p.push(&v.span(), format!("{ctx}{key}: {why}"));
     }
-}
-
-/// Checks `{name}` placeholders in one argument (`{{` and `}}` are literal braces).
-pub fn check_placeholders(arg: &str) -> Result<(), String> {
-    let mut rest = arg;
-    while let Some(i) = rest.find(['{', '}']) {
-        let tail = &rest[i..];
-        if tail.starts_with("{{") || tail.starts_with("}}") {
-            rest = &tail[2..];
-            continue;
-        }
-        if tail.starts_with('}') {
-            return Err(format!(
-                "{arg:?} has a lone '}}' — write }}}} for a literal brace"
-            ));
-        }
-        let Some(end) = tail.find('}') else {
-            return Err(format!(
-                "{arg:?} has an unclosed '{{' — write {{{{ for a literal brace"
-            ));
-        };
-        let name = &tail[1..end];
-        if !TEMPLATE_VARS.contains(&name) {
-            return Err(format!(
-                "unknown placeholder {{{name}}} in {arg:?} — use one of {}",
-                TEMPLATE_VARS
-                    .iter()
-                    .map(|v| format!("{{{v}}}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
-        rest = &tail[end + 1..];
-    }
-    Ok(())
 }
 
 /// Header values for masking: everything an action might send that must not be shown.

@@ -10,6 +10,7 @@
 mod community;
 mod disk;
 mod mail;
+pub mod ops;
 mod outbox;
 mod overlay;
 mod pgtwin;
@@ -150,6 +151,8 @@ pub struct Fleet {
     tasks: Vec<JoinHandle<()>>,
     /// DSN of the Postgres twin's database, when started with one.
     postgres: Option<String>,
+    /// The overlay's SQLite database, releases and backup directories.
+    pub ops: ops::Ops,
 }
 
 impl Fleet {
@@ -200,6 +203,7 @@ impl Fleet {
             stop,
             tasks: Vec::new(),
             postgres: None,
+            ops: ops::Ops::start()?,
         };
         let mut community = Vec::new();
         for ((name, preset, build), listener) in SERVICES.into_iter().zip(listeners) {
@@ -260,6 +264,11 @@ impl Fleet {
             if let (Some(dsn), "cn-index") = (&self.postgres, t.name.as_str()) {
                 let _ = write!(out, "\n[target.postgres]\ndsn = {}\n", q(dsn));
             }
+            out.push_str(
+                &self
+                    .ops
+                    .actions_toml(&t.name, None, self.postgres.is_some()),
+            );
         }
         out
     }

@@ -7,6 +7,7 @@
 //! cockpit, `watchdeck action` and the tests drive the same code.
 
 pub mod child;
+pub mod topic;
 
 use std::fmt::Write as _;
 use std::time::Instant;

@@ -16,6 +16,7 @@ mod pgtwin;
 mod rest_api;
 mod server;
 mod sim;
+mod topics;
 mod traffic;
 
 use std::fmt::{self, Write as _};
@@ -141,6 +142,25 @@ const SERVICES: [(&str, &str, Build); 6] = [
     ("rest-api", "rest-api", rest_api::new),
 ];
 
+/// The environment variable that holds the bearer token of the relay's `/admin/topics` routes.
+/// When it is unset or empty, the fleet makes up a token of its own ([`Fleet::admin_token`]).
+pub const ADMIN_TOKEN_ENV: &str = "WATCHDECK_DEMO_ADMIN_TOKEN";
+
+/// The token from [`ADMIN_TOKEN_ENV`], or a fresh random one.
+fn admin_token() -> String {
+    use std::hash::BuildHasher;
+    if let Some(t) = std::env::var(ADMIN_TOKEN_ENV)
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+    {
+        return t;
+    }
+    // RandomState is seeded from the OS's randomness per process and per instance; two of
+    // them give 128 bits, plenty for a loopback demo.
+    let word = || std::collections::hash_map::RandomState::new().hash_one(crate::source::now_ms());
+    format!("demo-{:016x}{:016x}", word(), word())
+}
+
 /// The running fleet. Servers stop on [`Fleet::shutdown`] or when the fleet is dropped.
 #[derive(Debug)]
 pub struct Fleet {
@@ -150,6 +170,8 @@ pub struct Fleet {
     tasks: Vec<JoinHandle<()>>,
     /// DSN of the Postgres twin's database, when started with one.
     postgres: Option<String>,
+    /// Bearer token of the relay's `/admin/topics` routes.
+    admin_token: String,
 }
 
 impl Fleet {
@@ -200,11 +222,18 @@ impl Fleet {
             stop,
             tasks: Vec::new(),
             postgres: None,
+            admin_token: admin_token(),
         };
         let mut community = Vec::new();
         for ((name, preset, build), listener) in SERVICES.into_iter().zip(listeners) {
             let base = format!("http://{}", listener.local_addr()?);
-            let node = Arc::new(Node::new(name, preset, scenario.name(), build(scenario)));
+            let node = Arc::new(Node::new(
+                name,
+                preset,
+                scenario.name(),
+                build(scenario),
+                &fleet.admin_token,
+            ));
             if preset == "community-node" {
                 community.push(Arc::clone(&node));
             }
@@ -235,6 +264,27 @@ impl Fleet {
         self.scenario
     }
 
+    /// The bearer token of the relay's `/admin/topics` routes (from [`ADMIN_TOKEN_ENV`] or made
+    /// up at start). Never written into [`config_toml`](Self::config_toml).
+    pub fn admin_token(&self) -> &str {
+        &self.admin_token
+    }
+
+    /// `http://127.0.0.1:PORT/admin/topics` of the relay.
+    pub fn topic_admin_url(&self) -> Option<String> {
+        self.targets.iter().find(|t| t.name == "cn-relay").map(|t| {
+            format!(
+                "{}/admin/topics",
+                t.metrics_url.trim_end_matches("/metrics")
+            )
+        })
+    }
+
+    /// The DSN of the Postgres twin's database, when the fleet runs one.
+    pub fn postgres_dsn(&self) -> Option<&str> {
+        self.postgres.as_deref()
+    }
+
     /// A watchdeck config file (TOML) that points at this fleet. The timeout is four fifths
     /// of the interval so a slow scrape never overlaps the next one.
     pub fn config_toml(&self, interval: Duration) -> String {
@@ -259,6 +309,20 @@ impl Fleet {
             );
             if let (Some(dsn), "cn-index") = (&self.postgres, t.name.as_str()) {
                 let _ = write!(out, "\n[target.postgres]\ndsn = {}\n", q(dsn));
+            }
+        }
+        if let Some(admin) = self.topic_admin_url() {
+            // A comment, not a section: the token stays in the environment, never in the file.
+            let _ = write!(
+                out,
+                "\n# Topic admin on cn-relay (runbook 000 §4.3), id percent-encoded in {{topic}}:\n\
+                 #   POST {admin}/{{topic}}/suspend | /resume, GET {admin}/{{topic}}, GET {admin}\n\
+                 #   header Authorization = \"Bearer ${{{ADMIN_TOKEN_ENV}}}\"\n"
+            );
+            if self.postgres.is_some() {
+                out.push_str(
+                    "#   or in SQL: UPDATE cn_relay.topics SET suspended = true WHERE topic_id = $1\n",
+                );
             }
         }
         out

@@ -133,7 +133,7 @@ async fn config_or_demo(
         .await
         .context("cannot start the demo fleet")?;
     let text = fleet.config_toml(Duration::from_secs(1));
-    let config = Config::parse(&text, None, &|k| std::env::var(k).ok())
+    let config = Config::parse(&text, None, &fleet.env())
         .map_err(|e| anyhow!("the demo fleet's own config does not parse: {e}"))?;
     Ok((config, Some(fleet)))
 }
@@ -381,6 +381,13 @@ fn demo_serve(scenario: &str, port: Option<u16>) -> Result<ExitCode> {
             .context("cannot start the demo fleet (is the port free?)")?;
         println!("# watchdeck demo fleet, scenario {scenario}. Ctrl-C stops it.");
         println!("# Save this as a config and run: watchdeck --config FILE snapshot");
+        if std::env::var(watchdeck::demo::ADMIN_TOKEN_ENV).is_err() {
+            println!(
+                "# Topic actions need the fleet's admin token in the environment:\n#   export {}={}",
+                watchdeck::demo::ADMIN_TOKEN_ENV,
+                fleet.admin_token()
+            );
+        }
         print!("{}", fleet.config_toml(Duration::from_secs(1)));
         std::io::stdout().flush().ok();
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())

@@ -39,7 +39,7 @@ async fn the_stalled_consumer_climbs_in_sql_and_in_metrics_alike() {
     );
     let text = fleet.config_toml(Duration::from_millis(700));
     assert!(text.contains("[target.postgres]"), "{text}");
-    let config = Config::parse(&text, None, &|_| None).expect("config");
+    let config = Config::parse(&text, None, &fleet.env()).expect("config");
     let opts = Options {
         rounds: 3,
         format: OutputFormat::Text,

@@ -14,7 +14,7 @@ async fn snap(scenario: Scenario, rounds: u32) -> Snapshot {
     let config = Config::parse(
         &fleet.config_toml(Duration::from_millis(700)),
         None,
-        &|_| None,
+        &fleet.env(),
     )
     .expect("the demo config parses");
     let opts = Options {

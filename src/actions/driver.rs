@@ -12,8 +12,9 @@ use super::command::{self, Vars};
 use super::exec::{ActionError, Prepared, Request};
 use super::listing::{BackupRow, Backups};
 use super::rollback::{self, CommandRollbackSpec, RollbackError, SymlinkPlan, SymlinkSpec};
-use super::{Ctx, Risk, Step};
-use crate::config::{BackupConfig, BackupKind, RollbackKind, TargetConfig};
+use super::topic::{self, TopicDriver, TopicError, TopicPlan};
+use super::{ActionKind, Ctx, Risk, Step};
+use crate::config::{BackupConfig, BackupKind, RollbackKind, TargetConfig, TopicDriverConfig};
 
 /// The driver-specific part of a plan.
 #[derive(Debug, Clone)]
@@ -23,6 +24,7 @@ pub(super) enum DriverPlan {
     SqliteBackup(Box<(SqliteBackupSpec, BackupPlan)>),
     Symlink(Box<(SymlinkSpec, SymlinkPlan)>),
     Kube(Box<CommandRollbackSpec>),
+    Topic(Box<(TopicDriver, TopicPlan)>),
 }
 
 /// A successful run.
@@ -73,6 +75,17 @@ impl From<BackupError> for DriverFailure {
             message: e.to_string(),
             cancelled,
             timed_out,
+            ..DriverFailure::default()
+        }
+    }
+}
+
+impl From<TopicError> for DriverFailure {
+    fn from(e: TopicError) -> DriverFailure {
+        DriverFailure {
+            cancelled: matches!(e, TopicError::Cancelled { .. }),
+            timed_out: matches!(e, TopicError::TimedOut { .. }),
+            message: e.to_string(),
             ..DriverFailure::default()
         }
     }
@@ -220,8 +233,76 @@ pub(super) async fn plan(
                 }
             }
         }
-        Request::Suspend { .. } | Request::Resume { .. } => Err(not_configured(t, req)),
+        Request::Suspend { topic, .. } | Request::Resume { topic, .. } => plan_topic(t, req, topic),
     }
+}
+
+fn topic_driver(t: &TargetConfig, req: &Request) -> Result<(TopicDriver, Duration), ActionError> {
+    let tp = t
+        .actions
+        .topics
+        .as_ref()
+        .ok_or_else(|| not_configured(t, req))?;
+    let driver = match &tp.driver {
+        TopicDriverConfig::Http {
+            method,
+            suspend_url,
+            resume_url,
+            state_url,
+            headers,
+            expect_status,
+        } => TopicDriver::Http {
+            suspend_url: suspend_url.clone(),
+            resume_url: resume_url.clone(),
+            state_url: state_url.clone(),
+            method: reqwest::Method::from_bytes(method.as_bytes()).map_err(invalid)?,
+            headers: headers.clone(),
+            expect_status: *expect_status,
+            timeout: tp.timeout,
+        },
+        TopicDriverConfig::Sql {
+            suspend_sql,
+            resume_sql,
+            state_sql,
+        } => TopicDriver::Sql {
+            postgres: t.postgres.clone().ok_or_else(|| {
+                invalid(format!(
+                    "{}: the sql topic driver needs [target.postgres]",
+                    t.name
+                ))
+            })?,
+            suspend_sql: suspend_sql.clone(),
+            resume_sql: resume_sql.clone(),
+            state_sql: state_sql.clone(),
+        },
+    };
+    Ok((driver, tp.timeout))
+}
+
+fn plan_topic(t: &TargetConfig, req: &Request, id: &str) -> Result<Prepared, ActionError> {
+    let (driver, timeout) = topic_driver(t, req)?;
+    let kind = req.kind();
+    let p = topic::plan(&driver, kind, id).map_err(invalid)?;
+    let verb = if kind == ActionKind::Suspend {
+        "Suspend"
+    } else {
+        "Resume"
+    };
+    let shown = Shown {
+        risk: p.risk,
+        title: format!("{verb} topic {id:?} on {} ({} driver)", t.name, p.driver),
+        steps: p.steps.clone(),
+        // The operator types the topic id: the thing that changes, not just where.
+        confirm_word: id.to_owned(),
+        fingerprint: p.fingerprint.clone(),
+        timeout,
+        dry_run: None,
+    };
+    Ok(prepared(
+        req,
+        shown,
+        DriverPlan::Topic(Box::new((driver, p))),
+    ))
 }
 
 fn plan_run(t: &TargetConfig, req: &Request, name: &str) -> Result<Prepared, ActionError> {
@@ -392,6 +473,21 @@ pub(super) async fn run(p: &Prepared, ctx: &Ctx) -> Result<DriverReport, DriverF
                 verification: Some(format!("{} consecutive healthy checks", o.healthy_checks)),
                 stdout_tail: o.restart.stdout_tail,
                 stderr_tail: o.restart.stderr_tail,
+            })
+        }
+        DriverPlan::Topic(tp) => {
+            let r = topic::run(&tp.0, &tp.1, ctx).await?;
+            let confirmed = match r.confirmed {
+                Some(true) => "confirmed",
+                Some(false) => "NOT confirmed",
+                None => "not interpretable",
+            };
+            Ok(DriverReport {
+                summary: format!("{}; the topic is now {}", r.outcome, r.state_after),
+                exit_code: None,
+                verification: Some(format!("state re-read: {} ({confirmed})", r.state_after)),
+                stdout_tail: Vec::new(),
+                stderr_tail: Vec::new(),
             })
         }
         DriverPlan::Kube(spec) => {

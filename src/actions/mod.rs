@@ -15,6 +15,7 @@ pub mod exec;
 pub mod listing;
 pub mod lock;
 pub mod rollback;
+pub mod topic;
 
 pub use exec::{ActionError, Actions, Confirmation, Outcome, Prepared, Request};
 

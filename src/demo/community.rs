@@ -5,6 +5,11 @@
 //! backlog-stall stops the `index-v1` consumer (and slows meilisearch, its usual cause);
 //! disk-fill fills the relay's `/var/lib/postgresql`; once it is full, the relay's postgres
 //! check fails and `/healthz` answers 503 "degraded".
+//!
+//! The relay carries a few topics, each with its own ingest counter
+//! (`ingest_topic_received_total{topic}`); a suspended topic (runbook 000 §4.3: WS publish
+//! refused, gossip subscription stopped) accepts nothing, so its counter stands still until
+//! it is resumed. The admin endpoint in `topics.rs` and the Postgres twin flip that state.
 
 use serde_json::json;
 
@@ -12,6 +17,7 @@ use super::disk::{self, Filesystem};
 use super::outbox::{self, Consumer};
 use super::server::{Reply, Sim};
 use super::sim::{Counter, Expo, Histogram, Kind, Prng, Wander, WARMUP_SECS};
+use super::topics::TopicState;
 use super::traffic::{self, Route};
 use super::Scenario;
 
@@ -31,7 +37,34 @@ struct Relay {
     ws_event: Counter,
     received: Vec<(&'static str, Counter)>,
     rejected: Vec<(&'static str, Counter)>,
+    topics: Vec<Topic>,
     filesystems: Vec<Filesystem>,
+}
+
+/// Topics the demo relay carries and their publish rates (events per second). The last one
+/// has characters a URL or a shell would treat specially, so drivers must encode or bind it.
+pub(crate) const TOPICS: [(&str, f64); 4] = [
+    ("kukuri:tauri:public", 9.0),
+    ("kukuri:topic:rust", 4.0),
+    ("kukuri:topic:spam-wave", 15.0),
+    ("kukuri:topic:q&a/help #1", 2.0),
+];
+
+/// One topic on the relay: what it has accepted and whether it is suspended.
+struct Topic {
+    id: &'static str,
+    received: Counter,
+    suspended: bool,
+}
+
+impl Topic {
+    fn state(&self) -> TopicState {
+        TopicState {
+            id: self.id.to_owned(),
+            suspended: self.suspended,
+            received: self.received.total,
+        }
+    }
 }
 
 /// The two stages of `/v1/suggest` on the user-api.
@@ -108,6 +141,14 @@ pub(crate) fn relay(scenario: Scenario) -> Box<dyn Sim> {
         rejected: reasons
             .iter()
             .map(|(r, rate)| (*r, Counter::new(*rate)))
+            .collect(),
+        topics: TOPICS
+            .iter()
+            .map(|(id, rate)| Topic {
+                id,
+                received: Counter::new(*rate),
+                suspended: false,
+            })
             .collect(),
         filesystems: vec![
             Filesystem::new("/dev/sda1", "/", 40.0, 0.41),
@@ -213,6 +254,9 @@ impl Sim for CommunityNode {
             for (_, c) in relay.received.iter_mut().chain(relay.rejected.iter_mut()) {
                 c.advance(dt, rng);
             }
+            for topic in relay.topics.iter_mut().filter(|t| !t.suspended) {
+                topic.received.advance(dt, rng);
+            }
             for fs in &mut relay.filesystems {
                 fs.advance(dt, rng);
             }
@@ -263,6 +307,18 @@ impl Sim for CommunityNode {
             for (reason, c) in &relay.rejected {
                 out.sample("ingest_rejected_total", &[("reason", reason)], c.value());
             }
+            out.family(
+                "ingest_topic_received_total",
+                Kind::Counter,
+                "Events accepted for ingest, by topic (a suspended topic accepts none).",
+            );
+            for t in &relay.topics {
+                out.sample(
+                    "ingest_topic_received_total",
+                    &[("topic", t.id)],
+                    t.received.value(),
+                );
+            }
         }
         if let Some(s) = &self.suggest {
             let stages = [
@@ -302,6 +358,24 @@ impl Sim for CommunityNode {
 
     fn health_paths(&self) -> &'static [&'static str] {
         &["/healthz"]
+    }
+
+    fn topics(&self) -> Vec<TopicState> {
+        self.relay
+            .as_ref()
+            .map(|r| r.topics.iter().map(Topic::state).collect())
+            .unwrap_or_default()
+    }
+
+    fn set_topic(&mut self, id: &str, suspended: bool) -> Option<TopicState> {
+        let topic = self
+            .relay
+            .as_mut()?
+            .topics
+            .iter_mut()
+            .find(|t| t.id == id)?;
+        topic.suspended = suspended;
+        Some(topic.state())
     }
 
     fn health(&self, _path: &str) -> Reply {

@@ -17,6 +17,7 @@ mod pgtwin;
 mod rest_api;
 mod server;
 mod sim;
+mod topics;
 mod traffic;
 
 use std::fmt::{self, Write as _};
@@ -142,6 +143,25 @@ const SERVICES: [(&str, &str, Build); 6] = [
     ("rest-api", "rest-api", rest_api::new),
 ];
 
+/// The environment variable that holds the bearer token of the relay's `/admin/topics` routes.
+/// When it is unset or empty, the fleet makes up a token of its own ([`Fleet::admin_token`]).
+pub const ADMIN_TOKEN_ENV: &str = "WATCHDECK_DEMO_ADMIN_TOKEN";
+
+/// The token from [`ADMIN_TOKEN_ENV`], or a fresh random one.
+fn admin_token() -> String {
+    use std::hash::BuildHasher;
+    if let Some(t) = std::env::var(ADMIN_TOKEN_ENV)
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+    {
+        return t;
+    }
+    // RandomState is seeded from the OS's randomness per process and per instance; two of
+    // them give 128 bits, plenty for a loopback demo.
+    let word = || std::collections::hash_map::RandomState::new().hash_one(crate::source::now_ms());
+    format!("demo-{:016x}{:016x}", word(), word())
+}
+
 /// The running fleet. Servers stop on [`Fleet::shutdown`] or when the fleet is dropped.
 #[derive(Debug)]
 pub struct Fleet {
@@ -153,6 +173,8 @@ pub struct Fleet {
     postgres: Option<String>,
     /// The overlay's SQLite database, releases and backup directories.
     pub ops: ops::Ops,
+    /// Bearer token of the relay's `/admin/topics` routes.
+    admin_token: String,
 }
 
 impl Fleet {
@@ -204,11 +226,18 @@ impl Fleet {
             tasks: Vec::new(),
             postgres: None,
             ops: ops::Ops::start()?,
+            admin_token: admin_token(),
         };
         let mut community = Vec::new();
         for ((name, preset, build), listener) in SERVICES.into_iter().zip(listeners) {
             let base = format!("http://{}", listener.local_addr()?);
-            let node = Arc::new(Node::new(name, preset, scenario.name(), build(scenario)));
+            let node = Arc::new(Node::new(
+                name,
+                preset,
+                scenario.name(),
+                build(scenario),
+                &fleet.admin_token,
+            ));
             if preset == "community-node" {
                 community.push(Arc::clone(&node));
             }
@@ -237,6 +266,27 @@ impl Fleet {
     /// The scenario this fleet plays.
     pub fn scenario(&self) -> Scenario {
         self.scenario
+    }
+
+    /// The bearer token of the relay's `/admin/topics` routes (from [`ADMIN_TOKEN_ENV`] or made
+    /// up at start). Never written into [`config_toml`](Self::config_toml).
+    pub fn admin_token(&self) -> &str {
+        &self.admin_token
+    }
+
+    /// `http://127.0.0.1:PORT/admin/topics` of the relay.
+    pub fn topic_admin_url(&self) -> Option<String> {
+        self.targets.iter().find(|t| t.name == "cn-relay").map(|t| {
+            format!(
+                "{}/admin/topics",
+                t.metrics_url.trim_end_matches("/metrics")
+            )
+        })
+    }
+
+    /// The DSN of the Postgres twin's database, when the fleet runs one.
+    pub fn postgres_dsn(&self) -> Option<&str> {
+        self.postgres.as_deref()
     }
 
     /// A watchdeck config file (TOML) that points at this fleet. The timeout is four fifths
@@ -269,8 +319,44 @@ impl Fleet {
                     .ops
                     .actions_toml(&t.name, None, self.postgres.is_some()),
             );
+            if t.name == "cn-relay" {
+                if let Some(admin) = self.topic_admin_url() {
+                    // The token stays in the environment (${VAR}), never in the file.
+                    let _ = write!(
+                        out,
+                        "\n# Topic suspension (runbook 000 §4.3); the id is percent-encoded into {{topic}}.\n\
+                         [target.topics]\ndriver = \"http\"\n\
+                         suspend_url = {}\nresume_url = {}\nstate_url = {}\n\
+                         headers = {{ Authorization = \"Bearer ${{{ADMIN_TOKEN_ENV}}}\" }}\n\
+                         metric = \"ingest_topic_received_total\"\nlabel = \"topic\"\n",
+                        q(&format!("{admin}/{{topic}}/suspend")),
+                        q(&format!("{admin}/{{topic}}/resume")),
+                        q(&format!("{admin}/{{topic}}")),
+                    );
+                }
+            }
+            if let (true, "cn-index") = (self.postgres.is_some(), t.name.as_str()) {
+                out.push_str(
+                    "\n# The same suspension in SQL on the twin's database ($1 = topic id).\n\
+                     [target.topics]\ndriver = \"sql\"\n\
+                     suspend_sql = \"UPDATE cn_relay.topics SET suspended = true, updated_at = now() WHERE topic_id = $1\"\n\
+                     resume_sql = \"UPDATE cn_relay.topics SET suspended = false, updated_at = now() WHERE topic_id = $1\"\n\
+                     state_sql = \"SELECT CASE WHEN suspended THEN 'suspended' ELSE 'active' END FROM cn_relay.topics WHERE topic_id = $1\"\n",
+                );
+            }
         }
         out
+    }
+
+    /// The environment the demo's own config is read with: the process environment, plus the
+    /// fleet's admin token when the operator has not set one.
+    pub fn env(&self) -> impl Fn(&str) -> Option<String> + '_ {
+        move |k| {
+            std::env::var(k)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .or_else(|| (k == ADMIN_TOKEN_ENV).then(|| self.admin_token.clone()))
+        }
     }
 
     /// Stops the servers and waits until their ports are released.

@@ -4,10 +4,13 @@
 //! A service's state sits behind a plain mutex and is advanced by the wall time elapsed since
 //! the previous request, so values move with time however often they are polled, and no
 //! background ticker is needed.
+//!
+//! A service that carries topics (the relay) also answers the authenticated `/admin/topics`
+//! routes of `topics.rs`.
 
 use std::convert::Infallible;
 use std::fmt::Write as _;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -21,7 +24,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use super::pgtwin::TopicDb;
 use super::sim::Expo;
+use super::topics::{self, TopicState};
 
 /// Content type of the Prometheus text exposition format 0.0.4.
 pub(crate) const METRICS_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -73,6 +78,14 @@ pub(crate) trait Sim: Send + 'static {
     fn outbox(&self) -> Vec<(&'static str, u64)> {
         Vec::new()
     }
+    /// Topics this service carries, with their state; empty for services without topics.
+    fn topics(&self) -> Vec<TopicState> {
+        Vec::new()
+    }
+    /// Suspends or resumes a topic; `None` when the service has no such topic.
+    fn set_topic(&mut self, _id: &str, _suspended: bool) -> Option<TopicState> {
+        None
+    }
 }
 
 /// A simulated service with its clock, ready to answer requests.
@@ -82,6 +95,10 @@ pub(crate) struct Node {
     scenario: &'static str,
     health_paths: &'static [&'static str],
     state: Mutex<(Instant, Box<dyn Sim>)>,
+    /// Bearer token of the `/admin/topics` routes; `None` when the service has no topics.
+    admin_token: Option<String>,
+    /// The Postgres twin's `topics` table, when the twin runs: the admin routes write it.
+    topic_db: OnceLock<Arc<TopicDb>>,
 }
 
 impl Node {
@@ -90,14 +107,47 @@ impl Node {
         preset: &'static str,
         scenario: &'static str,
         sim: Box<dyn Sim>,
+        admin_token: &str,
     ) -> Self {
+        let has_topics = !sim.topics().is_empty();
         Self {
             name: name.to_owned(),
             preset,
             scenario,
             health_paths: sim.health_paths(),
             state: Mutex::new((Instant::now(), sim)),
+            admin_token: has_topics.then(|| admin_token.to_owned()),
+            topic_db: OnceLock::new(),
         }
+    }
+
+    /// Whether this service carries topics (and so answers `/admin/topics`).
+    pub(crate) fn has_topics(&self) -> bool {
+        self.admin_token.is_some()
+    }
+
+    pub(crate) fn admin_token(&self) -> Option<&str> {
+        self.admin_token.as_deref()
+    }
+
+    /// Attaches the twin's topics table; later admin changes are written there first.
+    pub(crate) fn attach_topic_db(&self, db: Arc<TopicDb>) {
+        let _ = self.topic_db.set(db);
+    }
+
+    pub(crate) fn topic_db(&self) -> Option<&Arc<TopicDb>> {
+        self.topic_db.get()
+    }
+
+    /// The topics and their state, advanced to now.
+    pub(crate) fn topics(&self) -> Vec<TopicState> {
+        self.with_sim(|sim| sim.topics())
+    }
+
+    /// Suspends or resumes a topic. The state is advanced to now first, so a topic counts
+    /// exactly while it is not suspended. `None` for an unknown topic.
+    pub(crate) fn set_topic(&self, id: &str, suspended: bool) -> Option<TopicState> {
+        self.with_sim(|sim| sim.set_topic(id, suspended))
     }
 
     /// The service's outbox consumers as (name, backlog), advanced to now.
@@ -120,18 +170,19 @@ impl Node {
         f(sim.as_mut())
     }
 
-    pub(crate) fn respond(&self, method: &Method, path: &str) -> (Reply, bool) {
+    /// The reply and, for a 405, the methods to list in `Allow`.
+    pub(crate) fn respond(&self, method: &Method, path: &str) -> (Reply, Option<&'static str>) {
         let known = path == "/" || path == "/metrics" || self.health_paths().contains(&path);
         if !known {
             return (
                 Reply::text(StatusCode::NOT_FOUND, format!("not found: {path}\n")),
-                false,
+                None,
             );
         }
         if method != Method::GET && method != Method::HEAD {
             return (
                 Reply::text(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n"),
-                true,
+                Some("GET, HEAD"),
             );
         }
         let reply = match path {
@@ -147,7 +198,7 @@ impl Node {
             }
             health => self.with_sim(|sim| sim.health(health)),
         };
-        (reply, false)
+        (reply, None)
     }
 
     fn index(&self) -> String {
@@ -162,18 +213,21 @@ impl Node {
         for (path, what) in routes {
             let _ = writeln!(page, "GET {path:<15}{what}");
         }
+        if self.has_topics() {
+            page.push_str(topics::INDEX);
+        }
         page
     }
 }
 
-fn to_response(reply: Reply, allow: bool) -> Response<Full<Bytes>> {
+fn to_response(reply: Reply, allow: Option<&'static str>) -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(Bytes::from(reply.body)));
     *resp.status_mut() = reply.status;
     let headers = resp.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(reply.content_type));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if allow {
-        headers.insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+    if let Some(methods) = allow {
+        headers.insert(ALLOW, HeaderValue::from_static(methods));
     }
     resp
 }
@@ -203,8 +257,16 @@ pub(crate) async fn serve(listener: TcpListener, node: Arc<Node>, mut stop: watc
 
 async fn connection(stream: tokio::net::TcpStream, node: Arc<Node>) {
     let service = service_fn(move |req: Request<hyper::body::Incoming>| {
-        let (reply, allow) = node.respond(req.method(), req.uri().path());
-        async move { Ok::<_, Infallible>(to_response(reply, allow)) }
+        let node = Arc::clone(&node);
+        async move {
+            let path = req.uri().path();
+            let (reply, allow) = if topics::is_admin_path(path) && node.has_topics() {
+                topics::admin(&node, &req).await
+            } else {
+                node.respond(req.method(), path)
+            };
+            Ok::<_, Infallible>(to_response(reply, allow))
+        }
     });
     // With a timer, hyper closes connections that never finish their headers (30 s).
     let conn = http1::Builder::new()

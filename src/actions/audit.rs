@@ -35,6 +35,7 @@ impl Operator {
         let user = ["USER", "LOGNAME"]
             .iter()
             .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+            .or_else(|| passwd_name(uid))
             .unwrap_or_else(|| format!("uid{uid}"));
         Operator {
             user,
@@ -44,6 +45,18 @@ impl Operator {
                 .filter(|v| !v.is_empty()),
         }
     }
+}
+
+/// The login name of `uid` from /etc/passwd (no NSS: good enough for local accounts, and the
+/// uid is recorded beside it anyway).
+fn passwd_name(uid: u32) -> Option<String> {
+    let text = std::fs::read_to_string("/etc/passwd").ok()?;
+    text.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        let id: u32 = f.nth(1)?.parse().ok()?;
+        (id == uid && !name.is_empty()).then(|| name.to_owned())
+    })
 }
 
 /// This machine's name, for records read on another host later.

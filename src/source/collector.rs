@@ -109,6 +109,10 @@ pub fn watched_names(t: &TargetConfig) -> HashSet<String> {
     if let Some(p) = t.preset {
         names.extend(Preset::load(p).watched_metrics());
     }
+    // The topic picker shows each topic's traffic from this counter.
+    if let Some(m) = t.actions.topics.as_ref().and_then(|tp| tp.metric.clone()) {
+        names.insert(m);
+    }
     names
 }
 

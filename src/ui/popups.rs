@@ -157,7 +157,7 @@ fn topic_pick(m: &Model, p: &TopicPick, buf: &mut Buffer, area: Rect) {
             Span::styled(format!("{}▏", p.input), s.base),
         ]),
         Line::styled(
-            "type to filter or enter an id · ↑↓ select · Enter plan · Esc cancel",
+            "type to filter or give an id · ↑↓ · Enter plans · Esc",
             s.dim,
         ),
     ];

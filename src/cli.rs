@@ -169,4 +169,10 @@ pub enum DemoCommand {
         #[arg(long)]
         port: Option<u16>,
     },
+    /// Ask a demo twin to restart (the demo rollback's restart command).
+    #[command(hide = true)]
+    Restart {
+        /// The twin's /admin/restart URL (loopback).
+        url: String,
+    },
 }

@@ -108,6 +108,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             command: Some(DemoCommand::Serve { scenario, port }),
             ..
         }) => demo_serve(&scenario, port),
+        Command::Demo(DemoArgs {
+            command: Some(DemoCommand::Restart { url }),
+            ..
+        }) => demo_restart(&url),
     }
 }
 
@@ -369,6 +373,34 @@ fn scrape(args: &ScrapeArgs) -> Result<ExitCode> {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_PROBLEM)
+    })
+}
+
+/// `watchdeck demo restart URL`: what the demo's rollback runs instead of systemctl.
+fn demo_restart(url: &str) -> Result<ExitCode> {
+    let url = reqwest::Url::parse(url).map_err(|e| anyhow!("{url:?} is not a URL: {e}"))?;
+    if url.host_str() != Some("127.0.0.1") {
+        return Err(anyhow!(
+            "demo restart only talks to a demo twin on 127.0.0.1"
+        ));
+    }
+    runtime_with(1)?.block_on(async {
+        let resp = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(5))
+            .build()?
+            .post(url.clone())
+            .send()
+            .await
+            .map_err(|e| anyhow!("cannot reach the demo twin at {url}: {e}"))?;
+        let status = resp.status();
+        let body = resp.text().await.unwrap_or_default();
+        print!("{body}");
+        if status.is_success() {
+            Ok(ExitCode::SUCCESS)
+        } else {
+            Err(anyhow!("the demo twin answered {status}"))
+        }
     })
 }
 

@@ -14,6 +14,7 @@ pub mod ops;
 mod outbox;
 mod overlay;
 mod pgtwin;
+mod release;
 mod rest_api;
 mod server;
 mod sim;
@@ -175,6 +176,8 @@ pub struct Fleet {
     pub ops: ops::Ops,
     /// Bearer token of the relay's `/admin/topics` routes.
     admin_token: String,
+    /// The overlay twin's restart endpoint, for the demo's rollback.
+    restart_url: Option<String>,
 }
 
 impl Fleet {
@@ -227,6 +230,7 @@ impl Fleet {
             postgres: None,
             ops: ops::Ops::start()?,
             admin_token: admin_token(),
+            restart_url: None,
         };
         let mut community = Vec::new();
         for ((name, preset, build), listener) in SERVICES.into_iter().zip(listeners) {
@@ -240,6 +244,10 @@ impl Fleet {
             ));
             if preset == "community-node" {
                 community.push(Arc::clone(&node));
+            }
+            if name == "overlay" {
+                node.attach_releases(&fleet.ops.overlay_root());
+                fleet.restart_url = Some(format!("{base}/admin/restart"));
             }
             fleet.targets.push(DemoTarget {
                 name: name.to_owned(),
@@ -301,6 +309,21 @@ impl Fleet {
             interval = q(&humantime::format_duration(interval).to_string()),
             timeout = q(&humantime::format_duration(timeout).to_string()),
         );
+        // The demo's restart is this binary asking the twin to restart (argv only, as a
+        // real `systemctl restart` would be); without a known binary there is no rollback.
+        // (A test binary is not watchdeck: no rollback then.)
+        let exe = std::env::current_exe()
+            .ok()
+            .filter(|e| e.file_name().is_some_and(|n| n == "watchdeck"));
+        let restart: Option<Vec<String>> = match (&self.restart_url, exe) {
+            (Some(url), Some(exe)) => Some(vec![
+                exe.display().to_string(),
+                "demo".into(),
+                "restart".into(),
+                url.clone(),
+            ]),
+            _ => None,
+        };
         for t in &self.targets {
             let health: Vec<String> = t.health_urls.iter().map(|u| q(u)).collect();
             let _ = write!(
@@ -314,11 +337,11 @@ impl Fleet {
             if let (Some(dsn), "cn-index") = (&self.postgres, t.name.as_str()) {
                 let _ = write!(out, "\n[target.postgres]\ndsn = {}\n", q(dsn));
             }
-            out.push_str(
-                &self
-                    .ops
-                    .actions_toml(&t.name, None, self.postgres.is_some()),
-            );
+            out.push_str(&self.ops.actions_toml(
+                &t.name,
+                restart.as_deref(),
+                self.postgres.is_some(),
+            ));
             if t.name == "cn-relay" {
                 if let Some(admin) = self.topic_admin_url() {
                     // The token stays in the environment (${VAR}), never in the file.

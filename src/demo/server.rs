@@ -99,6 +99,8 @@ pub(crate) struct Node {
     admin_token: Option<String>,
     /// The Postgres twin's `topics` table, when the twin runs: the admin routes write it.
     topic_db: OnceLock<Arc<TopicDb>>,
+    /// The overlay's releases tree: restart and health follow `current`.
+    releases: OnceLock<super::release::Releases>,
 }
 
 impl Node {
@@ -118,7 +120,13 @@ impl Node {
             state: Mutex::new((Instant::now(), sim)),
             admin_token: has_topics.then(|| admin_token.to_owned()),
             topic_db: OnceLock::new(),
+            releases: OnceLock::new(),
         }
+    }
+
+    /// Makes this service run the release `root/current` points at (the overlay twin).
+    pub(crate) fn attach_releases(&self, root: &std::path::Path) {
+        let _ = self.releases.set(super::release::Releases::new(root));
     }
 
     /// Whether this service carries topics (and so answers `/admin/topics`).
@@ -196,7 +204,14 @@ impl Node {
                     body: out.finish(),
                 }
             }
-            health => self.with_sim(|sim| sim.health(health)),
+            health => match self
+                .releases
+                .get()
+                .and_then(super::release::Releases::health)
+            {
+                Some(reply) => reply,
+                None => self.with_sim(|sim| sim.health(health)),
+            },
         };
         (reply, None)
     }
@@ -262,6 +277,15 @@ async fn connection(stream: tokio::net::TcpStream, node: Arc<Node>) {
             let path = req.uri().path();
             let (reply, allow) = if topics::is_admin_path(path) && node.has_topics() {
                 topics::admin(&node, &req).await
+            } else if let (Some(r), "/admin/restart") = (node.releases.get(), path) {
+                if req.method() == Method::POST {
+                    (r.restart(), None)
+                } else {
+                    (
+                        Reply::text(StatusCode::METHOD_NOT_ALLOWED, "POST only\n"),
+                        Some("POST"),
+                    )
+                }
             } else {
                 node.respond(req.method(), path)
             };

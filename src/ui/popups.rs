@@ -97,13 +97,28 @@ fn plan(m: &Model, p: &PlanPopup, buf: &mut Buffer, area: Rect) {
         // Long argv lines wrap onto continuation lines rather than being cut: the operator
         // confirms what is shown, so all of it is shown.
         let text = format!("{:>2}. {l}", i + 1);
-        let chars: Vec<char> = text.chars().collect();
-        for (j, chunk) in chars.chunks(inner_w.max(8)).enumerate() {
-            let t: String = chunk.iter().collect();
-            lines.push(Line::styled(
-                if j == 0 { t } else { format!("    {t}") },
-                s.base,
-            ));
+        let mut rest: &str = &text;
+        let mut first = true;
+        while !rest.is_empty() {
+            let width = if first {
+                inner_w
+            } else {
+                inner_w.saturating_sub(4)
+            }
+            .max(8);
+            let cut = rest
+                .char_indices()
+                .nth(width)
+                .map_or(rest.len(), |(b, _)| b);
+            let (chunk, tail) = rest.split_at(cut);
+            let shown = if first {
+                chunk.to_owned()
+            } else {
+                format!("    {chunk}")
+            };
+            lines.push(Line::styled(shown, s.base));
+            rest = tail;
+            first = false;
         }
     }
     if let Some(d) = &pr.dry_run {

@@ -253,3 +253,61 @@ async fn cancel_and_timeout_are_outcomes() {
         .await;
     assert_eq!(out.result, "completed-headless");
 }
+
+#[tokio::test]
+async fn a_confirmation_is_void_when_the_releases_change_underneath() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("app");
+    for r in ["20261101T000000Z", "20261115T000000Z", "20261124T000000Z"] {
+        std::fs::create_dir_all(root.join("releases").join(r)).expect("release");
+    }
+    std::os::unix::fs::symlink("releases/20261124T000000Z", root.join("current")).expect("link");
+    let marker = dir.path().join("restarted");
+    let text = format!(
+        r#"
+[actions]
+state_dir = "{state}"
+
+[[target]]
+name = "overlay"
+health = ["http://127.0.0.1:9/healthz"]
+
+[target.rollback]
+kind = "symlink"
+root = "{root}"
+restart = ["touch", "{marker}"]
+"#,
+        state = dir.path().join("state").display(),
+        root = root.display(),
+        marker = marker.display(),
+    );
+    let config = Config::parse(&text, None, &|_| None).expect("config");
+    let a = Actions::new(&config, false, dir.path());
+    let plan = a
+        .plan(
+            &Request::Rollback {
+                target: "overlay".into(),
+            },
+            false,
+        )
+        .await
+        .expect("plan");
+    assert!(plan.title.contains("to 20261115T000000Z"), "{}", plan.title);
+    // A deploy lands between the preview and the confirmation.
+    std::fs::create_dir_all(root.join("releases/20261125T000000Z")).expect("new release");
+    let out = a
+        .execute(
+            &plan,
+            &Confirmation::Typed("overlay".into()),
+            ctx(),
+            &Arc::new(AtomicBool::new(false)),
+        )
+        .await;
+    assert_eq!(out.result, "refused");
+    assert!(out.summary.contains("void"), "{}", out.summary);
+    assert!(!marker.exists(), "nothing ran");
+    assert_eq!(
+        std::fs::read_link(root.join("current")).expect("link"),
+        Path::new("releases/20261124T000000Z")
+    );
+}

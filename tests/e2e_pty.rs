@@ -331,3 +331,59 @@ fn the_db_sourced_backlog_of_the_stalled_consumer_climbs_on_screen() {
         "{status:?}"
     );
 }
+
+/// SSH drops mid-action: the action runs to its end headless, the audit file says so, then the
+/// process leaves (exit 129, as for any hangup).
+#[test]
+fn a_hangup_mid_action_lets_it_finish_headless() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let marker = dir.path().join("finished");
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[actions]
+state_dir = "{state}"
+
+[[target]]
+name = "svc"
+health = ["http://127.0.0.1:9/healthz"]
+
+[[target.command]]
+name = "slow"
+argv = ["sh", "-c", "sleep 3; echo done > {marker}"]
+risk = "low"
+"#,
+            state = dir.path().join("state").display(),
+            marker = marker.display()
+        ),
+    )
+    .expect("config");
+    let config_arg = config.display().to_string();
+    let mut s = Session::start(&["--config", &config_arg], "xterm-256color", 100, 30);
+    s.wait_for("start", START, |t| t.contains("[1] Targets"));
+    s.send("a");
+    s.wait_for("actions view", START, |t| t.contains("Run slow"));
+    s.send("\r");
+    s.wait_for("the plan", START, |t| t.contains("[ Run: y ]"));
+    s.send("y");
+    s.wait_for("running", START, |t| t.contains("▶ run svc"));
+    std::process::Command::new("kill")
+        .args(["-HUP", &s.pid().to_string()])
+        .status()
+        .expect("kill");
+    // Still running after the hangup: the command has not finished yet.
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!marker.exists());
+    let exit = s
+        .wait_exit(Duration::from_secs(15))
+        .expect("exits once the action has ended");
+    assert_eq!(exit.exit_code(), 129, "{exit:?}");
+    assert!(marker.exists(), "the action finished headless");
+    let audit = std::fs::read_to_string(dir.path().join("state/audit.jsonl")).expect("audit file");
+    let last: serde_json::Value =
+        serde_json::from_str(audit.lines().last().expect("a record")).expect("JSON");
+    assert_eq!(last["phase"], "outcome");
+    assert_eq!(last["result"], "completed-headless", "{audit}");
+}

@@ -407,6 +407,7 @@ fn plan_backup(t: &TargetConfig, req: &Request, b: &BackupConfig) -> Result<Prep
 pub(super) fn backups(t: &TargetConfig, b: &BackupConfig) -> Backups {
     let mut out = Backups {
         max_age_ms: b.max_age.as_millis() as i64,
+        loaded: true,
         ..Backups::default()
     };
     match backup::list(&b.dir, &t.name) {

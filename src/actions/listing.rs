@@ -22,6 +22,8 @@ pub struct Backups {
     pub drill: Option<String>,
     /// The newest verified backup older than this (ms) is an alert.
     pub max_age_ms: i64,
+    /// False until the directory has been read once.
+    pub loaded: bool,
 }
 
 impl Backups {
@@ -36,7 +38,8 @@ impl Backups {
 
     /// True when the newest verified backup is older than `max_age` (or there is none).
     pub fn stale(&self, now_ms: i64) -> bool {
-        self.error.is_none()
+        self.loaded
+            && self.error.is_none()
             && self
                 .newest_verified_ms()
                 .is_none_or(|t| now_ms - t > self.max_age_ms)

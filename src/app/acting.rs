@@ -109,6 +109,25 @@ pub struct ActionState {
     pub audit_error: Option<String>,
     /// A plan is being prepared (a dry run may take a moment).
     pub planning: Option<String>,
+    /// When the backup directories were last read (for the freshness alert).
+    pub backups_scanned_ms: i64,
+}
+
+/// How often the backup directories are read for the freshness alert.
+pub const BACKUP_SCAN_MS: i64 = 60_000;
+
+impl ActionState {
+    /// Targets whose newest verified backup is older than their `max_age`.
+    pub fn stale_backups(&self, now_ms: i64) -> Vec<usize> {
+        let mut v: Vec<usize> = self
+            .backups
+            .iter()
+            .filter(|(_, b)| b.stale(now_ms))
+            .map(|(t, _)| *t)
+            .collect();
+        v.sort_unstable();
+        v
+    }
 }
 
 impl ActionState {

@@ -130,6 +130,13 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
             if m.toast.as_ref().is_some_and(|t| t.until_ms <= now) {
                 m.toast = None;
             }
+            // Backup freshness is an alert: read the directories now and then.
+            if now - m.acts.backups_scanned_ms >= super::acting::BACKUP_SCAN_MS {
+                m.acts.backups_scanned_ms = now;
+                let mut targets: Vec<usize> = m.acts.backups.keys().copied().collect();
+                targets.sort_unstable();
+                return targets.into_iter().map(Cmd::LoadBackups).collect();
+            }
             Vec::new()
         }
         Msg::Hangup => act::hangup(m),

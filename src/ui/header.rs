@@ -48,6 +48,18 @@ pub fn render(m: &Model, buf: &mut Buffer, area: Rect) {
         Span::styled("no alerts firing", s.dim)
     });
 
+    let stale = m.acts.stale_backups(m.now_ms);
+    if !stale.is_empty() {
+        let names: Vec<&str> = stale
+            .iter()
+            .filter_map(|t| m.shown.targets.get(*t).map(|t| t.name.as_str()))
+            .collect();
+        left.push(Span::raw("  "));
+        left.push(Span::styled(
+            format!("backup stale: {}", names.join(", ")),
+            s.crit,
+        ));
+    }
     let mut right = Vec::new();
     // An action in flight shows on every view: what, where, which phase.
     if let Some(r) = m.acts.running.first() {

@@ -175,4 +175,15 @@ pub enum DemoCommand {
         /// The twin's /admin/restart URL (loopback).
         url: String,
     },
+    /// The demo's stand-in for `kubectl rollout undo|status deployment/NAME -n NS
+    /// [--dry-run=server] [--timeout=D]`, talking to the REST API twin.
+    #[command(hide = true)]
+    Kubectl {
+        /// The twin's base URL (loopback).
+        #[arg(long)]
+        server: String,
+        /// kubectl's own arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }

@@ -112,6 +112,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             command: Some(DemoCommand::Restart { url }),
             ..
         }) => demo_restart(&url),
+        Command::Demo(DemoArgs {
+            command: Some(DemoCommand::Kubectl { server, args }),
+            ..
+        }) => demo_kubectl(&server, &args),
     }
 }
 
@@ -400,6 +404,77 @@ fn demo_restart(url: &str) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         } else {
             Err(anyhow!("the demo twin answered {status}"))
+        }
+    })
+}
+
+/// `watchdeck demo kubectl --server URL rollout undo|status …`: kubectl's rollout verbs
+/// against the REST API twin, with kubectl's output and exit codes.
+fn demo_kubectl(server: &str, args: &[String]) -> Result<ExitCode> {
+    let base = reqwest::Url::parse(server).map_err(|e| anyhow!("--server {server:?}: {e}"))?;
+    if base.host_str() != Some("127.0.0.1") {
+        return Err(anyhow!(
+            "demo kubectl only talks to a demo twin on 127.0.0.1"
+        ));
+    }
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    let dry_run = words.contains(&"--dry-run=server");
+    let timeout = words
+        .iter()
+        .find_map(|w| w.strip_prefix("--timeout="))
+        .map_or(Ok(Duration::from_secs(60)), humantime::parse_duration)
+        .map_err(|e| anyhow!("--timeout: {e}"))?;
+    let verb = match words.as_slice() {
+        ["rollout", verb @ ("undo" | "status"), deployment, ..]
+            if deployment.starts_with("deployment/") =>
+        {
+            *verb
+        }
+        _ => {
+            eprintln!("error: demo kubectl knows `rollout undo|status deployment/NAME`");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    runtime_with(1)?.block_on(async move {
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(5))
+            .build()?;
+        if verb == "undo" {
+            let mut url = base.join("/admin/rollout/undo")?;
+            if dry_run {
+                url.set_query(Some("dry_run=server"));
+            }
+            let resp = client.post(url).send().await?;
+            let ok = resp.status().is_success();
+            let body = resp.text().await.unwrap_or_default();
+            if ok {
+                print!("{body}");
+                return Ok(ExitCode::SUCCESS);
+            }
+            eprint!("{body}");
+            return Ok(ExitCode::from(1));
+        }
+        let url = base.join("/admin/rollout/status")?;
+        let deadline = std::time::Instant::now() + timeout;
+        let mut last = String::new();
+        loop {
+            let resp = client.get(url.clone()).send().await?;
+            let ok = resp.status().is_success();
+            let body = resp.text().await.unwrap_or_default();
+            if body != last {
+                print!("{body}");
+                std::io::stdout().flush().ok();
+                last = body;
+            }
+            if ok {
+                return Ok(ExitCode::SUCCESS);
+            }
+            if std::time::Instant::now() >= deadline {
+                eprintln!("error: timed out waiting for the condition");
+                return Ok(ExitCode::from(1));
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
         }
     })
 }

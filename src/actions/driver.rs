@@ -222,7 +222,15 @@ pub(super) async fn plan(
                     };
                     let shown = Shown {
                         risk: Risk::High,
-                        title: format!("Roll back {} ({})", t.name, undo.join(" ")),
+                        title: format!(
+                            "Roll back {} with its undo command{}",
+                            t.name,
+                            if status.is_some() {
+                                ", then wait for the rollout"
+                            } else {
+                                ""
+                            }
+                        ),
                         steps: p.steps,
                         confirm_word: t.name.clone(),
                         fingerprint: format!("rollback command: {}", undo.join(" ")),

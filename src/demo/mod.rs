@@ -16,6 +16,7 @@ mod overlay;
 mod pgtwin;
 mod release;
 mod rest_api;
+mod rollout;
 mod server;
 mod sim;
 mod topics;
@@ -178,6 +179,8 @@ pub struct Fleet {
     admin_token: String,
     /// The overlay twin's restart endpoint, for the demo's rollback.
     restart_url: Option<String>,
+    /// The REST API twin's base URL, for the demo's `kubectl` stand-in.
+    rollout_url: Option<String>,
 }
 
 impl Fleet {
@@ -231,6 +234,7 @@ impl Fleet {
             ops: ops::Ops::start()?,
             admin_token: admin_token(),
             restart_url: None,
+            rollout_url: None,
         };
         let mut community = Vec::new();
         for ((name, preset, build), listener) in SERVICES.into_iter().zip(listeners) {
@@ -244,6 +248,10 @@ impl Fleet {
             ));
             if preset == "community-node" {
                 community.push(Arc::clone(&node));
+            }
+            if name == "rest-api" {
+                node.attach_rollout();
+                fleet.rollout_url = Some(base.clone());
             }
             if name == "overlay" {
                 node.attach_releases(&fleet.ops.overlay_root());
@@ -315,12 +323,22 @@ impl Fleet {
         let exe = std::env::current_exe()
             .ok()
             .filter(|e| e.file_name().is_some_and(|n| n == "watchdeck"));
-        let restart: Option<Vec<String>> = match (&self.restart_url, exe) {
+        let restart: Option<Vec<String>> = match (&self.restart_url, &exe) {
             (Some(url), Some(exe)) => Some(vec![
                 exe.display().to_string(),
                 "demo".into(),
                 "restart".into(),
                 url.clone(),
+            ]),
+            _ => None,
+        };
+        // The REST API's rollback: `watchdeck demo kubectl` stands in for kubectl, same argv.
+        let kubectl: Option<Vec<String>> = match (&self.rollout_url, &exe) {
+            (Some(url), Some(exe)) => Some(vec![
+                exe.display().to_string(),
+                "demo".into(),
+                "kubectl".into(),
+                format!("--server={url}"),
             ]),
             _ => None,
         };
@@ -342,6 +360,25 @@ impl Fleet {
                 restart.as_deref(),
                 self.postgres.is_some(),
             ));
+            if let (Some(k), "rest-api") = (&kubectl, t.name.as_str()) {
+                let argv = |extra: &[&str]| {
+                    k.iter()
+                        .map(String::as_str)
+                        .chain(["rollout"])
+                        .chain(extra.iter().copied())
+                        .map(q)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                let _ = write!(
+                    out,
+                    "\n# Runbook 004 §8.2: kubectl rollout undo, then rollout status.\n\
+                     [target.rollback]\nkind = \"command\"\nundo = [{}]\nstatus = [{}]\ndry_run = [{}]\ntimeout = \"2m\"\n",
+                    argv(&["undo", "deployment/rest-api", "-n", "demo"]),
+                    argv(&["status", "deployment/rest-api", "-n", "demo", "--timeout=60s"]),
+                    argv(&["undo", "deployment/rest-api", "-n", "demo", "--dry-run=server"]),
+                );
+            }
             if t.name == "cn-relay" {
                 if let Some(admin) = self.topic_admin_url() {
                     // The token stays in the environment (${VAR}), never in the file.

@@ -101,6 +101,8 @@ pub(crate) struct Node {
     topic_db: OnceLock<Arc<TopicDb>>,
     /// The overlay's releases tree: restart and health follow `current`.
     releases: OnceLock<super::release::Releases>,
+    /// The REST API's Deployment: `kubectl rollout undo` moves its revision back.
+    rollout: OnceLock<super::rollout::Rollout>,
 }
 
 impl Node {
@@ -121,7 +123,13 @@ impl Node {
             admin_token: has_topics.then(|| admin_token.to_owned()),
             topic_db: OnceLock::new(),
             releases: OnceLock::new(),
+            rollout: OnceLock::new(),
         }
+    }
+
+    /// Gives this service a Deployment with a rollout history (the REST API twin).
+    pub(crate) fn attach_rollout(&self) {
+        let _ = self.rollout.set(super::rollout::Rollout::new());
     }
 
     /// Makes this service run the release `root/current` points at (the overlay twin).
@@ -204,13 +212,14 @@ impl Node {
                     body: out.finish(),
                 }
             }
-            health => match self
-                .releases
-                .get()
-                .and_then(super::release::Releases::health)
-            {
-                Some(reply) => reply,
-                None => self.with_sim(|sim| sim.health(health)),
+            health => match (
+                self.releases
+                    .get()
+                    .and_then(super::release::Releases::health),
+                self.rollout.get().and_then(|r| r.health(health)),
+            ) {
+                (Some(reply), _) | (None, Some(reply)) => reply,
+                (None, None) => self.with_sim(|sim| sim.health(health)),
             },
         };
         (reply, None)
@@ -277,6 +286,23 @@ async fn connection(stream: tokio::net::TcpStream, node: Arc<Node>) {
             let path = req.uri().path();
             let (reply, allow) = if topics::is_admin_path(path) && node.has_topics() {
                 topics::admin(&node, &req).await
+            } else if let (Some(r), true) =
+                (node.rollout.get(), path.starts_with("/admin/rollout/"))
+            {
+                match (req.method(), path) {
+                    (&Method::POST, "/admin/rollout/undo") => {
+                        let dry = req
+                            .uri()
+                            .query()
+                            .is_some_and(|q| q.contains("dry_run=server"));
+                        (r.undo(dry), None)
+                    }
+                    (&Method::GET, "/admin/rollout/status") => (r.status(), None),
+                    _ => (
+                        Reply::text(StatusCode::NOT_FOUND, "unknown rollout route\n"),
+                        None,
+                    ),
+                }
             } else if let (Some(r), "/admin/restart") = (node.releases.get(), path) {
                 if req.method() == Method::POST {
                     (r.restart(), None)

@@ -278,12 +278,7 @@ impl ActionRunner {
                 });
             }
             Cmd::Execute(prepared, confirmation) => {
-                let Some(target) = m
-                    .shown
-                    .targets
-                    .iter()
-                    .position(|t| t.name == prepared.target())
-                else {
+                let Some(target) = m.target_index(prepared.target()) else {
                     return;
                 };
                 let kind = prepared.kind();

@@ -177,12 +177,7 @@ pub(super) fn confirm(m: &mut Model) -> Vec<Cmd> {
 }
 
 fn execute(m: &mut Model, prepared: Box<Prepared>, c: Confirmation) -> Vec<Cmd> {
-    let Some(target) = m
-        .shown
-        .targets
-        .iter()
-        .position(|t| t.name == prepared.target())
-    else {
+    let Some(target) = m.target_index(prepared.target()) else {
         return Vec::new();
     };
     m.acts.running.push(Running {

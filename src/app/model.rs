@@ -331,6 +331,11 @@ impl Model {
         }
     }
 
+    /// The index of the target named `name`.
+    pub fn target_index(&self, name: &str) -> Option<usize> {
+        self.shown.targets.iter().position(|t| t.name == name)
+    }
+
     /// Actions in flight.
     pub fn actions_running(&self) -> usize {
         self.acts.running.len()

@@ -244,6 +244,29 @@ fn rfc3339(t: SystemTime) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
 }
 
+impl BackupPlan {
+    /// A plan of `steps` followed by the retention preview for this kind's generations.
+    fn with_retention(
+        kind: BackupKind,
+        target: &str,
+        dir: &Path,
+        keep: usize,
+        mut steps: Vec<Step>,
+    ) -> Result<BackupPlan, BackupError> {
+        let (to_delete, retention, fingerprint) = retention_preview(dir, target, kind, keep)?;
+        steps.extend(retention);
+        Ok(BackupPlan {
+            kind,
+            target: target.to_owned(),
+            dir: dir.to_path_buf(),
+            keep,
+            steps,
+            to_delete,
+            fingerprint,
+        })
+    }
+}
+
 /// The retention part of a plan: the preview, its steps and the fingerprint.
 fn retention_preview(
     dir: &Path,

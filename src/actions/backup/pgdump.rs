@@ -16,8 +16,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use super::attempt::{partial, Attempt};
 use super::drill;
 use super::{
-    check_common, fsutil, generations, retention_preview, BackupError, BackupKind, BackupPlan,
-    BackupReport, PgBackupSpec,
+    check_common, fsutil, generations, BackupError, BackupKind, BackupPlan, BackupReport,
+    PgBackupSpec,
 };
 use crate::actions::child::{self, ChildError, Finished};
 use crate::actions::{Ctx, Step};
@@ -247,18 +247,13 @@ pub fn plan_pg(spec: &PgBackupSpec) -> Result<BackupPlan, BackupError> {
     if !tables.is_empty() {
         steps.extend(drill::plan_steps(spec, &tables, &file, &conn, &env));
     }
-    let (to_delete, retention, fingerprint) =
-        retention_preview(&spec.dir, &spec.target, BackupKind::Postgres, spec.keep)?;
-    steps.extend(retention);
-    Ok(BackupPlan {
-        kind: BackupKind::Postgres,
-        target: spec.target.clone(),
-        dir: spec.dir.clone(),
-        keep: spec.keep,
+    BackupPlan::with_retention(
+        BackupKind::Postgres,
+        &spec.target,
+        &spec.dir,
+        spec.keep,
         steps,
-        to_delete,
-        fingerprint,
-    })
+    )
 }
 
 /// Checks that `plan` was made for this spec.

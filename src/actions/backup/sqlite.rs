@@ -17,8 +17,8 @@ use rusqlite::{Connection, OpenFlags};
 use super::attempt::{partial, Attempt};
 use super::pgdump::check_plan;
 use super::{
-    check_common, fsutil, generations, retention_preview, BackupError, BackupKind, BackupPlan,
-    BackupReport, SqliteBackupSpec,
+    check_common, fsutil, generations, BackupError, BackupKind, BackupPlan, BackupReport,
+    SqliteBackupSpec,
 };
 use crate::actions::{Ctx, Step};
 
@@ -67,18 +67,13 @@ pub fn plan_sqlite(spec: &SqliteBackupSpec) -> Result<BackupPlan, BackupError> {
             ),
         },
     ]);
-    let (to_delete, retention, fingerprint) =
-        retention_preview(&spec.dir, &spec.target, BackupKind::Sqlite, spec.keep)?;
-    steps.extend(retention);
-    Ok(BackupPlan {
-        kind: BackupKind::Sqlite,
-        target: spec.target.clone(),
-        dir: spec.dir.clone(),
-        keep: spec.keep,
+    BackupPlan::with_retention(
+        BackupKind::Sqlite,
+        &spec.target,
+        &spec.dir,
+        spec.keep,
         steps,
-        to_delete,
-        fingerprint,
-    })
+    )
 }
 
 /// Runs a confirmed SQLite backup plan.

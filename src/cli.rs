@@ -40,6 +40,9 @@ pub struct ScreenArgs {
     /// Read-only: no remediation action can run.
     #[arg(long, global = true)]
     pub read_only: bool,
+    /// Ring the terminal bell when a critical alert starts firing.
+    #[arg(long, global = true)]
+    pub bell: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -36,6 +36,8 @@ pub struct Options {
     pub theme: Option<String>,
     pub mouse: bool,
     pub read_only: bool,
+    /// Ring the terminal bell when a critical alert starts firing.
+    pub bell: bool,
 }
 
 /// How the cockpit ended.
@@ -102,6 +104,7 @@ pub fn model(config: &Config, opts: &Options) -> Result<Model> {
     let mut m = Model::new(config, keymap, styles, now_ms());
     m.mouse = opts.mouse;
     m.read_only = opts.read_only;
+    m.bell = opts.bell;
     Ok(m)
 }
 
@@ -232,6 +235,11 @@ fn carry_out(
                 acts.go_headless();
                 terminal::abandon();
             }
+            Cmd::Bell if !m.hung_up => {
+                use std::io::Write;
+                let mut out = std::io::stdout();
+                let _ = out.write_all(b"\x07").and_then(|()| out.flush());
+            }
             other => acts.carry_out(other, m, act_tx),
         }
     }
@@ -338,11 +346,23 @@ impl ActionRunner {
                     }
                 });
             }
+            Cmd::Audit(record) => {
+                let audit = self.actions.audit().clone();
+                tokio::task::spawn_blocking(move || {
+                    if let Err(e) = audit.append(&record) {
+                        tracing::error!(error = %e, "audit record not written");
+                    }
+                    if let Ok(records) = audit.tail(500) {
+                        let _ = tx.send(Msg::Audit(Ok(records)));
+                    }
+                });
+            }
             Cmd::Quit
             | Cmd::QuitNoRestore
             | Cmd::Browse(_)
             | Cmd::SetMouse(_)
-            | Cmd::GoHeadless => {}
+            | Cmd::GoHeadless
+            | Cmd::Bell => {}
         }
     }
 }

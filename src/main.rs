@@ -282,6 +282,7 @@ fn cockpit_cmd(
         theme: screen.theme.clone(),
         mouse: !screen.no_mouse,
         read_only: screen.read_only,
+        bell: screen.bell,
     };
     // The event loop runs on this thread; one worker carries the collectors (two measured
     // the same idle CPU, and a third busy thread buys nothing on a 2-core box).

@@ -155,6 +155,7 @@ fn scripted() -> Model {
         theme: Some("monochrome".into()),
         mouse: true,
         read_only: false,
+        bell: false,
     };
     let mut m = cockpit::model(&config, &opts).expect("model");
     m.size = (120, 40);

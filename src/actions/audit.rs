@@ -70,7 +70,7 @@ pub fn hostname() -> String {
 }
 
 /// One line of the audit file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
     /// Shared by an action's intent and outcome records.
     pub id: String,

@@ -44,10 +44,13 @@ pub enum Command {
     Actions,
     Audit,
     CancelAction,
+    AckAlert,
+    SilenceAlert,
+    Remedy,
 }
 
 /// (command, name, description), in the order commands are listed to users.
-const TABLE: [(Command, &str, &str); 33] = [
+const TABLE: [(Command, &str, &str); 36] = [
     (Command::Quit, "quit", "Quit watchdeck"),
     (Command::Help, "help", "Show the key bindings"),
     (Command::Palette, "palette", "Open the command palette"),
@@ -133,12 +136,27 @@ const TABLE: [(Command, &str, &str); 33] = [
         "cancel-action",
         "Cancel the action running on this target",
     ),
+    (
+        Command::AckAlert,
+        "ack-alert",
+        "Acknowledge the selected alert with a note (audited)",
+    ),
+    (
+        Command::SilenceAlert,
+        "silence-alert",
+        "Silence the selected alert for a while (audited)",
+    ),
+    (
+        Command::Remedy,
+        "remedy",
+        "Open the remediation action the selected alert names",
+    ),
 ];
 
 impl Command {
     /// Every command, in the order help and the palette list them.
-    pub const ALL: [Command; 33] = {
-        let mut all = [Command::Quit; 33];
+    pub const ALL: [Command; 36] = {
+        let mut all = [Command::Quit; 36];
         let mut i = 0;
         while i < TABLE.len() {
             all[i] = TABLE[i].0;

@@ -3,6 +3,7 @@
 
 mod act_update;
 pub mod acting;
+pub mod alert_ops;
 pub mod command;
 pub mod keymap;
 pub mod model;

@@ -113,6 +113,8 @@ pub enum Popup {
     ConfirmCancel {
         target: usize,
     },
+    /// Acknowledging an alert with a note, or silencing it.
+    Alert(crate::app::alert_ops::AlertPopup),
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -175,6 +177,10 @@ pub struct Model {
     pub action_selected: usize,
     /// The terminal went away while actions ran: draw nothing, leave when they end.
     pub hung_up: bool,
+    /// Acknowledged and silenced alerts.
+    pub marks: crate::app::alert_ops::AlertMarks,
+    /// Ring the terminal bell when a critical alert starts firing (`--bell`).
+    pub bell: bool,
     pub keymap: Keymap,
     pub styles: Styles,
     pub toast: Option<Toast>,
@@ -211,6 +217,8 @@ impl Model {
             acts: crate::app::acting::ActionState::new(config),
             action_selected: 0,
             hung_up: false,
+            marks: crate::app::alert_ops::AlertMarks::default(),
+            bell: false,
             keymap,
             styles,
             toast: None,
@@ -324,11 +332,57 @@ impl Model {
             (Some(Popup::Plan(p)), _) if p.prepared.risk == crate::actions::Risk::Low => {
                 Mode::Confirm
             }
-            (Some(Popup::Plan(_) | Popup::TopicPick(_)), _) => Mode::Input,
+            (Some(Popup::Plan(_) | Popup::TopicPick(_) | Popup::Alert(_)), _) => Mode::Input,
             (None, View::Browse(_)) => Mode::Browse,
             (None, View::Actions { .. } | View::Audit { .. }) => Mode::Actions,
             (None, _) => Mode::Normal,
         }
+    }
+
+    /// Alerts as the signals panel lists them: all targets, or the drilled-into one.
+    pub fn visible_alerts(&self) -> Vec<crate::derive::rules::AlertRow> {
+        let names: Vec<String> = self.shown.targets.iter().map(|t| t.name.clone()).collect();
+        let only = match self.view {
+            View::Detail { target } => names.get(target).cloned(),
+            _ => None,
+        };
+        self.alerts
+            .rows(&names)
+            .into_iter()
+            .filter(|a| only.as_ref().is_none_or(|o| *o == a.target))
+            .collect()
+    }
+
+    /// Firing alerts that are not silenced, how many of those are acknowledged, and how many
+    /// firing alerts are silenced.
+    pub fn firing_counts(&self) -> (usize, usize, usize) {
+        let names: Vec<String> = self.shown.targets.iter().map(|t| t.name.clone()).collect();
+        let (mut firing, mut acked, mut silenced) = (0, 0, 0);
+        for r in self
+            .alerts
+            .rows(&names)
+            .iter()
+            .filter(|r| r.state == "firing")
+        {
+            if self.marks.silenced_until(r, self.now_ms).is_some() {
+                silenced += 1;
+            } else {
+                firing += 1;
+                acked += usize::from(self.marks.acked(r).is_some());
+            }
+        }
+        (firing, acked, silenced)
+    }
+
+    /// Firing critical alerts that are not silenced (the bell rings when this grows).
+    pub fn ringing(&self) -> usize {
+        let names: Vec<String> = self.shown.targets.iter().map(|t| t.name.clone()).collect();
+        self.alerts
+            .rows(&names)
+            .iter()
+            .filter(|r| r.state == "firing" && r.severity == "critical")
+            .filter(|r| self.marks.silenced_until(r, self.now_ms).is_none())
+            .count()
     }
 
     /// The index of the target named `name`.

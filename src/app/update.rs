@@ -9,6 +9,7 @@ use ratatui::crossterm::event::{
 
 use super::act_update as act;
 use super::acting::Backups;
+use super::alert_ops;
 use super::command::Command;
 use super::keymap::Mode;
 use super::model::{Browse, Model, Palette, PanelId, Popup, Toast, View};
@@ -81,6 +82,10 @@ pub enum Cmd {
     LoadAudit,
     /// The terminal is gone but actions run: stop drawing, let them finish headless.
     GoHeadless,
+    /// Append a record (an alert acknowledged or silenced) to the audit file.
+    Audit(Box<Record>),
+    /// Ring the terminal bell.
+    Bell,
 }
 
 /// Applies one message. Returns the side effects to carry out.
@@ -106,14 +111,19 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
                 None if disks => m.rederive_disks(),
                 None => {}
             }
+            let mut cmds = Vec::new();
             if let Some(t) = target {
+                let ringing = m.ringing();
                 m.evaluate_alerts(t);
+                if m.bell && m.ringing() > ringing {
+                    cmds.push(Cmd::Bell);
+                }
             }
             // A frozen display shows one moment: its sparklines do not move either.
             if let Some(t) = target.filter(|_| !m.frozen) {
                 m.record_sparks(t);
             }
-            Vec::new()
+            cmds
         }
         Msg::Series { target, rows } => {
             if let View::Browse(b) = &mut m.view {
@@ -209,6 +219,17 @@ fn key(m: &mut Model, k: KeyEvent) -> Vec<Cmd> {
         let taken = match k.code {
             KeyCode::Backspace => act::type_key(m, None, true),
             KeyCode::Char(c) if !control => act::type_key(m, Some(c), false),
+            _ => false,
+        };
+        if taken {
+            return Vec::new();
+        }
+    }
+    if let Some(Popup::Alert(p)) = &mut m.popup {
+        let control = k.modifiers.contains(KeyModifiers::CONTROL);
+        let taken = match k.code {
+            KeyCode::Backspace => alert_ops::type_key(p, None, true),
+            KeyCode::Char(c) if !control => alert_ops::type_key(p, Some(c), false),
             _ => false,
         };
         if taken {
@@ -347,6 +368,14 @@ pub fn command(m: &mut Model, c: Command) -> Vec<Cmd> {
         Command::Run if matches!(m.popup, Some(Popup::TopicPick(_) | Popup::Plan(_))) => {
             cmds.extend(act::submit(m));
         }
+        Command::Run if matches!(m.popup, Some(Popup::Alert(_))) => {
+            if let Some(Popup::Alert(p)) = m.popup.take() {
+                cmds.extend(alert_ops::submit(m, p));
+            }
+        }
+        Command::AckAlert => cmds.extend(alert_ops::ack(m)),
+        Command::SilenceAlert => cmds.extend(alert_ops::silence(m)),
+        Command::Remedy => cmds.extend(alert_ops::remedy(m)),
         Command::Run => {
             if let Some(Popup::Palette(p)) = m.popup.take() {
                 if let Some(found) = p.matches.get(p.selected) {
@@ -440,7 +469,15 @@ fn scroll_or_move(m: &mut Model, delta: isize) {
         Some(Popup::Help { scroll }) => *scroll = step(*scroll, delta, 500),
         Some(Popup::Palette(p)) => p.selected = step(p.selected, delta, p.matches.len()),
         Some(Popup::TopicPick(p)) => p.selected = step(p.selected, delta, p.matches().len()),
-        Some(Popup::ConfirmQuit | Popup::Plan(_) | Popup::ConfirmCancel { .. }) => {}
+        Some(Popup::Alert(alert_ops::AlertPopup::Silence { selected, .. })) => {
+            *selected = step(*selected, delta, alert_ops::SILENCES.len());
+        }
+        Some(
+            Popup::Alert(alert_ops::AlertPopup::Ack { .. })
+            | Popup::ConfirmQuit
+            | Popup::Plan(_)
+            | Popup::ConfirmCancel { .. },
+        ) => {}
         None => move_sel(m, delta),
     }
 }

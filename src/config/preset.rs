@@ -164,6 +164,10 @@ pub struct AlertSpec {
     pub symptom: String,
     pub cause: String,
     pub action: String,
+    /// The remediation action that fits, one key away from the alert: `backup`, `suspend`,
+    /// `resume`, `rollback` or `run:<command name>`.
+    #[serde(default)]
+    pub remedy: Option<String>,
 }
 
 impl AlertSpec {
@@ -199,6 +203,15 @@ impl AlertSpec {
             return Err(
                 "symptom, cause and action are all needed: they are the runbook hint".into(),
             );
+        }
+        if let Some(r) = &self.remedy {
+            let ok = matches!(r.as_str(), "backup" | "suspend" | "resume" | "rollback")
+                || r.strip_prefix("run:").is_some_and(|n| !n.is_empty());
+            if !ok {
+                return Err(format!(
+                    "remedy = {r:?} is not an action — use backup, suspend, resume, rollback or run:<command name>"
+                ));
+            }
         }
         Ok(())
     }

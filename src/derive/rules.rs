@@ -94,6 +94,9 @@ pub struct AlertRow {
     pub symptom: String,
     pub cause: String,
     pub action: String,
+    /// The remediation action that fits (`backup`, `suspend`, `rollback`, `run:<name>`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remedy: Option<String>,
 }
 
 struct Entry {
@@ -150,6 +153,14 @@ impl AlertBook {
         self.entries.iter().filter(|e| e.alert.is_firing()).count()
     }
 
+    /// Firing critical alerts (for the bell: it rings when this grows).
+    pub fn firing_critical(&self) -> usize {
+        self.entries
+            .iter()
+            .filter(|e| e.alert.is_firing() && e.rule.severity == Severity::Critical)
+            .count()
+    }
+
     /// Firing alerts (most severe first), then pending ones.
     pub fn rows(&self, target_names: &[String]) -> Vec<AlertRow> {
         let mut rows: Vec<(u8, u8, AlertRow)> = self
@@ -189,6 +200,7 @@ impl AlertBook {
                         symptom: e.spec.symptom.clone(),
                         cause: e.spec.cause.clone(),
                         action: e.spec.action.clone(),
+                        remedy: e.spec.remedy.clone(),
                     },
                 ))
             })

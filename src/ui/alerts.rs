@@ -12,7 +12,7 @@
 use ratatui::text::{Line, Span};
 
 use super::fit;
-use crate::app::model::{Model, View};
+use crate::app::model::Model;
 use crate::derive::format_eta;
 use crate::fmt::num;
 
@@ -21,17 +21,24 @@ type Row = (bool, Line<'static>);
 /// Rows for the alerts of every target (or the drilled-into one).
 pub fn rows(m: &Model) -> Vec<Row> {
     let s = &m.styles;
-    let names: Vec<String> = m.shown.targets.iter().map(|t| t.name.clone()).collect();
-    let only = match m.view {
-        View::Detail { target } => names.get(target).cloned(),
-        _ => None,
-    };
     let mut out = Vec::new();
-    for a in m.alerts.rows(&names) {
-        if only.as_ref().is_some_and(|o| *o != a.target) {
+    for a in m.visible_alerts() {
+        let firing = a.state == "firing";
+        if let Some(until) = m.marks.silenced_until(&a, m.now_ms) {
+            let left = format_eta((until - m.now_ms).max(0) as f64 / 1000.0);
+            out.push((
+                true,
+                Line::from(vec![
+                    Span::styled(fit("silenced", 8), s.dim),
+                    Span::styled(fit(a.severity, 9), s.dim),
+                    Span::styled(fit(&a.target, 11), s.dim),
+                    Span::raw(" "),
+                    Span::styled(a.name.clone(), s.dim),
+                    Span::styled(format!("  for {left} more"), s.dim),
+                ]),
+            ));
             continue;
         }
-        let firing = a.state == "firing";
         let style = match (firing, a.severity) {
             (true, "critical") => s.crit,
             (true, _) => s.warn,
@@ -50,11 +57,35 @@ pub fn rows(m: &Model) -> Vec<Row> {
                 Span::styled(format!("  {value} {} for {age}", a.threshold), style),
             ]),
         ));
+        if let Some(ack) = m.marks.acked(&a) {
+            let note = if ack.note.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", ack.note)
+            };
+            out.push((
+                false,
+                Line::styled(
+                    format!(
+                        "    ACKED by {} {} ago{note}",
+                        ack.by,
+                        format_eta((m.now_ms - ack.at_ms).max(0) as f64 / 1000.0)
+                    ),
+                    s.accent,
+                ),
+            ));
+        }
         if firing {
+            let remedy = a
+                .remedy
+                .as_ref()
+                .map(|r| format!("  (r: {r})"))
+                .unwrap_or_default();
+            let todo = format!("{}{remedy}", a.action);
             for (label, text) in [
                 ("symptom", &a.symptom),
                 ("cause  ", &a.cause),
-                ("do     ", &a.action),
+                ("do     ", &todo),
             ] {
                 out.push((
                     false,

@@ -40,12 +40,24 @@ pub fn render(m: &Model, buf: &mut Buffer, area: Rect) {
         format!("{up}/{total} targets up"),
         health_style,
     ));
-    let firing = m.alerts.firing();
+    let (firing, acked, silenced) = m.firing_counts();
     left.push(Span::raw("  "));
-    left.push(if firing > 0 {
-        Span::styled(format!("{firing} firing"), s.crit)
+    let mut notes = Vec::new();
+    if acked > 0 {
+        notes.push(format!("{acked} acked"));
+    }
+    if silenced > 0 {
+        notes.push(format!("{silenced} silenced"));
+    }
+    let notes = if notes.is_empty() {
+        String::new()
     } else {
-        Span::styled("no alerts firing", s.dim)
+        format!(" ({})", notes.join(", "))
+    };
+    left.push(if firing > 0 {
+        Span::styled(format!("{firing} firing{notes}"), s.crit)
+    } else {
+        Span::styled(format!("no alerts firing{notes}"), s.dim)
     });
 
     let stale = m.acts.stale_backups(m.now_ms);

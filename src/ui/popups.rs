@@ -10,6 +10,7 @@ use super::render_widget;
 use super::fit;
 use crate::actions::Risk;
 use crate::app::acting::{PlanPopup, TopicPick};
+use crate::app::alert_ops::AlertPopup;
 use crate::app::keymap::Mode;
 use crate::app::model::{Model, Palette, Popup};
 
@@ -52,6 +53,7 @@ pub fn render(m: &Model, p: &Popup, buf: &mut Buffer, area: Rect) {
             render_widget(buf, Paragraph::new(text), inner);
         }
         Popup::Plan(p) => plan(m, p, buf, area),
+        Popup::Alert(p) => alert(m, p, buf, area),
         Popup::TopicPick(p) => topic_pick(m, p, buf, area),
         Popup::ConfirmCancel { target } => {
             let r = centered(area, 64, 6);
@@ -281,4 +283,52 @@ fn palette(m: &Model, p: &Palette, buf: &mut Buffer, area: Rect) {
         lines.push(Line::styled("  no command matches", s.dim));
     }
     render_widget(buf, Paragraph::new(lines), inner);
+}
+
+/// Acknowledge with a note, or pick how long to silence.
+fn alert(m: &Model, p: &AlertPopup, buf: &mut Buffer, area: Rect) {
+    let s = &m.styles;
+    match p {
+        AlertPopup::Ack { row, note } => {
+            let r = centered(area, 72, 7);
+            let inner = frame(m, buf, r, "Acknowledge");
+            let lines = vec![
+                Line::styled(
+                    format!("{} on {} ({})", row.name, row.target, row.severity),
+                    s.title,
+                ),
+                Line::styled(
+                    "A note for the audit file and the next shift (optional):",
+                    s.dim,
+                ),
+                Line::from(vec![
+                    Span::styled("> ", s.accent),
+                    Span::styled(format!("{note}▏"), s.base),
+                ]),
+                Line::styled("Enter records it · Esc cancels", s.dim),
+            ];
+            render_widget(buf, Paragraph::new(lines), inner);
+        }
+        AlertPopup::Silence { row, selected } => {
+            let r = centered(area, 60, 5 + crate::app::alert_ops::SILENCES.len() as u16);
+            let inner = frame(m, buf, r, "Silence");
+            let mut lines = vec![Line::styled(
+                format!("{} on {} — silence for:", row.name, row.target),
+                s.title,
+            )];
+            for (i, (label, _)) in crate::app::alert_ops::SILENCES.iter().enumerate() {
+                let line = Line::styled(format!("  {label}"), s.base);
+                lines.push(if i == *selected {
+                    line.patch_style(s.selection)
+                } else {
+                    line
+                });
+            }
+            lines.push(Line::styled(
+                "↑↓ choose · Enter silences · Esc cancels",
+                s.dim,
+            ));
+            render_widget(buf, Paragraph::new(lines), inner);
+        }
+    }
 }

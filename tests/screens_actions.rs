@@ -251,7 +251,10 @@ fn run_req(name: &str) -> Request {
 fn plan_selected(m: &mut Model, expect: &Request) {
     let cmds = press(m, KeyCode::Enter);
     assert_eq!(cmds, vec![Cmd::Plan(expect.clone())]);
-    assert!(m.acts.planning.is_some(), "the footer says a plan is coming");
+    assert!(
+        m.acts.planning.is_some(),
+        "the footer says a plan is coming"
+    );
     let p = plan(expect);
     update(m, Msg::Planned(Ok(Box::new(p))));
     assert!(matches!(m.popup, Some(Popup::Plan(_))), "{:?}", m.popup);
@@ -308,15 +311,36 @@ fn audit_records() -> Vec<Record> {
     let mut intent = record("a1", "intent", "2026-11-25T13:10:02Z", "cn-relay", "backup");
     intent.plan = vec!["SQLite online backup of /srv/cn-relay/data/app.db".into()];
     out.push(intent);
-    let mut done = record("a1", "outcome", "2026-11-25T13:10:05Z", "cn-relay", "backup");
+    let mut done = record(
+        "a1",
+        "outcome",
+        "2026-11-25T13:10:05Z",
+        "cn-relay",
+        "backup",
+    );
     done.result = Some("succeeded".into());
     done.verification = Some("integrity_check ok, 20000 rows in event_raw".into());
     out.push(done);
-    let mut i2 = record("a2", "intent", "2026-11-25T13:40:11Z", "cn-relay", "suspend");
+    let mut i2 = record(
+        "a2",
+        "intent",
+        "2026-11-25T13:40:11Z",
+        "cn-relay",
+        "suspend",
+    );
     i2.params = serde_json::json!({ "topic": "kukuri:topic:spam-wave" });
-    i2.plan = vec!["POST http://127.0.0.1:1/admin/topics/kukuri%3Atopic%3Aspam-wave/suspend  (expect 200)".into()];
+    i2.plan = vec![
+        "POST http://127.0.0.1:1/admin/topics/kukuri%3Atopic%3Aspam-wave/suspend  (expect 200)"
+            .into(),
+    ];
     out.push(i2);
-    let mut o2 = record("a2", "outcome", "2026-11-25T13:40:11Z", "cn-relay", "suspend");
+    let mut o2 = record(
+        "a2",
+        "outcome",
+        "2026-11-25T13:40:11Z",
+        "cn-relay",
+        "suspend",
+    );
     o2.result = Some("failed".into());
     o2.error = Some("POST answered 503 Service Unavailable".into());
     out.push(o2);
@@ -414,7 +438,10 @@ fn actions_view_with_a_running_action_and_its_output_tail() {
         "the header shows the action in flight:\n{screen}"
     );
     assert!(screen.contains("Running — x cancels"), "{screen}");
-    assert!(screen.contains("| warning: shard 3 answered slowly"), "{screen}");
+    assert!(
+        screen.contains("| warning: shard 3 answered slowly"),
+        "{screen}"
+    );
     assert!(screen.contains("| flushed 1834 pages"), "{screen}");
     insta::assert_snapshot!("actions_running", screen);
 
@@ -428,7 +455,10 @@ fn actions_view_with_a_running_action_and_its_output_tail() {
         },
     );
     assert_eq!(m.acts.running.len(), 1);
-    assert_eq!(m.acts.running[0].phase, "running /usr/local/bin/cn-relay-admin");
+    assert_eq!(
+        m.acts.running[0].phase,
+        "running /usr/local/bin/cn-relay-admin"
+    );
 
     // Enter on the same action while it runs is refused at once.
     let cmds = press(&mut m, KeyCode::Enter);
@@ -456,7 +486,11 @@ fn actions_view_with_a_finished_outcome() {
             outcome: Box::new(o),
         },
     );
-    assert_eq!(cmds, vec![Cmd::LoadAudit], "a command reloads only the audit");
+    assert_eq!(
+        cmds,
+        vec![Cmd::LoadAudit],
+        "a command reloads only the audit"
+    );
     assert!(m.acts.running.is_empty());
     let toast = m.toast.clone().expect("toast");
     assert!(toast.error, "a failure is an error toast");
@@ -497,8 +531,14 @@ fn actions_view_with_a_finished_outcome() {
     );
     assert_eq!(cmds, vec![Cmd::LoadAudit, Cmd::LoadBackups(0)]);
     let screen = render(&m);
-    assert!(screen.contains("succeeded 0s ago: wrote cn-relay-sqlite"), "{screen}");
-    assert!(screen.contains("verification: integrity_check ok"), "{screen}");
+    assert!(
+        screen.contains("succeeded 0s ago: wrote cn-relay-sqlite"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("verification: integrity_check ok"),
+        "{screen}"
+    );
 }
 
 #[test]
@@ -545,8 +585,14 @@ fn actions_view_backups_with_a_stale_and_a_failed_generation() {
         "{screen}"
     );
     // The audit section shows this target's records only.
-    assert!(screen.contains("integrity_check ok, 20000 rows"), "{screen}");
-    assert!(!screen.contains("already running"), "overlay's record:\n{screen}");
+    assert!(
+        screen.contains("integrity_check ok, 20000 rows"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("already running"),
+        "overlay's record:\n{screen}"
+    );
     insta::assert_snapshot!("actions_backups", screen);
 
     // A directory that cannot be read says so instead of "STALE".
@@ -645,7 +691,10 @@ fn low_risk_plan_popup_focuses_cancel() {
         "{screen}"
     );
     assert!(screen.contains("[ Cancel ]   [ Run: y ]"), "{screen}");
-    assert!(screen.contains("y runs it · Enter, n or Esc cancels"), "{screen}");
+    assert!(
+        screen.contains("y runs it · Enter, n or Esc cancels"),
+        "{screen}"
+    );
     insta::assert_snapshot!("plan_low_risk", screen);
 }
 
@@ -852,7 +901,9 @@ fn audit_view_lists_every_record_newest_last() {
     // An unreadable file says so.
     update(
         &mut m,
-        Msg::Audit(Err("/var/lib/watchdeck/audit.jsonl: permission denied".into())),
+        Msg::Audit(Err(
+            "/var/lib/watchdeck/audit.jsonl: permission denied".into()
+        )),
     );
     assert!(render(&m)
         .contains("cannot read the audit file: /var/lib/watchdeck/audit.jsonl: permission denied"));
@@ -952,7 +1003,11 @@ fn only_the_exact_word_confirms_a_high_risk_plan() {
                 "still asking, field cleared: {:?}",
                 m.popup
             );
-            assert_eq!(m.view, View::Actions { target: 0 }, "keys were typed, not run");
+            assert_eq!(
+                m.view,
+                View::Actions { target: 0 },
+                "keys were typed, not run"
+            );
         }
         // Backspace fixes a typo; then the exact word and Enter run it.
         typed(&mut m, &format!("{word}z"));
@@ -978,7 +1033,11 @@ fn esc_and_ctrl_c_close_every_action_popup_and_never_confirm() {
         let cmds = press(&mut m, KeyCode::Esc);
         assert!(cmds.is_empty());
         assert!(m.popup.is_none(), "{req:?}");
-        assert_eq!(m.view, View::Actions { target: 0 }, "Esc closes only the popup");
+        assert_eq!(
+            m.view,
+            View::Actions { target: 0 },
+            "Esc closes only the popup"
+        );
         // Ctrl-C backs out of the dialog (its help says Cancel); it neither runs nor quits.
         update(&mut m, Msg::Planned(Ok(Box::new(plan(&req)))));
         let cmds = update(&mut m, ctrl_c());

@@ -353,7 +353,8 @@ mod tests {
     #[test]
     fn wrap_keeps_everything_that_fits_and_marks_the_rest() {
         assert_eq!(wrap("abc", 10, 3), vec!["abc"]);
-        assert_eq!(wrap("abcdefgh", 4, 3), vec!["abcd", "   e", "   f"]);
+        assert_eq!(wrap("abcdefg", 4, 4), vec!["abcd", "   e", "   f", "   g"]);
+        assert_eq!(wrap("abcdefghij", 6, 2), vec!["abcdef", "   gh…"]);
         assert_eq!(wrap("abcdefghijkl", 5, 2), vec!["abcde", "   f…"]);
         assert_eq!(wrap("abcdefg", 5, 2), vec!["abcde", "   fg"]);
         assert!(wrap("", 5, 2).is_empty());

@@ -255,8 +255,17 @@ fn key(m: &mut Model, k: KeyEvent) -> Vec<Cmd> {
         }
     }
     let mode = m.mode();
-    // Ctrl-C always quits, whatever the keymap says: the operator's way out.
+    // Ctrl-C always quits, whatever the keymap says: the operator's way out. In an action's
+    // dialog it backs out of the dialog first, as that dialog's help says (an operator who
+    // thinks better of a rollback should not lose the cockpit); a second Ctrl-C quits.
     if k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL) {
+        if matches!(
+            m.popup,
+            Some(Popup::Plan(_) | Popup::TopicPick(_) | Popup::ConfirmCancel { .. })
+        ) {
+            m.popup = None;
+            return Vec::new();
+        }
         return command(m, Command::Quit);
     }
     match m.keymap.lookup(mode, &k) {

@@ -154,19 +154,18 @@ fn running_section(m: &Model, target: usize, buf: &mut Buffer, area: Rect) {
         output.extend(r.output.iter().cloned());
     } else if let Some(f) = m.acts.last.get(&target) {
         let st = if f.outcome.succeeded() { s.ok } else { s.crit };
-        lines.push(Line::styled(
-            fit(
-                &format!(
-                    " {} — {} {} ago: {}",
-                    f.title,
-                    f.outcome.result,
-                    age(m.now_ms, f.at_ms),
-                    f.outcome.summary
-                ),
-                w,
-            ),
-            st,
-        ));
+        // The title on a line of its own and the summary wrapped below it: the summary is why
+        // it failed, and one shared line cut it off after the title.
+        lines.push(Line::styled(fit(&format!(" {}", f.title), w), st));
+        let summary = format!(
+            " {} {} ago: {}",
+            f.outcome.result,
+            age(m.now_ms, f.at_ms),
+            f.outcome.summary
+        );
+        for l in wrap(&summary, w, 3) {
+            lines.push(Line::styled(l, st));
+        }
         if let Some(v) = &f.outcome.verification {
             lines.push(Line::styled(fit(&format!(" verification: {v}"), w), s.dim));
         }
@@ -200,6 +199,26 @@ fn running_section(m: &Model, target: usize, buf: &mut Buffer, area: Rect) {
     render_widget(buf, Paragraph::new(lines), inner);
 }
 
+/// `text` cut into lines of `w` characters (continuations indented), at most `max` lines, the
+/// last one ending in `…` when text is left over.
+fn wrap(text: &str, w: usize, max: usize) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < chars.len() && out.len() < max {
+        let indent = if at == 0 { "" } else { "   " };
+        let room = w.saturating_sub(indent.chars().count()).max(1);
+        let end = (at + room).min(chars.len());
+        let mut line: String = chars[at..end].iter().collect();
+        at = end;
+        if out.len() + 1 == max && at < chars.len() {
+            line = fit(&format!("{line}…"), room);
+        }
+        out.push(format!("{indent}{line}"));
+    }
+    out
+}
+
 fn backups_section(m: &Model, bk: &Backups, buf: &mut Buffer, area: Rect) {
     let s = &m.styles;
     let title = format!(
@@ -229,13 +248,21 @@ fn backups_section(m: &Model, bk: &Backups, buf: &mut Buffer, area: Rect) {
     if let Some(d) = &bk.drill {
         lines.push(Line::styled(fit(&format!(" last drill: {d}"), w), s.dim));
     }
+    // The name column is as wide as the longest name, not the whole row: the note after the
+    // state is the verification or, for a FAILED row, the error, and must stay readable.
+    let longest = bk
+        .rows
+        .iter()
+        .map(|r| r.file.chars().count() + 2)
+        .max()
+        .unwrap_or(0);
+    let name_w = longest.min(w.saturating_sub(34)).max(10);
     for r in &bk.rows {
         let (state, st) = if r.verified {
             ("verified", s.ok)
         } else {
             ("FAILED", s.crit)
         };
-        let name_w = w.saturating_sub(34).max(10);
         lines.push(Line::from(vec![
             Span::styled(fit(&format!(" {}", r.file), name_w), s.base),
             Span::styled(rfit(&crate::fmt::bytes(r.bytes as f64), 9), s.dim),
@@ -317,4 +344,19 @@ pub fn render_audit(m: &Model, scroll: usize, buf: &mut Buffer, area: Rect) {
     );
     let sel = scroll.min(m.acts.audit.len().saturating_sub(1));
     render_list(buf, inner, rows, Some(sel), s.selection);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn wrap_keeps_everything_that_fits_and_marks_the_rest() {
+        assert_eq!(wrap("abc", 10, 3), vec!["abc"]);
+        assert_eq!(wrap("abcdefg", 4, 4), vec!["abcd", "   e", "   f", "   g"]);
+        assert_eq!(wrap("abcdefghij", 6, 2), vec!["abcdef", "   gh…"]);
+        assert_eq!(wrap("abcdefghijkl", 5, 2), vec!["abcde", "   f…"]);
+        assert_eq!(wrap("abcdefg", 5, 2), vec!["abcde", "   fg"]);
+        assert!(wrap("", 5, 2).is_empty());
+    }
 }

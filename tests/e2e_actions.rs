@@ -1,0 +1,418 @@
+//! End to end: remediation actions from the real cockpit in a real pseudo-terminal against the
+//! demo fleet (its overlay twin has a real SQLite database; its relay has topic admin routes).
+//! Keys go in, the screen is read back through a VT100 emulator, and the audit file the binary
+//! wrote under `$XDG_STATE_HOME/watchdeck/` is read afterwards. Every wait is on screen content.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{native_pty_system, Child, CommandBuilder, MasterPty, PtySize};
+
+/// The relay's admin token: it must never show on screen or in the audit file.
+const TOKEN: &str = "e2e-admin-token-5b1c9d0f";
+
+/// Generous: two cores are shared by several builds and tests.
+const LIMIT: Duration = Duration::from_secs(30);
+
+struct Session {
+    child: Box<dyn Child + Send + Sync>,
+    _master: Box<dyn MasterPty + Send>,
+    writer: Box<dyn Write + Send>,
+    screen: Arc<Mutex<vt100::Parser>>,
+    state: tempfile::TempDir,
+}
+
+impl Session {
+    fn start(args: &[&str]) -> Session {
+        let (cols, rows) = (160u16, 50u16);
+        let pty = native_pty_system()
+            .openpty(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("openpty");
+        let state = tempfile::tempdir().expect("tempdir");
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_watchdeck"));
+        cmd.args(args);
+        cmd.env("TERM", "xterm-256color");
+        cmd.env("XDG_STATE_HOME", state.path());
+        cmd.env_remove("NO_COLOR");
+        cmd.env_remove("WATCHDECK_CONFIG");
+        cmd.env("WATCHDECK_DEMO_ADMIN_TOKEN", TOKEN);
+        let child = pty.slave.spawn_command(cmd).expect("spawn watchdeck");
+        drop(pty.slave);
+        let mut reader = pty.master.try_clone_reader().expect("reader");
+        let writer = pty.master.take_writer().expect("writer");
+        let screen = Arc::new(Mutex::new(vt100::Parser::new(
+            std::num::NonZeroU16::new(rows).expect("rows"),
+            std::num::NonZeroU16::new(cols).expect("cols"),
+            0,
+        )));
+        let s2 = screen.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            loop {
+                match reader.read(&mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => s2.lock().expect("parser").process(&buf[..n]),
+                }
+            }
+        });
+        Session {
+            child,
+            _master: pty.master,
+            writer,
+            screen,
+            state,
+        }
+    }
+
+    fn contents(&self) -> String {
+        self.screen.lock().expect("parser").screen().contents()
+    }
+
+    /// Waits until the screen satisfies `pred`; panics with the screen after [`LIMIT`].
+    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let text = self.contents();
+            if pred(&text) {
+                return text;
+            }
+            assert!(
+                start.elapsed() < LIMIT,
+                "timed out waiting for {what}; screen:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn send(&mut self, keys: &str) {
+        self.writer.write_all(keys.as_bytes()).expect("write keys");
+        self.writer.flush().expect("flush");
+    }
+
+    /// Esc, then waits for `what` (an Esc followed at once by a key reads as Alt+key).
+    fn esc_until(&mut self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        self.send("\x1b");
+        self.wait_for(what, pred)
+    }
+
+    fn quit(&mut self) {
+        self.send("q");
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                assert!(status.success(), "{status:?}\n{}", self.contents());
+                return;
+            }
+            assert!(
+                start.elapsed() < LIMIT,
+                "q did not quit:\n{}",
+                self.contents()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn audit_path(&self) -> PathBuf {
+        self.state.path().join("watchdeck/audit.jsonl")
+    }
+
+    fn audit(&self) -> Vec<serde_json::Value> {
+        read_audit(&self.audit_path())
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+fn read_audit(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("an audit line is JSON"))
+        .collect()
+}
+
+/// Waits for the fleet, selects overview row `row` (0 = cn-relay, 3 = overlay) and opens
+/// its Actions view.
+fn open_actions(s: &mut Session, row: usize, name: &str) -> String {
+    s.wait_for("all six targets up", |t| t.contains("6/6 targets up"));
+    s.send("1");
+    s.send("g");
+    for _ in 0..row {
+        s.send("j");
+    }
+    s.send("a");
+    let title = format!("[a] {name} — actions");
+    s.wait_for(&title, |t| t.contains(&title))
+}
+
+/// The first line of the screen containing `needle`.
+fn line_with<'a>(screen: &'a str, needle: &str) -> Option<&'a str> {
+    screen.lines().find(|l| l.contains(needle))
+}
+
+fn uid() -> u32 {
+    rustix::process::getuid().as_raw()
+}
+
+/// The intent and the outcome of one action: same id, this operator, `target`, `action`.
+fn intent_and_outcome<'a>(
+    records: &'a [serde_json::Value],
+    target: &str,
+    action: &str,
+) -> (&'a serde_json::Value, &'a serde_json::Value) {
+    assert_eq!(records.len(), 2, "one intent, one outcome: {records:#?}");
+    let (intent, outcome) = (&records[0], &records[1]);
+    assert_eq!(intent["phase"], "intent", "{intent}");
+    assert_eq!(outcome["phase"], "outcome", "{outcome}");
+    assert_eq!(intent["id"], outcome["id"]);
+    assert!(intent["id"].as_str().is_some_and(|id| !id.is_empty()));
+    for r in [intent, outcome] {
+        assert_eq!(r["target"], target, "{r}");
+        assert_eq!(r["action"], action, "{r}");
+        assert_eq!(r["operator"]["uid"], uid(), "{r}");
+        assert!(
+            r["operator"]["user"]
+                .as_str()
+                .is_some_and(|u| !u.is_empty()),
+            "{r}"
+        );
+    }
+    (intent, outcome)
+}
+
+#[test]
+fn backup_of_the_overlay_from_the_cockpit_runs_only_on_y_and_is_audited() {
+    let mut s = Session::start(&["demo"]);
+    let screen = open_actions(&mut s, 3, "overlay");
+    assert!(
+        screen.contains("Back up (SQLite online backup, integrity_check; keep 14)"),
+        "{screen}"
+    );
+    s.wait_for("the Backups section, read from the demo's directory", |t| {
+        t.contains("no backups in the directory yet")
+    });
+
+    // Enter plans; Enter again on the dialog is Cancel, and nothing runs.
+    s.send("\r");
+    let plan = s.wait_for("the plan dialog", |t| {
+        t.contains("y runs it · Enter, n or Esc cancels")
+    });
+    assert!(
+        plan.contains("Back up overlay (SQLite online backup, integrity_check, keep 14)"),
+        "{plan}"
+    );
+    assert!(plan.contains("risk low"), "{plan}");
+    assert!(
+        plan.contains("verify: PRAGMA integrity_check on the copy must return exactly ok"),
+        "{plan}"
+    );
+    s.send("\r");
+    s.wait_for("the dialog closed by Enter", |t| {
+        !t.contains("y runs it") && t.contains("[a] overlay — actions")
+    });
+    assert!(
+        s.audit().is_empty(),
+        "Enter ran something: {:#?}",
+        s.audit()
+    );
+    assert!(
+        s.contents()
+            .contains("nothing has run on this target in this session"),
+        "{}",
+        s.contents()
+    );
+
+    // Plan again; y runs it.
+    s.send("\r");
+    s.wait_for("the plan dialog again", |t| t.contains("[ Run: y ]"));
+    s.send("y");
+    let done = s.wait_for("the backup succeeded and is listed as verified", |t| {
+        line_with(t, "succeeded").is_some_and(|l| l.contains("wrote overlay-sqlite-"))
+            && t.lines().any(|l| {
+                l.contains("overlay-sqlite-") && !l.contains("wrote") && l.contains("verified")
+            })
+    });
+    // The file the outcome names is the one the Backups section lists, verified, while the
+    // demo (and its directory) still runs.
+    let wrote = line_with(&done, "wrote overlay-sqlite-").expect("summary line");
+    let file = wrote[wrote.find("overlay-sqlite-").expect("name")..]
+        .split_whitespace()
+        .next()
+        .expect("file name")
+        .to_owned();
+    let ts = file
+        .strip_prefix("overlay-sqlite-")
+        .and_then(|r| r.strip_suffix(".db"))
+        .unwrap_or_default();
+    assert!(
+        ts.len() == "20261125T140000Z".len() && ts.ends_with('Z'),
+        "{file}"
+    );
+    let row = done
+        .lines()
+        .find(|l| l.contains(&file) && !l.contains("wrote"))
+        .unwrap_or_else(|| panic!("no Backups row for {file}:\n{done}"));
+    assert!(row.contains("verified"), "{row}");
+    assert!(!done.contains("STALE"), "a fresh verified backup:\n{done}");
+    s.wait_for("the audit section shows the records", |t| {
+        t.lines()
+            .any(|l| l.contains("succeeded") && l.contains("backup") && l.contains("integrity"))
+    });
+    s.quit();
+
+    let records = s.audit();
+    let (intent, outcome) = intent_and_outcome(&records, "overlay", "backup");
+    assert_eq!(outcome["result"], "succeeded", "{outcome}");
+    assert!(
+        outcome["verification"]
+            .as_str()
+            .is_some_and(|v| v.contains("integrity_check")),
+        "{outcome}"
+    );
+    let plan: Vec<&str> = intent["plan"]
+        .as_array()
+        .expect("plan lines")
+        .iter()
+        .map(|l| l.as_str().expect("a plan line is text"))
+        .collect();
+    assert!(
+        plan.iter().any(|l| l.contains("online backup of ")
+            && l.contains("overlay/data/app.db")
+            && l.contains("overlay/backup/overlay-sqlite-<YYYYMMDDTHHMMSSZ>.db.partial")),
+        "{plan:#?}"
+    );
+    assert!(
+        plan.iter().any(|l| l.contains("PRAGMA integrity_check")),
+        "{plan:#?}"
+    );
+}
+
+#[test]
+fn read_only_cockpit_refuses_the_backup_and_writes_no_audit() {
+    let mut s = Session::start(&["--read-only", "demo"]);
+    let header = s.wait_for("the READ-ONLY badge", |t| t.contains(" READ-ONLY "));
+    assert!(
+        header
+            .lines()
+            .next()
+            .is_some_and(|l| l.contains("READ-ONLY")),
+        "on the header line:\n{header}"
+    );
+    let screen = open_actions(&mut s, 3, "overlay");
+    assert!(
+        screen.contains("READ-ONLY: every action is refused"),
+        "{screen}"
+    );
+    s.send("\r");
+    let refused = s.wait_for("the read-only refusal", |t| {
+        t.contains("read-only: backup on overlay is refused")
+    });
+    assert!(
+        !refused.contains("[ Run: y ]"),
+        "no plan dialog:\n{refused}"
+    );
+    assert!(
+        refused.contains("no backups in the directory yet"),
+        "{refused}"
+    );
+    // y, Enter and the picker keys after it change nothing either.
+    s.send("y");
+    s.send("\r");
+    s.wait_for("still refusing", |t| {
+        t.contains("read-only: backup on overlay is refused") && !t.contains("[ Run: y ]")
+    });
+    assert!(
+        !s.audit_path().exists(),
+        "an audit file was created in read-only mode"
+    );
+    s.quit();
+    assert!(!s.audit_path().exists());
+}
+
+#[test]
+fn suspending_a_topic_on_the_relay_needs_its_id_typed_exactly() {
+    let mut s = Session::start(&["demo"]);
+    open_actions(&mut s, 0, "cn-relay");
+    // Suspend a topic… is the relay's first offer (it has no backup in the demo).
+
+    // The picker lists topics from the relay's counter once it has been scraped twice.
+    let start = Instant::now();
+    loop {
+        s.send("\r");
+        let t = s.wait_for("the topic picker", |t| t.contains("suspend which topic?"));
+        if line_with(&t, "kukuri:topic:spam-wave").is_some_and(|l| l.contains("/s")) {
+            break;
+        }
+        assert!(start.elapsed() < LIMIT, "no topics with rates:\n{t}");
+        s.esc_until("the picker closed", |t| !t.contains("suspend which topic?"));
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    // Filter down to the one topic and take it.
+    s.send("spam");
+    s.wait_for("the filtered picker", |t| {
+        t.contains("topic: spam") && !t.contains("kukuri:topic:rust")
+    });
+    s.send("\r");
+    let plan = s.wait_for("the high-risk dialog", |t| {
+        t.contains("Type kukuri:topic:spam-wave and Enter to run it")
+    });
+    assert!(plan.contains("Confirm — high risk"), "{plan}");
+    assert!(
+        plan.contains("kukuri%3Atopic%3Aspam-wave/suspend"),
+        "the id is percent-encoded into the URL:\n{plan}"
+    );
+    assert!(
+        !plan.contains(TOKEN),
+        "the admin token is masked in the plan:\n{plan}"
+    );
+
+    // A wrong word (and a y) runs nothing.
+    s.send("ykukuri:topic:spam");
+    s.wait_for("the typed text", |t| t.contains("> ykukuri:topic:spam▏"));
+    s.send("\r");
+    s.wait_for("the mismatch", |t| {
+        t.contains("does not match — type \"kukuri:topic:spam-wave\" exactly")
+    });
+    assert!(s.audit().is_empty(), "{:#?}", s.audit());
+
+    // The exact id runs it.
+    s.send("kukuri:topic:spam-wave");
+    s.wait_for("the id typed", |t| t.contains("> kukuri:topic:spam-wave▏"));
+    s.send("\r");
+    let done = s.wait_for("the topic suspended", |t| {
+        line_with(t, "succeeded").is_some_and(|l| l.contains("suspended"))
+    });
+    assert!(
+        done.contains("Suspend topic \"kukuri:topic:spam-wave\" on cn-relay"),
+        "{done}"
+    );
+    assert!(
+        done.contains("verification: state re-read: suspended (confirmed)"),
+        "{done}"
+    );
+    s.quit();
+
+    let records = s.audit();
+    let (intent, outcome) = intent_and_outcome(&records, "cn-relay", "suspend");
+    assert_eq!(outcome["result"], "succeeded", "{outcome}");
+    for r in [intent, outcome] {
+        assert_eq!(r["params"]["topic"], "kukuri:topic:spam-wave", "{r}");
+    }
+    let text = std::fs::read_to_string(s.audit_path()).expect("audit");
+    assert!(!text.contains(TOKEN), "the admin token leaked:\n{text}");
+    assert!(
+        text.contains("Authorization: ***"),
+        "the header is in the plan, masked:\n{text}"
+    );
+}

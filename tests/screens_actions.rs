@@ -132,6 +132,7 @@ fn model_of(config: &Config, read_only: bool) -> Model {
         theme: Some("monochrome".into()),
         mouse: true,
         read_only,
+        bell: false,
     };
     let mut m = cockpit::model(config, &opts).expect("model");
     m.size = (120, 40);
@@ -569,6 +570,7 @@ fn actions_view_backups_with_a_stale_and_a_failed_generation() {
                 error: None,
                 drill: None,
                 max_age_ms: 24 * HOUR,
+                loaded: true,
             }),
         },
     );

@@ -230,7 +230,9 @@ fn backups_section(m: &Model, bk: &Backups, buf: &mut Buffer, area: Rect) {
     render_widget(buf, b, area);
     let w = usize::from(inner.width);
     let mut lines = Vec::new();
-    if let Some(e) = &bk.error {
+    if !bk.loaded {
+        lines.push(Line::styled(" reading the backup directory…", s.dim));
+    } else if let Some(e) = &bk.error {
         lines.push(Line::styled(
             fit(&format!(" cannot list backups: {e}"), w),
             s.crit,
@@ -272,7 +274,7 @@ fn backups_section(m: &Model, bk: &Backups, buf: &mut Buffer, area: Rect) {
             Span::styled(fit(&r.note, w.saturating_sub(name_w + 28)), s.dim),
         ]));
     }
-    if bk.rows.is_empty() && bk.error.is_none() {
+    if bk.loaded && bk.rows.is_empty() && bk.error.is_none() {
         lines.push(Line::styled(" no backups in the directory yet", s.dim));
     }
     render_widget(buf, Paragraph::new(lines), inner);

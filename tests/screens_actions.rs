@@ -372,7 +372,7 @@ fn actions_view_lists_the_offers_and_nothing_running() {
         "Run flush-cache — drop the relay's read cache",
         "Run restart",
         "nothing has run on this target in this session",
-        "no backups in the directory yet",
+        "reading the backup directory…",
         "no actions recorded for this target",
     ] {
         assert!(screen.contains(want), "{want:?}:\n{screen}");
@@ -605,6 +605,7 @@ fn actions_view_backups_with_a_stale_and_a_failed_generation() {
             backups: Box::new(Backups {
                 error: Some("/srv/cn-relay/backup: permission denied".into()),
                 max_age_ms: 24 * HOUR,
+                loaded: true,
                 ..Backups::default()
             }),
         },

@@ -641,18 +641,7 @@ fn a_preset_alert_fires_after_its_for_duration_and_shows_its_runbook_hint() {
     // The overlay keeps answering slowly: rounds every second until the minute has passed.
     let mut fired_at = None;
     for round in 4..=70u32 {
-        let at = T0 + i64::from(round - 3) * 1000;
-        m.now_ms = at;
-        update(
-            &mut m,
-            Msg::Observation(Box::new(Observation::Target {
-                target: 1,
-                round,
-                at_ms: at,
-                scrape: Some(Ok(digest(&overlay(round)))),
-                health: vec![health("http://127.0.0.1:2/healthz", 200, "ok")],
-            })),
-        );
+        let at = slow_overlay_round(&mut m, round);
         if fired_at.is_none() && state(&m, "WebhookAckSlow") == Some("firing") {
             fired_at = Some(at);
         }
@@ -671,4 +660,106 @@ fn a_preset_alert_fires_after_its_for_duration_and_shows_its_runbook_hint() {
         "{screen}"
     );
     assert!(screen.contains("2 firing"), "header count:\n{screen}");
+}
+
+/// One more round of the overlay answering slowly; returns its time.
+fn slow_overlay_round(m: &mut Model, round: u32) -> i64 {
+    let at = T0 + i64::from(round - 3) * 1000;
+    m.now_ms = at;
+    let cmds = update(
+        m,
+        Msg::Observation(Box::new(Observation::Target {
+            target: 1,
+            round,
+            at_ms: at,
+            scrape: Some(Ok(digest(&overlay(round)))),
+            health: vec![health("http://127.0.0.1:2/healthz", 200, "ok")],
+        })),
+    );
+    if cmds.contains(&watchdeck::app::update::Cmd::Bell) {
+        m.toast = Some(watchdeck::app::model::Toast {
+            text: "BELL".into(),
+            until_ms: i64::MAX,
+            error: false,
+        });
+    }
+    at
+}
+
+#[test]
+fn an_alert_is_acknowledged_with_a_note_silenced_and_its_remedy_looked_up() {
+    use watchdeck::app::update::Cmd;
+    let mut m = scripted();
+    m.bell = true;
+    for round in 4..=70u32 {
+        slow_overlay_round(&mut m, round);
+    }
+    assert_eq!(
+        m.toast.as_ref().map(|t| t.text.as_str()),
+        Some("BELL"),
+        "a new critical alert rings the bell"
+    );
+    m.toast = None;
+    assert_eq!(m.firing_counts(), (2, 0, 0));
+    // Select WebhookAckSlow in the signals panel.
+    chars(&mut m, "7");
+    let at = m
+        .visible_alerts()
+        .iter()
+        .position(|a| a.name == "WebhookAckSlow")
+        .expect("listed");
+    for _ in 0..at {
+        chars(&mut m, "j");
+    }
+    // Acknowledge with a note: audited with the note.
+    chars(&mut m, "c");
+    assert!(render(&m).contains("A note for the audit file"));
+    chars(&mut m, "rolling back");
+    let cmds = update(
+        &mut m,
+        Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+    );
+    let [Cmd::Audit(rec)] = cmds.as_slice() else {
+        panic!("one audit record: {cmds:?}");
+    };
+    assert_eq!(rec.phase, "ack");
+    assert_eq!(rec.target, "overlay");
+    assert_eq!(rec.note.as_deref(), Some("rolling back"));
+    assert_eq!(rec.params["alert"], "WebhookAckSlow");
+    assert_eq!(m.firing_counts(), (2, 1, 0));
+    let screen = render(&m);
+    assert!(screen.contains("2 firing (1 acked)"), "{screen}");
+    assert!(screen.contains("ACKED by"), "{screen}");
+    assert!(screen.contains(": rolling back"), "{screen}");
+    // r: its remedy is a rollback, which this target does not offer: said in words.
+    chars(&mut m, "r");
+    let toast = m.toast.as_ref().map(|t| t.text.clone()).unwrap_or_default();
+    assert!(
+        toast.contains("the remedy for WebhookAckSlow is rollback")
+            && toast.contains("no such action"),
+        "{toast}"
+    );
+    // Silence it for 4h (the list opens on 1h): no longer counted, audited with its end.
+    chars(&mut m, "s");
+    key(&mut m, KeyCode::Down);
+    let cmds = update(
+        &mut m,
+        Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+    );
+    let [Cmd::Audit(rec)] = cmds.as_slice() else {
+        panic!("one audit record: {cmds:?}");
+    };
+    assert_eq!(rec.phase, "silence");
+    assert_eq!(rec.params["for"], "4h");
+    assert_eq!(m.firing_counts(), (1, 0, 1));
+    let screen = render(&m);
+    assert!(screen.contains("1 firing (1 silenced)"), "{screen}");
+    assert!(screen.contains("silenced critical overlay"), "{screen}");
+    // Without an alert under the selection, the keys say what to do.
+    chars(&mut m, "1");
+    chars(&mut m, "c");
+    assert!(m
+        .toast
+        .as_ref()
+        .is_some_and(|t| t.text.contains("select an alert first")));
 }

@@ -29,7 +29,7 @@ pub fn rows(m: &Model) -> Vec<Row> {
             out.push((
                 true,
                 Line::from(vec![
-                    Span::styled(fit("silenced", 8), s.dim),
+                    Span::styled("silenced ", s.dim),
                     Span::styled(fit(a.severity, 9), s.dim),
                     Span::styled(fit(&a.target, 11), s.dim),
                     Span::raw(" "),

@@ -101,7 +101,7 @@ pub async fn run(
         .iter()
         .map(|t| t.preset.map(Preset::load))
         .collect();
-    let mut alerts = AlertBook::new(&presets);
+    let mut alerts = AlertBook::for_targets(&presets, &config.targets);
     let mut disk_rounds = 0u32;
     let mut printed = 0u32;
     let mut last = None;

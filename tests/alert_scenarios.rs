@@ -449,3 +449,117 @@ fn a_bad_preset_alert_is_refused_with_its_name() {
         .to_string();
     assert!(e.contains("no panel is titled \"Nope\""), "{e}");
 }
+
+// ---------------------------------------------------------------------------
+// The operator's own rules: [[target.alert]] with staleness and health kinds
+// ---------------------------------------------------------------------------
+
+const USER_RULES: &str = r#"
+[[target]]
+name = "svc"
+health = ["http://127.0.0.1:9/healthz"]
+
+[[target.alert]]
+name = "SvcStale"
+severity = "critical"
+value = "stale-seconds"
+above = 30
+for = "10s"
+symptom = "svc stopped answering"
+cause = "the process is down or the network is cut"
+action = "check the unit with systemctl status svc"
+remedy = "rollback"
+
+[[target.alert]]
+name = "SvcHealthFailing"
+severity = "warning"
+value = "health-failing"
+above = 0
+symptom = "a health check fails"
+cause = "a dependency is down"
+action = "read the failing check in the health panel"
+"#;
+
+#[test]
+fn user_rules_fire_on_staleness_and_failing_health_checks() {
+    use watchdeck::config::Config;
+    use watchdeck::derive::panels::{HealthRow, TargetPanels};
+    use watchdeck::derive::rules::AlertBook;
+
+    let config = Config::parse(USER_RULES, None, &|_| None).expect("config");
+    assert_eq!(config.targets[0].alerts.len(), 2);
+    let mut book = AlertBook::for_targets(&[None], &config.targets);
+    let names = vec!["svc".to_owned()];
+    let state = |book: &AlertBook, n: &str| {
+        book.rows(&names)
+            .into_iter()
+            .find(|r| r.name == n)
+            .map(|r| r.state)
+    };
+    let mut p = TargetPanels::empty("svc");
+    p.status = "up";
+    p.health = vec![HealthRow {
+        url: "http://127.0.0.1:9/healthz".into(),
+        healthy: true,
+        status_code: Some(200),
+        latency_ms: 1.0,
+        error: None,
+        message: None,
+        checks: Vec::new(),
+    }];
+    // Answering: last success 5 s ago, health fine.
+    p.age_ms = Some(5_000);
+    book.evaluate(0, &p, 0);
+    assert_eq!(state(&book, "SvcStale"), None);
+    assert_eq!(state(&book, "SvcHealthFailing"), None);
+    // Silent for 31 s from t = 26 s on: pending, then firing 10 s later, not sooner.
+    for t in 26..=45 {
+        p.age_ms = Some((t - 26 + 31) * 1000);
+        book.evaluate(0, &p, t * 1000);
+        let want = if t < 36 { "pending" } else { "firing" };
+        assert_eq!(state(&book, "SvcStale"), Some(want), "at t={t}s");
+    }
+    // A failing health check fires at once (no `for`).
+    p.health[0].healthy = false;
+    book.evaluate(0, &p, 46_000);
+    assert_eq!(state(&book, "SvcHealthFailing"), Some("firing"));
+    let row = book
+        .rows(&names)
+        .into_iter()
+        .find(|r| r.name == "SvcStale")
+        .expect("row");
+    assert_eq!(row.remedy.as_deref(), Some("rollback"));
+    assert_eq!(row.symptom, "svc stopped answering");
+}
+
+#[test]
+fn a_bad_user_rule_is_refused_with_its_line() {
+    let text = USER_RULES.replace("above = 30\n", "above = 30\nbelow = 1\n");
+    let err =
+        watchdeck::config::Config::parse(&text, None, &|_| None).expect_err("both above and below");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("[[target.alert]] \"SvcStale\": give exactly one of `above` and `below`"),
+        "{msg}"
+    );
+    assert!(msg.contains(":6:"), "the line of the rule: {msg}");
+    let text = USER_RULES.replace("remedy = \"rollback\"", "remedy = \"reboot\"");
+    let msg = watchdeck::config::Config::parse(&text, None, &|_| None)
+        .expect_err("bad remedy")
+        .to_string();
+    assert!(
+        msg.contains("remedy = \"reboot\" is not an action"),
+        "{msg}"
+    );
+    let text = USER_RULES.replace(
+        "severity = \"warning\"",
+        "severity = \"warning\"\nthreshold = 3",
+    );
+    let msg = watchdeck::config::Config::parse(&text, None, &|_| None)
+        .expect_err("unknown key")
+        .to_string();
+    assert!(
+        msg.contains("unknown key `threshold` in [[target.alert]]"),
+        "{msg}"
+    );
+}

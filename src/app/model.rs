@@ -197,7 +197,7 @@ impl Model {
             .iter()
             .map(|t| t.preset.map(Preset::load))
             .collect();
-        let alerts = crate::derive::rules::AlertBook::new(&presets);
+        let alerts = crate::derive::rules::AlertBook::for_targets(&presets, &config.targets);
         let mut m = Self {
             environment: config.environment.clone(),
             now_ms,

@@ -73,6 +73,9 @@ pub(super) struct TargetFile {
     pub rollback: Option<Spanned<RollbackFile>>,
     #[serde(default)]
     pub command: Vec<Spanned<CommandFile>>,
+    /// Rules in the presets' alert shape, checked by `validate`.
+    #[serde(default)]
+    pub alert: Vec<Spanned<super::preset::AlertSpec>>,
 }
 
 /// `[target.postgres]`. Durations stay raw for the shared duration messages.

@@ -46,6 +46,7 @@ const TARGET: &[&str] = &[
     "topics",
     "rollback",
     "command",
+    "alert",
 ];
 const POSTGRES: &[&str] = &[
     "dsn",
@@ -64,6 +65,20 @@ const POSTGRES: &[&str] = &[
     "offset_column",
 ];
 const DISK: &[&str] = &["path", "name"];
+const ALERT_KEYS: &[&str] = &[
+    "name",
+    "severity",
+    "value",
+    "panel",
+    "above",
+    "below",
+    "for",
+    "hysteresis",
+    "symptom",
+    "cause",
+    "action",
+    "remedy",
+];
 
 /// Reports every unknown key in `text`. Returns false (and reports nothing) if the text does
 /// not even parse as TOML, or if all keys are known; the caller then reports serde's error.
@@ -99,6 +114,13 @@ pub(super) fn report_unknown(text: &str, p: &mut Problems<'_>) -> bool {
                                 }
                                 ("rollback", Node::Table(t)) => {
                                     check(t, ROLLBACK_KEYS, "[target.rollback]", p, &mut found);
+                                }
+                                ("alert", Node::Array(rules)) => {
+                                    for r in rules {
+                                        if let Node::Table(t) = r.get_ref() {
+                                            check(t, ALERT_KEYS, "[[target.alert]]", p, &mut found);
+                                        }
+                                    }
                                 }
                                 ("command", Node::Array(cs)) => {
                                     for c in cs {

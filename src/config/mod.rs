@@ -84,6 +84,8 @@ pub struct TargetConfig {
     pub postgres: Option<PostgresConfig>,
     /// Remediation this target offers (backup, topics, rollback, commands).
     pub actions: TargetActions,
+    /// `[[target.alert]]`: the operator's own rules, in the presets' alert shape.
+    pub alerts: Vec<AlertSpec>,
 }
 
 /// Bounds on what one scrape may cost, so a broken or hostile endpoint cannot exhaust memory.

@@ -130,6 +130,10 @@ pub enum AlertValue {
     DbConnectionsRatio,
     /// Sessions waiting on a lock.
     LockWaits,
+    /// Seconds since the target last answered (infinite when it never has): staleness.
+    StaleSeconds,
+    /// Failing health checks: URLs not answering healthy plus failing dependency checks.
+    HealthFailing,
 }
 
 /// The runbook's severity words.
@@ -179,7 +183,8 @@ impl AlertSpec {
             .map_or(0, |d| d.as_millis() as i64)
     }
 
-    fn check(&self) -> Result<(), String> {
+    /// Checks a rule (a preset's or one in the config): `Err` says what is wrong with it.
+    pub fn check(&self) -> Result<(), String> {
         if self.above.is_some() == self.below.is_some() {
             return Err("give exactly one of `above` and `below`".into());
         }

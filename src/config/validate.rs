@@ -258,6 +258,7 @@ fn target(
         cx,
         p,
     );
+    let alerts = user_alerts(&ctx, &t.alert, p);
     TargetConfig {
         name,
         preset,
@@ -270,7 +271,39 @@ fn target(
         limits,
         postgres,
         actions,
+        alerts,
     }
+}
+
+/// `[[target.alert]]`: each rule checked like a preset's, names unique per target.
+fn user_alerts(
+    ctx: &str,
+    rules: &[Spanned<super::preset::AlertSpec>],
+    p: &mut Problems<'_>,
+) -> Vec<super::preset::AlertSpec> {
+    let mut seen_rules: Vec<&str> = Vec::new();
+    rules
+        .iter()
+        .filter_map(|a| {
+            let spec = a.get_ref();
+            let problem = spec.check().err().or_else(|| {
+                seen_rules
+                    .contains(&spec.name.as_str())
+                    .then(|| "is defined twice on this target — rename one".to_owned())
+            });
+            seen_rules.push(&spec.name);
+            match problem {
+                Some(why) => {
+                    p.push(
+                        &a.span(),
+                        format!("{ctx}[[target.alert]] {:?}: {why}", spec.name),
+                    );
+                    None
+                }
+                None => Some(spec.clone()),
+            }
+        })
+        .collect()
 }
 
 /// Why a target name is not usable, if it is not: it shows in every panel and in the audit

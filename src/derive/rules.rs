@@ -49,6 +49,25 @@ pub fn alert_value(t: &TargetPanels, spec: &AlertSpec) -> Option<f64> {
                 .filter(|c| c.1 > 0)
                 .map(|c| c.0 as f64 / c.1 as f64)
         }
+        AlertValue::StaleSeconds => Some(match (t.age_ms, t.status) {
+            (Some(age), _) => age as f64 / 1000.0,
+            // Never answered and given up on: as stale as it gets.
+            (None, "down") => f64::INFINITY,
+            (None, _) => return None,
+        }),
+        AlertValue::HealthFailing => {
+            if t.health.is_empty() {
+                return None;
+            }
+            let urls = t.health.iter().filter(|h| !h.healthy).count();
+            let deps = t
+                .health
+                .iter()
+                .flat_map(|h| &h.checks)
+                .filter(|c| !c.healthy)
+                .count();
+            Some((urls + deps) as f64)
+        }
         AlertValue::LockWaits => {
             t.db.as_ref()
                 .filter(|d| d.error.is_none())
@@ -138,6 +157,25 @@ impl AlertBook {
             })
             .collect();
         Self { entries }
+    }
+
+    /// The presets' rules plus each target's own `[[target.alert]]` rules from the config.
+    pub fn for_targets(
+        presets: &[Option<Preset>],
+        targets: &[crate::config::TargetConfig],
+    ) -> Self {
+        let mut book = Self::new(presets);
+        for (i, t) in targets.iter().enumerate() {
+            for spec in &t.alerts {
+                book.entries.push(Entry {
+                    target: i,
+                    spec: spec.clone(),
+                    rule: rule(spec),
+                    alert: Alert::new(),
+                });
+            }
+        }
+        book
     }
 
     /// Evaluates the rules of one target against its freshly derived panels.

@@ -6,9 +6,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::checklist::{
-    self, Checklist, Report, EXIT_CANNOT_CHECK, EXIT_OK, PROBE_TIMEOUT,
-};
+use crate::checklist::{self, Checklist, Report, EXIT_CANNOT_CHECK, EXIT_OK, PROBE_TIMEOUT};
 use crate::config::{BackupKind, Config};
 use crate::snapshot;
 

@@ -9,8 +9,8 @@ use clap::Parser;
 
 use watchdeck::actions::Request;
 use watchdeck::cli::{
-    ActionArgs, ActionName, CheckArgs, Cli, Command, ConfigCommand, DemoArgs, DemoCommand, OutputFormat,
-    ReportFormat, ScrapeArgs, ScreenArgs, SnapshotArgs,
+    ActionArgs, ActionName, CheckArgs, Cli, Command, ConfigCommand, DemoArgs, DemoCommand,
+    OutputFormat, ReportFormat, ScrapeArgs, ScreenArgs, SnapshotArgs,
 };
 use watchdeck::config::{self, Config};
 use watchdeck::demo::{Fleet, Scenario};

@@ -175,7 +175,7 @@ pub fn probe_for(item: &PlannedItem, config: &Config) -> Probe {
         ))
     };
     match check {
-        Check::Value { .. } | Check::Health => Probe::Panels,
+        Check::Value { .. } | Check::Health {} => Probe::Panels,
         Check::TlsDays { url, .. } => {
             let ca_file = target.and_then(|t| t.ca_file.clone());
             if let Some(u) = url {
@@ -302,8 +302,8 @@ fn unreachable(t: &TargetPanels) -> Option<String> {
         .error
         .clone()
         .unwrap_or_else(|| "no successful scrape".into());
-    Some(if t.stale {
-        format!("{} is stale: {why}", t.name)
+    Some(if matches!(t.status, "up" | "degraded") {
+        format!("{} is stale (its latest scrape failed): {why}", t.name)
     } else {
         format!("{} is {}: {why}", t.name, t.status)
     })
@@ -336,7 +336,7 @@ pub fn evaluate(
             },
             _,
         ) => judge_value(item, panels, *value, panel.as_deref(), *min, *max),
-        (Check::Health, _) => health(panels),
+        (Check::Health {}, _) => health(panels),
         (Check::TlsDays { min_days, .. }, Gathered::Tls(r)) => judge_tls(r, *min_days, now_ms),
         (Check::ClockSkew { max_seconds, .. }, Gathered::Clock(r)) => judge_clock(r, *max_seconds),
         (Check::DiskFree { min_percent, .. }, Gathered::Disk(r)) => {
@@ -606,5 +606,168 @@ fn health(panels: Option<&TargetPanels>) -> Outcome {
         // An endpoint that does not answer is a failed health check, not a check we could not
         // make: not answering is what the check is about.
         Outcome::new(Status::Fail, bad.join("; "), None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checklist::probe::BackupFacts;
+    use crate::derive::panels::{DiskRow, LatencyRow};
+
+    fn planned(check: Check) -> PlannedItem {
+        PlannedItem {
+            key: "t/i".into(),
+            checklist: "c".into(),
+            target: Some("t".into()),
+            item: Item {
+                id: "i".into(),
+                title: "i".into(),
+                check: Some(check),
+                hint: None,
+            },
+        }
+    }
+
+    fn up() -> TargetPanels {
+        TargetPanels {
+            status: "up",
+            ..TargetPanels::empty("t")
+        }
+    }
+
+    fn latency(p95: f64) -> LatencyRow {
+        LatencyRow {
+            title: "ACK".into(),
+            p50: p95 / 2.0,
+            p95,
+            p99: p95,
+            threshold: None,
+            over: false,
+            since_start: false,
+        }
+    }
+
+    #[test]
+    fn value_checks_use_the_alert_values() {
+        let item = planned(Check::Value {
+            value: AlertValue::LatencyP95,
+            panel: Some("ACK".into()),
+            min: None,
+            max: Some(0.2),
+        });
+        let mut t = up();
+        t.latency.push(latency(0.25));
+        let o = evaluate(&item, &Probe::Panels, Some(&t), &Gathered::Nothing, 0);
+        assert_eq!(o.status, Status::Fail);
+        assert_eq!(o.evidence, "ACK: p95 (s) = 0.25 (max 0.2)");
+        t.latency[0] = latency(0.2);
+        let o = evaluate(&item, &Probe::Panels, Some(&t), &Gathered::Nothing, 0);
+        assert_eq!(o.status, Status::Pass, "the bound is inclusive");
+        t.latency[0] = latency(f64::NAN);
+        let o = evaluate(&item, &Probe::Panels, Some(&t), &Gathered::Nothing, 0);
+        assert_eq!(o.status, Status::Unknown, "no observations: {o:?}");
+        t.latency.clear();
+        let o = evaluate(&item, &Probe::Panels, Some(&t), &Gathered::Nothing, 0);
+        assert_eq!(o.status, Status::Skipped, "not exported: {o:?}");
+        t.status = "down";
+        t.error = Some("connection refused".into());
+        let o = evaluate(&item, &Probe::Panels, Some(&t), &Gathered::Nothing, 0);
+        assert_eq!(o.status, Status::Unknown);
+        assert_eq!(o.evidence, "t is down: connection refused");
+    }
+
+    #[test]
+    fn disk_ratio_takes_the_fullest_disk() {
+        let item = planned(Check::Value {
+            value: AlertValue::DiskUsedRatio,
+            panel: None,
+            min: None,
+            max: Some(0.9),
+        });
+        let mut t = up();
+        for (label, r) in [("/", 0.5), ("/data", 0.95)] {
+            t.disks.push(DiskRow {
+                source: "metrics".into(),
+                label: label.into(),
+                used_ratio: r,
+                used_bytes: 0.0,
+                size_bytes: 1.0,
+                trend: None,
+                warn: false,
+            });
+        }
+        let o = evaluate(&item, &Probe::Panels, Some(&t), &Gathered::Nothing, 0);
+        assert_eq!((o.status, o.value), (Status::Fail, Some(0.95)));
+    }
+
+    #[test]
+    fn backup_freshness_against_max_age() {
+        let item = planned(Check::BackupFresh { max_age: None });
+        let probe = Probe::Backup {
+            dir: "/b".into(),
+            target: "t".into(),
+            max_age_ms: 26 * 3_600_000,
+        };
+        let facts = |newest: Option<i64>, err: Option<&str>| {
+            Gathered::Backup(Ok(BackupFacts {
+                newest_verified_ms: newest,
+                attempts: 2,
+                newest_error: err.map(str::to_owned),
+            }))
+        };
+        let now = 100 * 3_600_000;
+        let o = evaluate(
+            &item,
+            &probe,
+            None,
+            &facts(Some(now - 3_600_000), None),
+            now,
+        );
+        assert_eq!(o.status, Status::Pass, "{o:?}");
+        let o = evaluate(
+            &item,
+            &probe,
+            None,
+            &facts(Some(now - 27 * 3_600_000), None),
+            now,
+        );
+        assert_eq!(o.status, Status::Fail, "{o:?}");
+        assert!(o.evidence.contains("1d3h old (max 1d2h)"), "{}", o.evidence);
+        let o = evaluate(&item, &probe, None, &facts(None, Some("disk full")), now);
+        assert_eq!(o.status, Status::Fail);
+        assert!(
+            o.evidence.contains("the newest attempt failed: disk full"),
+            "{}",
+            o.evidence
+        );
+        let o = evaluate(
+            &item,
+            &probe,
+            None,
+            &Gathered::Backup(Err("denied".into())),
+            now,
+        );
+        assert_eq!(o.status, Status::Unknown);
+    }
+
+    #[test]
+    fn skips_and_manual_items() {
+        let item = planned(Check::BackupFresh { max_age: None });
+        let o = evaluate(
+            &item,
+            &Probe::Skip("no backup".into()),
+            None,
+            &Gathered::Nothing,
+            0,
+        );
+        assert_eq!(
+            (o.status, o.evidence.as_str()),
+            (Status::Skipped, "no backup")
+        );
+        let mut manual = item.clone();
+        manual.item.check = None;
+        let o = evaluate(&manual, &Probe::Panels, None, &Gathered::Nothing, 0);
+        assert_eq!(o.status, Status::Pending);
     }
 }

@@ -86,8 +86,9 @@ pub enum Check {
         #[serde(default)]
         max: Option<f64>,
     },
-    /// Every health endpoint of the target answers healthy, with all its checks ok.
-    Health,
+    /// Every health endpoint of the target answers healthy, with all its checks ok. (A struct
+    /// variant, so that unknown keys next to `type = "health"` are refused like elsewhere.)
+    Health {},
     /// The newest verified backup of the target is younger than `max_age` (default: the
     /// target's `[target.backup] max_age`).
     BackupFresh {
@@ -122,7 +123,7 @@ impl Check {
     pub fn type_name(&self) -> &'static str {
         match self {
             Check::Value { .. } => "value",
-            Check::Health => "health",
+            Check::Health {} => "health",
             Check::BackupFresh { .. } => "backup-fresh",
             Check::TlsDays { .. } => "tls-days",
             Check::ClockSkew { .. } => "clock-skew",
@@ -404,7 +405,7 @@ fn check_check(c: &Check) -> Result<(), String> {
             }
             Ok(())
         }
-        Check::Health => Ok(()),
+        Check::Health {} => Ok(()),
         Check::BackupFresh { max_age } => match max_age {
             Some(a) => humantime::parse_duration(a)
                 .map(|_| ())
@@ -452,5 +453,11 @@ mod tests {
         let text = "name = \"x\"\n[[item]]\nid = \"a\"\ntitle = \"t\"\nkind = \"auto\"\ncheck = { type = \"health\", extra = 1 }\n";
         let e = Checklist::parse(text, "x.toml").expect_err("extra field");
         assert!(e.to_string().starts_with("x.toml:6:"), "{e}");
+        let text = text.replace(
+            "type = \"health\", extra = 1",
+            "type = \"tls-days\", min_days = 3, mindays = 4",
+        );
+        let e = Checklist::parse(&text, "x.toml").expect_err("misspelt field");
+        assert!(e.to_string().contains("mindays"), "{e}");
     }
 }

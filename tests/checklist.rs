@@ -724,6 +724,25 @@ fn check_that_cannot_check_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown checklist \"nosuch\""));
 
+    let mine = state.path().join("mine.toml");
+    std::fs::write(
+        &mine,
+        "name = \"mine\"\ntargets = [\"overlay\", \"nope\"]\n[[item]]\nid = \"m\"\ntitle = \"look\"\nkind = \"manual\"\n",
+    )
+    .expect("write");
+    let out = check_cmd(
+        state.path(),
+        &[
+            "check",
+            "--demo",
+            "--checklist",
+            &mine.display().to_string(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("names targets the config does not have: nope"));
+
     // A target that does not answer: its value checks cannot be made.
     let port = {
         let l = TcpListener::bind("127.0.0.1:0").expect("bind");

@@ -107,6 +107,19 @@ pub fn plan(
             }
         }
         Some(c) => {
+            let missing: Vec<String> = c
+                .targets
+                .iter()
+                .filter(|n| !config.targets.iter().any(|t| &t.name == *n))
+                .cloned()
+                .collect();
+            if !missing.is_empty() {
+                return Err(ChecklistError::UnknownTargets {
+                    checklist: c.name.clone(),
+                    missing,
+                    known: config.targets.iter().map(|t| t.name.clone()).collect(),
+                });
+            }
             let targets: Vec<&TargetConfig> = if c.targets.is_empty() {
                 config
                     .targets

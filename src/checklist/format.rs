@@ -159,6 +159,12 @@ pub enum ChecklistError {
         #[source]
         source: std::io::Error,
     },
+    #[error("checklist {checklist} names targets the config does not have: {}; the config's targets are: {}", missing.join(", "), known.join(", "))]
+    UnknownTargets {
+        checklist: String,
+        missing: Vec<String>,
+        known: Vec<String>,
+    },
     #[error("{}", render(file, problems))]
     Invalid {
         file: String,

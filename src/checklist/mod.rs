@@ -43,22 +43,23 @@ fn read_ca(path: Option<&std::path::Path>) -> Result<Option<Vec<u8>>, String> {
 /// Gathers what `probe` asks for. Blocking work (a TLS handshake, statvfs, reading a backup
 /// directory) runs on blocking threads.
 pub async fn gather(probe: &Probe, timeout: Duration) -> Gathered {
-    let blocking = |f: Box<dyn FnOnce() -> Gathered + Send>| async move {
+    // A probe thread that panics must still leave a fact of the right kind: "could not check".
+    async fn blocking<T: Send + 'static>(
+        f: impl FnOnce() -> Result<T, String> + Send + 'static,
+    ) -> Result<T, String> {
         tokio::task::spawn_blocking(f)
             .await
-            .unwrap_or_else(|e| Gathered::Disk(Err(format!("the probe ended abnormally: {e}"))))
-    };
+            .unwrap_or_else(|e| Err(format!("the probe ended abnormally: {e}")))
+    }
     match probe.clone() {
         Probe::Panels | Probe::Skip(_) | Probe::Unknown(_) => Gathered::Nothing,
-        Probe::Tls { url, ca_file } => {
-            blocking(Box::new(move || {
-                Gathered::Tls(
-                    read_ca(ca_file.as_deref())
-                        .and_then(|ca| probe::tls_cert(&url, ca.as_deref(), timeout)),
-                )
-            }))
-            .await
-        }
+        Probe::Tls { url, ca_file } => Gathered::Tls(
+            blocking(move || {
+                read_ca(ca_file.as_deref())
+                    .and_then(|ca| probe::tls_cert(&url, ca.as_deref(), timeout))
+            })
+            .await,
+        ),
         Probe::Clock { url, ca_file } => match read_ca(ca_file.as_deref()) {
             Err(e) => Gathered::Clock(Err(e)),
             Ok(ca) => Gathered::Clock(probe::clock(&url, ca.as_deref(), timeout).await),
@@ -76,10 +77,7 @@ pub async fn gather(probe: &Probe, timeout: Duration) -> Gathered {
             }
         }
         Probe::Backup { dir, target, .. } => {
-            blocking(Box::new(move || {
-                Gathered::Backup(probe::backups(&dir, &target))
-            }))
-            .await
+            Gathered::Backup(blocking(move || probe::backups(&dir, &target)).await)
         }
     }
 }

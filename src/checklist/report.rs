@@ -343,3 +343,92 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         ctx(e, "replace")
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(items: Vec<ItemReport>, alerts: Vec<AlertRow>) -> Report {
+        Report {
+            checklists: vec!["overlay".into()],
+            operator: "alice smith".into(),
+            environment: None,
+            mode: "headless",
+            date: "2026-11-25".into(),
+            started: String::new(),
+            finished: String::new(),
+            summary: Summary::of(&items, &alerts),
+            items,
+            alerts,
+        }
+    }
+
+    fn item(status: Status) -> ItemReport {
+        ItemReport {
+            key: "overlay/x".into(),
+            checklist: "overlay".into(),
+            target: Some("overlay".into()),
+            title: "x | y".into(),
+            kind: ItemKind::Auto,
+            status,
+            evidence: "e".into(),
+            note: None,
+            at: None,
+            hint: None,
+        }
+    }
+
+    fn alert(state: &'static str) -> AlertRow {
+        AlertRow {
+            target: "overlay".into(),
+            name: "SseRingMiss".into(),
+            severity: "warning",
+            state,
+            since_ms: 0,
+            value: Some(3.0),
+            threshold: "> 0".into(),
+            symptom: "s".into(),
+            cause: "c".into(),
+            action: "a".into(),
+        }
+    }
+
+    #[test]
+    fn exit_codes_fail_wins_over_cannot_check() {
+        assert_eq!(
+            report(vec![item(Status::Pass), item(Status::Pending)], vec![]).exit_code(),
+            EXIT_OK
+        );
+        assert_eq!(
+            report(vec![item(Status::Skipped)], vec![alert("pending")]).exit_code(),
+            EXIT_OK
+        );
+        assert_eq!(
+            report(vec![item(Status::Pass)], vec![alert("firing")]).exit_code(),
+            EXIT_FAILED
+        );
+        assert_eq!(
+            report(vec![item(Status::Unknown)], vec![]).exit_code(),
+            EXIT_CANNOT_CHECK
+        );
+        assert_eq!(
+            report(vec![item(Status::Unknown), item(Status::Fail)], vec![]).exit_code(),
+            EXIT_FAILED
+        );
+    }
+
+    #[test]
+    fn names_and_cells_are_safe() {
+        let r = report(vec![item(Status::Pass)], vec![alert("firing")]);
+        assert_eq!(r.file_stem(), "2026-11-25-alice_smith-overlay");
+        assert_eq!(file_safe("../etc"), "_etc");
+        assert_eq!(file_safe(""), "operator");
+        let md = r.to_markdown();
+        assert!(md.contains("x \\| y"), "{md}");
+        assert!(
+            md.contains("- **firing** warning `overlay` SseRingMiss: 3 (> 0)"),
+            "{md}"
+        );
+        assert!(md.contains("  - first action: a"), "{md}");
+    }
+}

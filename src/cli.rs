@@ -58,6 +58,45 @@ pub enum Command {
     Demo(DemoArgs),
     /// Plan, and with --yes run, a remediation action (same code path as the cockpit).
     Action(ActionArgs),
+    /// Run the daily checklist's automatic items and the alert rules once, save and print
+    /// the report. Exit 0 all passed, 1 something failed, 2 could not check.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Md,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// A shipped checklist (community-node, overlay, mail, rest-api) or a checklist file.
+    /// Default: each target with a preset gets its preset's checklist.
+    #[arg(long, value_name = "NAME|PATH")]
+    pub checklist: Option<String>,
+    /// Output format of the printed report (both are saved).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
+    pub format: ReportFormat,
+    /// The operator named in the report and its file name (default: $USER).
+    #[arg(long)]
+    pub operator: Option<String>,
+    /// Where reports are saved (default: $XDG_STATE_HOME/watchdeck/reports).
+    #[arg(long, value_name = "DIR")]
+    pub reports_dir: Option<PathBuf>,
+    /// Print the report only; save nothing.
+    #[arg(long)]
+    pub no_save: bool,
+    /// Run the demo fleet in-process and check it instead of the config's targets.
+    #[arg(long)]
+    pub demo: bool,
+    /// Demo incident to play (with --demo): calm, backlog-stall, ack-latency, sse-drop,
+    /// disk-fill, dependency-down.
+    #[arg(long, default_value = "calm", requires = "demo")]
+    pub scenario: String,
+    /// Window for rates, quantiles and increases (e.g. 60s, 5m).
+    #[arg(long, default_value = "60s")]
+    pub window: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -6,6 +6,8 @@
 pub mod action_cmd;
 pub mod actions;
 pub mod app;
+pub mod check_cmd;
+pub mod checklist;
 pub mod cli;
 pub mod cockpit;
 pub mod config;

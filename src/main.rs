@@ -9,14 +9,14 @@ use clap::Parser;
 
 use watchdeck::actions::Request;
 use watchdeck::cli::{
-    ActionArgs, ActionName, Cli, Command, ConfigCommand, DemoArgs, DemoCommand, OutputFormat,
-    ScrapeArgs, ScreenArgs, SnapshotArgs,
+    ActionArgs, ActionName, CheckArgs, Cli, Command, ConfigCommand, DemoArgs, DemoCommand,
+    OutputFormat, ReportFormat, ScrapeArgs, ScreenArgs, SnapshotArgs,
 };
 use watchdeck::config::{self, Config};
 use watchdeck::demo::{Fleet, Scenario};
 use watchdeck::expo::Format;
 use watchdeck::source::http::{Fetcher, HttpLimits, Purpose};
-use watchdeck::{action_cmd, cockpit, logging, scrape_cmd, snapshot};
+use watchdeck::{action_cmd, check_cmd, cockpit, logging, scrape_cmd, snapshot};
 
 /// Exit statuses: 0 fine, 1 something watched is wrong (target down, malformed lines),
 /// 2 watchdeck could not do what was asked (bad config, unreachable endpoint).
@@ -66,6 +66,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     };
     match command {
         Command::Snapshot(args) => snapshot_cmd(cli.config.as_deref(), &args),
+        Command::Check(args) => check(cli.config.as_deref(), &args),
         Command::Action(args) => action_cmd(cli.config.as_deref(), &args, cli.screen.read_only),
         Command::Scrape(args) => scrape(&args),
         Command::Demo(DemoArgs {
@@ -262,6 +263,51 @@ fn snapshot_cmd(config_path: Option<&std::path::Path>, args: &SnapshotArgs) -> R
         } else {
             ExitCode::SUCCESS
         })
+    })
+}
+
+fn check(config_path: Option<&std::path::Path>, args: &CheckArgs) -> Result<ExitCode> {
+    let window = humantime::parse_duration(&args.window)
+        .map_err(|e| anyhow!("--window {:?}: {e} (write e.g. 60s or 5m)", args.window))?;
+    let reports_dir = if args.no_save {
+        None
+    } else {
+        Some(
+            args.reports_dir
+                .clone()
+                .or_else(check_cmd::default_reports_dir)
+                .ok_or_else(|| {
+                    anyhow!("no HOME or XDG_STATE_HOME for the reports: set one, pass --reports-dir DIR, or --no-save")
+                })?,
+        )
+    };
+    let opts = check_cmd::Options {
+        checklist: args.checklist.clone(),
+        format: match args.format {
+            ReportFormat::Md => check_cmd::Format::Markdown,
+            ReportFormat::Json => check_cmd::Format::Json,
+        },
+        operator: args
+            .operator
+            .clone()
+            .unwrap_or_else(watchdeck::checklist::default_operator),
+        reports_dir,
+        window_ms: window.as_millis() as i64,
+    };
+    runtime()?.block_on(async {
+        let demo = args.demo.then_some(args.scenario.as_str());
+        let (config, fleet) = config_or_demo(config_path, demo, None).await?;
+        if fleet.is_some() {
+            check_cmd::demo_nightly_backups(&config)
+                .await
+                .map_err(|e| anyhow!(e))?;
+        }
+        let mut stdout = std::io::stdout().lock();
+        let code = check_cmd::run(&config, &opts, &mut stdout).await;
+        if let Some(fleet) = fleet {
+            fleet.shutdown().await;
+        }
+        Ok(ExitCode::from(code.map_err(|e| anyhow!(e))?))
     })
 }
 

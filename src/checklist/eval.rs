@@ -283,6 +283,8 @@ fn value_label(value: AlertValue, panel: Option<&str>) -> String {
         AlertValue::ErrorRatio => "error share",
         AlertValue::DbConnectionsRatio => "connections in use / max",
         AlertValue::LockWaits => "sessions waiting on locks",
+        AlertValue::StaleSeconds => "seconds since the target last answered",
+        AlertValue::HealthFailing => "failing health checks",
     };
     match panel {
         Some(p) => format!("{p}: {what}"),
@@ -301,6 +303,8 @@ fn exported(t: &TargetPanels, value: AlertValue, panel: Option<&str>) -> bool {
         AlertValue::DiskUsedRatio => !t.disks.is_empty(),
         AlertValue::ErrorRatio => t.errors.iter().any(|e| titled(&e.title)),
         AlertValue::DbConnectionsRatio | AlertValue::LockWaits => t.db.is_some(),
+        AlertValue::StaleSeconds => true,
+        AlertValue::HealthFailing => !t.health.is_empty(),
     }
 }
 
@@ -391,6 +395,7 @@ fn judge_value(
         symptom: String::new(),
         cause: String::new(),
         action: String::new(),
+        remedy: None,
     };
     let label = value_label(value, panel);
     if !exported(t, value, panel) {

@@ -390,6 +390,7 @@ mod tests {
             symptom: "s".into(),
             cause: "c".into(),
             action: "a".into(),
+            remedy: None,
         }
     }
 

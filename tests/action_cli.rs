@@ -90,10 +90,13 @@ impl Sandbox {
     }
 
     fn command(&self, args: &[&str]) -> Command {
+        self.command_with(&self.config, args)
+    }
+
+    fn command_with(&self, config: &Path, args: &[&str]) -> Command {
         let mut cmd = Command::new(BIN);
-        // Global flags (--read-only) may come before the subcommand: split at "action".
         cmd.arg("--config")
-            .arg(&self.config)
+            .arg(config)
             .args(args)
             .env("XDG_STATE_HOME", self.state_home())
             .env_remove("WATCHDECK_CONFIG")
@@ -302,9 +305,25 @@ fn read_only_refuses_with_exit_2_before_any_child_starts() {
         );
         assert!(!r.stdout.contains("dry run:"), "{argv:?}: {r:?}");
     }
+    // `[actions] read_only = true`: the same, for every target.
+    let global = sb.path("global.toml");
+    let text = std::fs::read_to_string(&sb.config).expect("config");
+    std::fs::write(&global, format!("[actions]\nread_only = true\n\n{text}")).expect("write");
+    for args in refused {
+        let argv: Vec<&str> = args
+            .iter()
+            .map(|a| if *a == "T" { "open" } else { a })
+            .collect();
+        let r = Ran::from(&sb.command_with(&global, &argv).output().expect("run"));
+        assert_eq!(r.code, Some(2), "{argv:?}: {r:?}");
+        assert!(
+            r.stdout.contains("watchdeck runs read-only"),
+            "{argv:?}: {r:?}"
+        );
+    }
     let made: Vec<String> = names(sb.tmp.path())
         .into_iter()
-        .filter(|n| n != "watchdeck.toml" && n != "state")
+        .filter(|n| !["watchdeck.toml", "global.toml", "state"].contains(&n.as_str()))
         .collect();
     assert!(made.is_empty(), "read-only runs created {made:?}");
     sb.assert_no_audit_and_no_lock("read-only");

@@ -84,7 +84,9 @@ pub async fn run(config: &Config, state_dir: &Path, opts: &Options) -> i32 {
     let outcome = actions
         .execute(&prepared, &confirmation, ctx, &headless)
         .await;
-    signals.abort();
+    if let Some(signals) = signals {
+        signals.abort();
+    }
     let _ = tokio::time::timeout(Duration::from_secs(1), printer).await;
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
@@ -133,18 +135,26 @@ fn print_plan(out: &mut impl Write, p: &Prepared, read_only: Option<String>) {
 }
 
 /// SIGINT/SIGTERM cancel; SIGHUP marks the run headless and lets it finish.
+///
+/// The handlers are installed here, before the caller starts the action, not in the spawned
+/// task: until that task first ran, a SIGTERM or SIGHUP would still kill watchdeck outright
+/// and orphan a pg_dump that had already started. Before this point the default dispositions
+/// apply, and nothing has been done yet (no lock, no audit record, no child).
 fn watch_signals(
     cancel: tokio_util::sync::CancellationToken,
     headless: Arc<AtomicBool>,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::hangup()),
-        ) else {
-            return;
-        };
+) -> Option<tokio::task::JoinHandle<()>> {
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+    ) else {
+        tracing::warn!(
+            "cannot install the signal handlers; SIGTERM and SIGHUP keep their default effect"
+        );
+        return None;
+    };
+    Some(tokio::spawn(async move {
         loop {
             tokio::select! {
                 _ = term.recv() => cancel.cancel(),
@@ -152,5 +162,5 @@ fn watch_signals(
                 _ = hup.recv() => headless.store(true, Ordering::SeqCst),
             }
         }
-    })
+    }))
 }

@@ -135,8 +135,10 @@ impl Step {
         match self {
             Step::Exec { argv, env } => {
                 let mut line = String::new();
+                // Quoted like the argv: a value with a space (the passfile placeholder,
+                // PGOPTIONS) must not read as the start of the command.
                 for (k, v) in env {
-                    let _ = write!(line, "{k}={v} ");
+                    let _ = write!(line, "{k}={} ", shell_quote(v));
                 }
                 line.push_str(
                     &argv

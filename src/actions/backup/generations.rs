@@ -94,6 +94,14 @@ impl Generation {
             return Some("in progress, or watchdeck stopped during it".into());
         }
         if m.verified && !self.present {
+            let partial = super::attempt::partial(&self.file);
+            if partial.exists() {
+                // Recorded as verified, killed before the rename.
+                return Some(format!(
+                    "watchdeck stopped between verifying and renaming it; the verified dump is still {}",
+                    partial.display()
+                ));
+            }
             return Some(format!("{} is missing", self.file.display()));
         }
         Some("not verified".into())

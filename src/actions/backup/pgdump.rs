@@ -322,11 +322,15 @@ pub async fn run_pg(
         Err(e) => return Err(attempt.fail(e, &[])),
     };
     ctx.phase("renaming");
+    // Recorded as verified before the rename, so that a final name never shows up with a
+    // manifest that does not say verified. A kill between the two leaves the verified
+    // `.partial` beside a manifest whose file is missing: listed as such, never counted.
+    if let Err(e) = attempt.verified(bytes, &verification) {
+        return Err(attempt.fail(e, &[]));
+    }
     if let Err(e) = fsutil::rename_durable(&attempt.partial, &attempt.file) {
         return Err(attempt.fail(e, &[]));
     }
-    // If this fails the dump is in place but unrecorded: listed as unverified, never deleted.
-    attempt.verified(bytes, &verification)?;
     let mut drill_summary = None;
     if !tables.is_empty() {
         ctx.phase("drill");
@@ -453,14 +457,22 @@ pub(super) fn child_error(target: &str, e: ChildError) -> BackupError {
 }
 
 pub(super) fn tool_error(program: &str, target: &str, f: &Finished) -> BackupError {
+    let last = f.last_error_line();
+    // Killed by a signal watchdeck did not send (its own cancel and timeout are reported as
+    // such): the last line is then whatever --verbose printed last, not an error, so say so.
+    let detail = match (f.signal, last) {
+        (Some(_), Some(line)) => format!(
+            "it was killed from outside watchdeck (an operator, the OOM killer?); its last output: {line}"
+        ),
+        (Some(_), None) => "it was killed from outside watchdeck (an operator, the OOM killer?)".to_owned(),
+        (None, Some(line)) => line.to_owned(),
+        (None, None) => "it printed nothing on stderr".to_owned(),
+    };
     BackupError::Tool {
         program: program.to_owned(),
         target: target.to_owned(),
         status: f.describe(),
-        detail: f
-            .last_error_line()
-            .unwrap_or("it printed nothing on stderr")
-            .to_owned(),
+        detail,
     }
 }
 

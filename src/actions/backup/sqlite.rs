@@ -113,13 +113,15 @@ pub async fn run_sqlite(
     let bytes = fsutil::size(&attempt.partial);
     ctx.bytes(bytes);
     ctx.phase("renaming");
+    let mut attempt = attempt;
+    // Recorded as verified before the rename (see pgdump.rs): a final name always comes with
+    // a manifest that says verified.
     if let Err(e) = fsutil::fsync_file(&attempt.partial)
+        .and_then(|()| attempt.verified(bytes, &verification))
         .and_then(|()| fsutil::rename_durable(&attempt.partial, &attempt.file))
     {
         return Err(attempt.fail(e, &leftovers));
     }
-    let mut attempt = attempt;
-    attempt.verified(bytes, &verification)?;
     ctx.phase("retention");
     let deleted = generations::apply_retention(
         &spec.dir,

@@ -113,6 +113,7 @@ pub async fn run(config: &Config, opts: &Options) -> Result<Exit> {
     let mut m = model(config, opts)?;
     let state_dir = crate::logging::state_dir().unwrap_or_else(std::env::temp_dir);
     let mut acts = ActionRunner::new(Actions::new(config, opts.read_only, &state_dir));
+    let mut walk = crate::cockpit_walk::WalkRunner::new(config);
     let (act_tx, mut act_rx) = mpsc::unbounded_channel::<Msg>();
     let (browse_tx, browse_rx) = watch::channel(None);
     let mut collector =
@@ -188,7 +189,14 @@ pub async fn run(config: &Config, opts: &Options) -> Result<Exit> {
         m.now_ms = now_ms();
         let cmds = update(&mut m, msg);
         terminated |= was_terminate;
-        if let Some(e) = carry_out(cmds, terminated, &m, &browse_tx, &mut acts, &act_tx) {
+        if let Some(e) = carry_out(
+            cmds,
+            terminated,
+            &m,
+            &browse_tx,
+            (&mut acts, &mut walk),
+            &act_tx,
+        ) {
             break e;
         }
     };
@@ -208,7 +216,7 @@ fn carry_out(
     terminated: bool,
     m: &Model,
     browse_tx: &watch::Sender<Option<usize>>,
-    acts: &mut ActionRunner,
+    (acts, walk): (&mut ActionRunner, &mut crate::cockpit_walk::WalkRunner),
     act_tx: &mpsc::UnboundedSender<Msg>,
 ) -> Option<Exit> {
     let mut stop = None;
@@ -240,6 +248,10 @@ fn carry_out(
                 let mut out = std::io::stdout();
                 let _ = out.write_all(b"\x07").and_then(|()| out.flush());
             }
+            Cmd::WalkOpen => walk.open(m, act_tx),
+            Cmd::WalkJudge(key) => walk.judge(&key, m, act_tx),
+            Cmd::WalkRecord { key, verdict, note } => walk.record(&key, verdict, note, act_tx),
+            Cmd::WalkFinish => walk.finish(m, act_tx),
             other => acts.carry_out(other, m, act_tx),
         }
     }
@@ -362,7 +374,11 @@ impl ActionRunner {
             | Cmd::Browse(_)
             | Cmd::SetMouse(_)
             | Cmd::GoHeadless
-            | Cmd::Bell => {}
+            | Cmd::Bell
+            | Cmd::WalkOpen
+            | Cmd::WalkJudge(_)
+            | Cmd::WalkRecord { .. }
+            | Cmd::WalkFinish => {}
         }
     }
 }

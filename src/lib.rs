@@ -10,6 +10,7 @@ pub mod check_cmd;
 pub mod checklist;
 pub mod cli;
 pub mod cockpit;
+mod cockpit_walk;
 pub mod config;
 pub mod demo;
 pub mod derive;

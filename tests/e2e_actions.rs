@@ -26,6 +26,11 @@ struct Session {
 
 impl Session {
     fn start(args: &[&str]) -> Session {
+        Session::start_in(args, tempfile::tempdir().expect("tempdir"))
+    }
+
+    /// Starts with `state` as `XDG_STATE_HOME` (a second run over the same state).
+    fn start_in(args: &[&str], state: tempfile::TempDir) -> Session {
         let (cols, rows) = (160u16, 50u16);
         let pty = native_pty_system()
             .openpty(PtySize {
@@ -35,7 +40,6 @@ impl Session {
                 pixel_height: 0,
             })
             .expect("openpty");
-        let state = tempfile::tempdir().expect("tempdir");
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_watchdeck"));
         cmd.args(args);
         cmd.env("TERM", "xterm-256color");
@@ -117,6 +121,11 @@ impl Session {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// The state directory, for a second run over it.
+    fn take_state(&mut self) -> tempfile::TempDir {
+        std::mem::replace(&mut self.state, tempfile::tempdir().expect("tempdir"))
     }
 
     fn audit_path(&self) -> PathBuf {
@@ -415,4 +424,111 @@ fn suspending_a_topic_on_the_relay_needs_its_id_typed_exactly() {
         text.contains("Authorization: ***"),
         "the header is in the plan, masked:\n{text}"
     );
+}
+
+/// The daily checklist in the cockpit: accept an automatic result, fail a manual item with a
+/// note, quit in the middle, come back to the same place, write the report, read it.
+#[test]
+fn the_demo_checklist_walkthrough_resumes_and_writes_its_report() {
+    let mut s = Session::start(&["demo"]);
+    s.wait_for("the fleet", |t| t.contains("6/6 targets up"));
+    s.send("D");
+    let first = s.wait_for("the first item judged", |t| {
+        t.contains("[D] Daily checklist") && t.contains("automatic result: pass")
+    });
+    assert!(first.contains("cn-relay/health"), "{first}");
+    assert!(first.contains("0 of 44 decided"), "{first}");
+    // Enter accepts the automatic pass and moves on.
+    s.send("\r");
+    s.wait_for("one decided", |t| t.contains("1 of 44 decided"));
+    // Walk to the manual restore-drill item and fail it with a note.
+    for _ in 0..20 {
+        if s.contents().contains("cn-relay/restore-drill   manual") {
+            break;
+        }
+        s.send("j");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    s.wait_for("the manual item", |t| {
+        t.contains("cn-relay/restore-drill   manual")
+    });
+    s.send("n");
+    s.wait_for("typing a note", |t| t.contains("Enter keeps it"));
+    s.send("drill overdue, booked for friday\r");
+    s.send("f");
+    s.wait_for("two decided", |t| t.contains("2 of 44 decided"));
+    s.quit();
+    let reports = s.state.path().join("watchdeck/reports");
+    let saved: Vec<_> = std::fs::read_dir(&reports)
+        .expect("reports dir")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        saved.iter().any(|n| n.ends_with(".walkthrough.json")),
+        "the walkthrough is saved as it goes: {saved:?}"
+    );
+
+    // Back again: the same walkthrough, where it stopped.
+    let mut again = Session::start_in(&["demo"], s.take_state());
+    again.wait_for("the fleet", |t| t.contains("6/6 targets up"));
+    again.send("D");
+    again.wait_for("resumed", |t| t.contains("2 of 44 decided"));
+    again.send("F");
+    again.wait_for("asked to confirm pending items", |t| {
+        t.contains("have no verdict yet")
+    });
+    again.send("F");
+    let done = again.wait_for("report written", |t| t.contains("checklist report written"));
+    assert!(
+        done.contains("[1] Targets"),
+        "back on the main view:\n{done}"
+    );
+    again.quit();
+    let reports = again.state.path().join("watchdeck/reports");
+    let names: Vec<String> = std::fs::read_dir(&reports)
+        .expect("reports dir")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !names.iter().any(|n| n.ends_with(".walkthrough.json")),
+        "a finished walkthrough is closed: {names:?}"
+    );
+    let md_name = names
+        .iter()
+        .find(|n| n.ends_with(".md"))
+        .expect("markdown report");
+    let md = std::fs::read_to_string(reports.join(md_name)).expect("read md");
+    assert!(md.contains("walkthrough"), "{md}");
+    assert!(md.contains("| `cn-relay/health` |"), "{md}");
+    assert!(md.contains("drill overdue, booked for friday"), "{md}");
+    let json_name = names
+        .iter()
+        .find(|n| n.ends_with(".json"))
+        .expect("json report");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(reports.join(json_name)).expect("json"))
+            .expect("report JSON");
+    let item = |key: &str| {
+        json["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .find(|i| i["key"] == key)
+            .cloned()
+            .unwrap_or_else(|| panic!("no item {key}"))
+    };
+    assert_eq!(item("cn-relay/health")["status"], "pass");
+    let drill = item("cn-relay/restore-drill");
+    assert_eq!(drill["status"], "fail");
+    assert_eq!(drill["note"], "drill overdue, booked for friday");
+    assert!(
+        drill["hint"]["action"]
+            .as_str()
+            .is_some_and(|a| !a.is_empty()),
+        "a failed item carries its runbook hint: {drill}"
+    );
+    // Undecided automatic items carry their result as of the end; not-applicable ones say why.
+    assert_eq!(item("cn-relay/backup-fresh")["status"], "skipped");
 }

@@ -47,10 +47,16 @@ pub enum Command {
     AckAlert,
     SilenceAlert,
     Remedy,
+    Checklist,
+    Pass,
+    Fail,
+    Skip,
+    Note,
+    Finish,
 }
 
 /// (command, name, description), in the order commands are listed to users.
-const TABLE: [(Command, &str, &str); 36] = [
+const TABLE: [(Command, &str, &str); 42] = [
     (Command::Quit, "quit", "Quit watchdeck"),
     (Command::Help, "help", "Show the key bindings"),
     (Command::Palette, "palette", "Open the command palette"),
@@ -151,12 +157,26 @@ const TABLE: [(Command, &str, &str); 36] = [
         "remedy",
         "Open the remediation action the selected alert names",
     ),
+    (
+        Command::Checklist,
+        "checklist",
+        "Walk through today's checklist (resumes where it stopped)",
+    ),
+    (Command::Pass, "pass", "Checklist: the item passes"),
+    (Command::Fail, "fail", "Checklist: the item fails"),
+    (Command::Skip, "skip", "Checklist: skip the item"),
+    (Command::Note, "note", "Checklist: write a note on the item"),
+    (
+        Command::Finish,
+        "finish",
+        "Checklist: write the report (Markdown and JSON)",
+    ),
 ];
 
 impl Command {
     /// Every command, in the order help and the palette list them.
-    pub const ALL: [Command; 36] = {
-        let mut all = [Command::Quit; 36];
+    pub const ALL: [Command; 42] = {
+        let mut all = [Command::Quit; 42];
         let mut i = 0;
         while i < TABLE.len() {
             all[i] = TABLE[i].0;

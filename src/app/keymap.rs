@@ -44,12 +44,14 @@ pub enum Mode {
     Confirm,
     /// A target's Actions view, and the audit log.
     Actions,
-    /// Typing: a high-risk confirmation or a topic id. Printable keys are typed.
+    /// Typing: a high-risk confirmation, a topic id or a note. Printable keys are typed.
     Input,
+    /// The daily checklist walkthrough.
+    Checklist,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 7] = [
+    pub const ALL: [Mode; 8] = [
         Mode::Normal,
         Mode::Browse,
         Mode::Help,
@@ -57,6 +59,7 @@ impl Mode {
         Mode::Confirm,
         Mode::Actions,
         Mode::Input,
+        Mode::Checklist,
     ];
 
     /// The name used as the table key in keymap files and `[keys]`.
@@ -69,6 +72,7 @@ impl Mode {
             Mode::Confirm => "confirm",
             Mode::Actions => "actions",
             Mode::Input => "input",
+            Mode::Checklist => "checklist",
         }
     }
 

@@ -9,3 +9,4 @@ pub mod keymap;
 pub mod model;
 pub mod palette;
 pub mod update;
+pub mod walk;

@@ -79,6 +79,8 @@ pub enum View {
     Actions { target: usize },
     /// The audit log, newest last.
     Audit { scroll: usize },
+    /// The daily checklist walkthrough.
+    Checklist,
 }
 
 /// The series browser of one target.
@@ -181,6 +183,10 @@ pub struct Model {
     pub marks: crate::app::alert_ops::AlertMarks,
     /// Ring the terminal bell when a critical alert starts firing (`--bell`).
     pub bell: bool,
+    /// The daily checklist walkthrough, once opened (`D`).
+    pub walk: Option<crate::app::walk::WalkView>,
+    /// `F` was pressed once with items still undecided: the next `F` writes the report.
+    pub walk_finish_armed: bool,
     pub keymap: Keymap,
     pub styles: Styles,
     pub toast: Option<Toast>,
@@ -219,6 +225,8 @@ impl Model {
             hung_up: false,
             marks: crate::app::alert_ops::AlertMarks::default(),
             bell: false,
+            walk: None,
+            walk_finish_armed: false,
             keymap,
             styles,
             toast: None,
@@ -335,6 +343,10 @@ impl Model {
             (Some(Popup::Plan(_) | Popup::TopicPick(_) | Popup::Alert(_)), _) => Mode::Input,
             (None, View::Browse(_)) => Mode::Browse,
             (None, View::Actions { .. } | View::Audit { .. }) => Mode::Actions,
+            (None, View::Checklist) if self.walk.as_ref().is_some_and(|w| w.note.is_some()) => {
+                Mode::Input
+            }
+            (None, View::Checklist) => Mode::Checklist,
             (None, _) => Mode::Normal,
         }
     }

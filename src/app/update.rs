@@ -14,8 +14,10 @@ use super::command::Command;
 use super::keymap::Mode;
 use super::model::{Browse, Model, Palette, PanelId, Popup, Toast, View};
 use super::palette::rank;
+use super::walk;
 use crate::actions::audit::Record;
 use crate::actions::{ActionKind, Confirmation, Outcome, Prepared, Progress, Request};
+use crate::checklist::{Verdict, WalkState};
 use crate::source::Observation;
 
 /// Everything that can happen to the cockpit.
@@ -57,6 +59,19 @@ pub enum Msg {
     },
     /// The audit file's last records (or why it could not be read).
     Audit(Result<Vec<Record>, String>),
+    /// Today's walkthrough, opened or resumed (or why not).
+    WalkOpened(Result<Box<WalkState>, String>),
+    /// A probe for this item came back: it can be judged.
+    WalkGathered(String),
+    /// An automatic item's judgement.
+    WalkJudged {
+        key: String,
+        outcome: Box<crate::checklist::Outcome>,
+    },
+    /// The report was written (its Markdown path), or why not.
+    WalkFinished(Result<String, String>),
+    /// Saving the walkthrough failed.
+    WalkError(String),
 }
 
 /// Side effects requested by `update`.
@@ -86,6 +101,18 @@ pub enum Cmd {
     Audit(Box<Record>),
     /// Ring the terminal bell.
     Bell,
+    /// Open (or resume) today's checklist walkthrough.
+    WalkOpen,
+    /// Judge this automatic item now, on the current panels and what was gathered for it.
+    WalkJudge(String),
+    /// Record (and save) the operator's verdict and note on an item.
+    WalkRecord {
+        key: String,
+        verdict: Verdict,
+        note: Option<String>,
+    },
+    /// Write the report and close the walkthrough.
+    WalkFinish,
 }
 
 /// Applies one message. Returns the side effects to carry out.
@@ -166,6 +193,14 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
             m.acts.backups.insert(target, *backups);
             Vec::new()
         }
+        Msg::WalkOpened(r) => walk::opened(m, r),
+        Msg::WalkGathered(key) => vec![Cmd::WalkJudge(key)],
+        Msg::WalkJudged { key, outcome } => walk::judged(m, &key, *outcome),
+        Msg::WalkFinished(r) => walk::finished(m, r),
+        Msg::WalkError(e) => {
+            toast(m, e, true);
+            Vec::new()
+        }
         Msg::Audit(r) => {
             match r {
                 Ok(records) => {
@@ -219,6 +254,17 @@ fn key(m: &mut Model, k: KeyEvent) -> Vec<Cmd> {
         let taken = match k.code {
             KeyCode::Backspace => act::type_key(m, None, true),
             KeyCode::Char(c) if !control => act::type_key(m, Some(c), false),
+            _ => false,
+        };
+        if taken {
+            return Vec::new();
+        }
+    }
+    if m.popup.is_none() && matches!(m.view, View::Checklist) {
+        let control = k.modifiers.contains(KeyModifiers::CONTROL);
+        let taken = match k.code {
+            KeyCode::Backspace => walk::type_key(m, None, true),
+            KeyCode::Char(c) if !control => walk::type_key(m, Some(c), false),
             _ => false,
         };
         if taken {
@@ -360,6 +406,11 @@ pub fn command(m: &mut Model, c: Command) -> Vec<Cmd> {
         Command::Actions => cmds.extend(act::open_actions(m)),
         Command::Audit => cmds.extend(act::open_audit(m)),
         Command::CancelAction => cmds.extend(act::cancel_action(m)),
+        Command::Run | Command::Close
+            if m.popup.is_none() && m.walk.as_ref().is_some_and(|w| w.note.is_some()) =>
+        {
+            cmds.extend(walk::end_note(m, c == Command::Run));
+        }
         Command::Cancel | Command::Close => m.popup = None,
         Command::Help => {
             m.popup = match m.popup {
@@ -382,6 +433,12 @@ pub fn command(m: &mut Model, c: Command) -> Vec<Cmd> {
                 cmds.extend(alert_ops::submit(m, p));
             }
         }
+        Command::Checklist => cmds.extend(walk::open(m)),
+        Command::Pass => cmds.extend(walk::verdict(m, Some(Verdict::Pass))),
+        Command::Fail => cmds.extend(walk::verdict(m, Some(Verdict::Fail))),
+        Command::Skip => cmds.extend(walk::verdict(m, Some(Verdict::Skip))),
+        Command::Note => walk::start_note(m),
+        Command::Finish => cmds.extend(walk::finish(m)),
         Command::AckAlert => cmds.extend(alert_ops::ack(m)),
         Command::SilenceAlert => cmds.extend(alert_ops::silence(m)),
         Command::Remedy => cmds.extend(alert_ops::remedy(m)),
@@ -420,6 +477,9 @@ pub fn command(m: &mut Model, c: Command) -> Vec<Cmd> {
         Command::FocusDisk => focus(m, PanelId::Disk),
         Command::FocusHealth => focus(m, PanelId::Health),
         Command::FocusSignals => focus(m, PanelId::Signals),
+        Command::Up | Command::Down if m.popup.is_none() && matches!(m.view, View::Checklist) => {
+            cmds.extend(walk::step(m, if c == Command::Up { -1 } else { 1 }));
+        }
         Command::Up => scroll_or_move(m, -1),
         Command::Down => scroll_or_move(m, 1),
         Command::PageUp => scroll_or_move(m, -(page(m) as isize)),
@@ -431,6 +491,8 @@ pub fn command(m: &mut Model, c: Command) -> Vec<Cmd> {
                 cmds.extend(command(m, Command::Run));
             } else if matches!(m.view, View::Actions { .. }) && m.popup.is_none() {
                 cmds.extend(act::choose(m));
+            } else if matches!(m.view, View::Checklist) && m.popup.is_none() {
+                cmds.extend(walk::verdict(m, None));
             } else if m.focus == PanelId::Overview && matches!(m.view, View::Main) {
                 let t = m.selected[PanelId::Overview.index()];
                 if t < m.shown.targets.len() {
@@ -453,7 +515,7 @@ pub fn command(m: &mut Model, c: Command) -> Vec<Cmd> {
                         m.focus = PanelId::Overview;
                         m.selected[PanelId::Overview.index()] = target;
                     }
-                    View::Audit { .. } => m.view = View::Main,
+                    View::Audit { .. } | View::Checklist => m.view = View::Main,
                     View::Main => {}
                 }
             }

@@ -29,6 +29,7 @@ fn hints(m: &Model) -> (Mode, &'static [Command]) {
                 Command::FocusNext,
                 Command::Drill,
                 Command::Actions,
+                Command::Checklist,
                 Command::Browse,
                 Command::Filter,
                 Command::Freeze,
@@ -57,6 +58,16 @@ fn hints(m: &Model) -> (Mode, &'static [Command]) {
             Command::Quit,
         ],
         Mode::Input => &[Command::Run, Command::Close],
+        Mode::Checklist => &[
+            Command::Pass,
+            Command::Fail,
+            Command::Skip,
+            Command::Drill,
+            Command::Note,
+            Command::Down,
+            Command::Finish,
+            Command::Back,
+        ],
     };
     (mode, cmds)
 }

@@ -13,6 +13,7 @@ pub mod layout;
 mod overview;
 mod panels;
 mod popups;
+mod walk;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Alignment, Rect};
@@ -64,6 +65,7 @@ pub fn render(m: &Model, area: Rect, buf: &mut Buffer) {
         View::Browse(b) => browse::render(m, b, buf, body),
         View::Actions { target } => actions::render(m, *target, buf, body),
         View::Audit { scroll } => actions::render_audit(m, *scroll, buf, body),
+        View::Checklist => walk::render(m, buf, body),
         View::Main | View::Detail { .. } => {
             for (panel, rect) in layout::panel_areas(m) {
                 render_panel(m, panel, buf, rect);

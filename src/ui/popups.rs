@@ -217,7 +217,8 @@ pub fn help_lines(m: &Model) -> Vec<Line<'static>> {
         (Mode::Help, "This help"),
         (Mode::Confirm, "Confirmations"),
         (Mode::Actions, "Actions view and audit log"),
-        (Mode::Input, "Typing a confirmation or a topic"),
+        (Mode::Input, "Typing a confirmation, a topic or a note"),
+        (Mode::Checklist, "Daily checklist walkthrough"),
     ] {
         out.push(Line::styled(title.to_owned(), s.title));
         for b in m.keymap.bindings(mode) {

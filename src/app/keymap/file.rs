@@ -36,12 +36,21 @@ pub struct KeysFile {
     pub actions: Vec<Spanned<EntryFile>>,
     #[serde(default)]
     pub input: Vec<Spanned<EntryFile>>,
+    #[serde(default)]
+    pub checklist: Vec<Spanned<EntryFile>>,
 }
 
 impl KeysFile {
     /// The file's key names, for the config's unknown-key pass.
     pub const KEYS: &'static [&'static str] = &[
-        "normal", "browse", "help", "palette", "confirm", "actions", "input",
+        "normal",
+        "browse",
+        "help",
+        "palette",
+        "confirm",
+        "actions",
+        "input",
+        "checklist",
     ];
 
     fn entries(&self, mode: Mode) -> &[Spanned<EntryFile>] {
@@ -53,6 +62,7 @@ impl KeysFile {
             Mode::Confirm => &self.confirm,
             Mode::Actions => &self.actions,
             Mode::Input => &self.input,
+            Mode::Checklist => &self.checklist,
         }
     }
 }

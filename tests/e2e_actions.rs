@@ -497,7 +497,7 @@ fn the_demo_checklist_walkthrough_resumes_and_writes_its_report() {
     );
     let md_name = names
         .iter()
-        .find(|n| n.ends_with(".md"))
+        .find(|n| Path::new(n).extension().is_some_and(|e| e == "md"))
         .expect("markdown report");
     let md = std::fs::read_to_string(reports.join(md_name)).expect("read md");
     assert!(md.contains("walkthrough"), "{md}");
@@ -505,7 +505,7 @@ fn the_demo_checklist_walkthrough_resumes_and_writes_its_report() {
     assert!(md.contains("drill overdue, booked for friday"), "{md}");
     let json_name = names
         .iter()
-        .find(|n| n.ends_with(".json"))
+        .find(|n| Path::new(n).extension().is_some_and(|e| e == "json"))
         .expect("json report");
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(reports.join(json_name)).expect("json"))

@@ -304,12 +304,6 @@ pub(super) fn type_key(m: &mut Model, c: Option<char>, backspace: bool) -> bool 
         }
         _ => return false,
     };
-    if backspace {
-        field.pop();
-    } else if let Some(c) = c {
-        if field.chars().count() < 256 {
-            field.push(c);
-        }
-    }
+    super::update::edit(field, c, backspace, 256);
     true
 }

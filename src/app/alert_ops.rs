@@ -241,12 +241,6 @@ pub(super) fn type_key(p: &mut AlertPopup, c: Option<char>, backspace: bool) -> 
     let AlertPopup::Ack { note, .. } = p else {
         return false;
     };
-    if backspace {
-        note.pop();
-    } else if let Some(c) = c {
-        if note.chars().count() < 500 {
-            note.push(c);
-        }
-    }
+    super::update::edit(note, c, backspace, 500);
     true
 }

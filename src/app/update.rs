@@ -594,6 +594,17 @@ fn mouse(m: &mut Model, e: MouseEvent) -> Vec<Cmd> {
     Vec::new()
 }
 
+/// One key typed into a text field of at most `max` characters: a character, or Backspace.
+pub(super) fn edit(field: &mut String, c: Option<char>, backspace: bool, max: usize) {
+    if backspace {
+        field.pop();
+    } else if let Some(c) = c {
+        if field.chars().count() < max {
+            field.push(c);
+        }
+    }
+}
+
 /// True when the keymap mode takes free text (for the footer).
 pub fn typing(m: &Model) -> bool {
     matches!(&m.view, View::Browse(b) if b.editing) || m.mode() == Mode::Palette

@@ -24,13 +24,7 @@ pub struct WalkView {
 
 impl WalkView {
     pub fn progress(&self) -> (usize, usize) {
-        let done = self
-            .state
-            .items
-            .iter()
-            .filter(|i| i.verdict.is_some())
-            .count();
-        (done, self.state.items.len())
+        self.state.progress()
     }
 
     fn current_key(&self) -> Option<String> {
@@ -209,13 +203,7 @@ pub(super) fn type_key(m: &mut Model, c: Option<char>, backspace: bool) -> bool 
     let Some(note) = m.walk.as_mut().and_then(|w| w.note.as_mut()) else {
         return false;
     };
-    if backspace {
-        note.pop();
-    } else if let Some(c) = c {
-        if note.chars().count() < 500 {
-            note.push(c);
-        }
-    }
+    super::update::edit(note, c, backspace, 500);
     true
 }
 

@@ -102,10 +102,7 @@ pub fn file_safe(name: &str) -> String {
 
 /// The operator: `$USER`, else `$LOGNAME`, else `operator`.
 pub fn default_operator() -> String {
-    ["USER", "LOGNAME"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
-        .unwrap_or_else(|| "operator".into())
+    crate::actions::audit::Operator::current().user
 }
 
 /// `overlay`, or `fleet` when several checklists ran.

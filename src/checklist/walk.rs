@@ -68,6 +68,14 @@ pub struct WalkState {
     pub items: Vec<WalkItem>,
 }
 
+impl WalkState {
+    /// `(decided, total)`: items with a verdict.
+    pub fn progress(&self) -> (usize, usize) {
+        let done = self.items.iter().filter(|i| i.verdict.is_some()).count();
+        (done, self.items.len())
+    }
+}
+
 /// Why the walkthrough state could not be read or saved.
 #[derive(Debug, thiserror::Error)]
 pub enum WalkError {
@@ -182,13 +190,7 @@ impl Walkthrough {
 
     /// `(decided, total)`: items with a verdict.
     pub fn progress(&self) -> (usize, usize) {
-        let done = self
-            .state
-            .items
-            .iter()
-            .filter(|i| i.verdict.is_some())
-            .count();
-        (done, self.state.items.len())
+        self.state.progress()
     }
 
     /// The first item without a verdict.

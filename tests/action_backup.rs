@@ -4,12 +4,12 @@
 //! even when the test fails, so tests run in parallel.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::mpsc::UnboundedReceiver;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 use watchdeck::actions::backup::{
     list, newest_verified, plan_pg, plan_sqlite, retention_eligible, run_pg, run_sqlite, timestamp,
     verify_dump, BackupError, BackupKind, DrillSummary, Generation, Manifest, PgBackupSpec,
@@ -18,97 +18,30 @@ use watchdeck::actions::backup::{
 use watchdeck::actions::{Ctx, Progress, Step};
 use watchdeck::config::{PasswordSource, PostgresConfig, Secret};
 
-const ADMIN: &str = "host=127.0.0.1 port=5432 user=postgres dbname=postgres";
 /// A password with the characters a passfile must escape; it must never show anywhere.
 const SECRET: &str = r"pw:SECRET\never-shown";
 
-static NEXT: AtomicU32 = AtomicU32::new(0);
+#[path = "common/pgdb.rs"]
+mod pgdb;
+use pgdb::{client, TestDb, ADMIN};
 
-fn unique(prefix: &str) -> String {
-    format!(
-        "{prefix}_{}_{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-async fn client(dsn: &str) -> Client {
-    let (client, connection) = tokio_postgres::connect(dsn, NoTls)
+/// `cn_relay.events` (1000 rows) and `public.users` (50 rows).
+async fn seed(db: &TestDb) {
+    db.admin()
         .await
-        .unwrap_or_else(|e| panic!("connect {dsn}: {e}"));
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    client
-}
-
-/// A database of this test's own, dropped on drop.
-struct TestDb {
-    name: String,
-}
-
-impl TestDb {
-    async fn new() -> TestDb {
-        let name = unique("wd_bk");
-        client(ADMIN)
-            .await
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .await
-            .expect("create database");
-        TestDb { name }
-    }
-
-    async fn admin(&self) -> Client {
-        client(&format!(
-            "host=127.0.0.1 port=5432 user=postgres dbname={}",
-            self.name
-        ))
+        .batch_execute(
+            "CREATE SCHEMA cn_relay;
+             CREATE TABLE cn_relay.events (seq bigint PRIMARY KEY, body text NOT NULL);
+             INSERT INTO cn_relay.events SELECT i, md5(i::text) FROM generate_series(1, 1000) i;
+             CREATE TABLE users (id int PRIMARY KEY, name text);
+             INSERT INTO users SELECT i, 'user' || i FROM generate_series(1, 50) i;",
+        )
         .await
-    }
-
-    fn config(&self) -> PostgresConfig {
-        PostgresConfig::from_dsn(&format!("postgres://postgres@127.0.0.1:5432/{}", self.name))
-            .expect("dsn")
-    }
-
-    /// `cn_relay.events` (1000 rows) and `public.users` (50 rows).
-    async fn seed(&self) {
-        self.admin()
-            .await
-            .batch_execute(
-                "CREATE SCHEMA cn_relay;
-                 CREATE TABLE cn_relay.events (seq bigint PRIMARY KEY, body text NOT NULL);
-                 INSERT INTO cn_relay.events SELECT i, md5(i::text) FROM generate_series(1, 1000) i;
-                 CREATE TABLE users (id int PRIMARY KEY, name text);
-                 INSERT INTO users SELECT i, 'user' || i FROM generate_series(1, 50) i;",
-            )
-            .await
-            .expect("seed");
-    }
+        .expect("seed");
 }
 
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let name = self.name.clone();
-        let done = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async {
-                client(ADMIN)
-                    .await
-                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .await
-                    .expect("drop database");
-            });
-        })
-        .join();
-        assert!(
-            done.is_ok() || std::thread::panicking(),
-            "could not drop the test database"
-        );
-    }
+async fn new_db() -> TestDb {
+    TestDb::new("wd_bk").await
 }
 
 async fn count(c: &Client, table: &str) -> i64 {
@@ -174,7 +107,7 @@ fn passfiles_of_this_process() -> Vec<String> {
 
 /// Restores `file` into a fresh database with the real pg_restore and compares row counts.
 async fn assert_restorable(db: &TestDb, file: &Path) {
-    let other = TestDb::new().await;
+    let other = new_db().await;
     let restored = std::process::Command::new("pg_restore")
         .args(["-h", "127.0.0.1", "-U", "postgres", "--exit-on-error", "-d"])
         .arg(&other.name)
@@ -199,8 +132,8 @@ async fn assert_restorable(db: &TestDb, file: &Path) {
 
 #[tokio::test]
 async fn pg_backup_verifies_restores_and_never_shows_the_password() {
-    let db = TestDb::new().await;
-    db.seed().await;
+    let db = new_db().await;
+    seed(&db).await;
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("backups");
     let mut spec = pg_spec(&db, &dir);
@@ -312,8 +245,8 @@ async fn pg_backup_verifies_restores_and_never_shows_the_password() {
 
 #[tokio::test]
 async fn a_truncated_dump_is_rejected_by_verify() {
-    let db = TestDb::new().await;
-    db.seed().await;
+    let db = new_db().await;
+    seed(&db).await;
     db.admin()
         .await
         .batch_execute(
@@ -343,8 +276,8 @@ async fn a_truncated_dump_is_rejected_by_verify() {
 
 #[tokio::test]
 async fn restore_drill_writes_its_summary_and_drops_the_scratch_database() {
-    let db = TestDb::new().await;
-    db.seed().await;
+    let db = new_db().await;
+    seed(&db).await;
     let tmp = tempfile::tempdir().expect("tempdir");
     let mut spec = pg_spec(&db, tmp.path());
     spec.drill_tables = vec!["cn_relay.events".into(), "users".into()];
@@ -418,8 +351,8 @@ async fn restore_drill_writes_its_summary_and_drops_the_scratch_database() {
 
 #[tokio::test]
 async fn a_failed_drill_still_drops_the_scratch_database_and_deletes_nothing() {
-    let db = TestDb::new().await;
-    db.seed().await;
+    let db = new_db().await;
+    seed(&db).await;
     let tmp = tempfile::tempdir().expect("tempdir");
     let mut spec = pg_spec(&db, tmp.path());
     spec.keep = 1;
@@ -466,7 +399,7 @@ async fn a_failed_drill_still_drops_the_scratch_database_and_deletes_nothing() {
 
 #[tokio::test]
 async fn cancel_during_pg_dump_leaves_no_partial_and_no_dump() {
-    let db = TestDb::new().await;
+    let db = new_db().await;
     db.admin()
         .await
         .batch_execute(

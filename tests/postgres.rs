@@ -5,120 +5,19 @@
 //! The config tests at the end need no server.
 
 use std::os::unix::fs::PermissionsExt;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
-use tokio_postgres::{Client, NoTls};
 use watchdeck::config::{Config, PasswordSource, PostgresConfig};
 use watchdeck::source::postgres::{
     collect_once, connect, spawn_rounds, BacklogRow, PgError, PgMsg, PgObservation,
 };
 
-const ADMIN: &str = "host=127.0.0.1 port=5432 user=postgres dbname=postgres";
 const SECRET: &str = "pw-SECRET-never-shown";
 
-static NEXT: AtomicU32 = AtomicU32::new(0);
-
-fn unique(prefix: &str) -> String {
-    format!(
-        "{prefix}_{}_{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-async fn client(dsn: &str) -> Client {
-    let (client, connection) = tokio_postgres::connect(dsn, NoTls)
-        .await
-        .unwrap_or_else(|e| panic!("connect {dsn}: {e}"));
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    client
-}
-
-/// A database (and roles) of this test's own, dropped on drop.
-struct TestDb {
-    name: String,
-    roles: Vec<String>,
-}
-
-impl TestDb {
-    async fn new() -> TestDb {
-        let name = unique("wd_test");
-        client(ADMIN)
-            .await
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .await
-            .expect("create database");
-        TestDb {
-            name,
-            roles: Vec::new(),
-        }
-    }
-
-    fn dsn_as(&self, user: &str) -> String {
-        format!("postgres://{user}@127.0.0.1:5432/{}", self.name)
-    }
-
-    fn dsn(&self) -> String {
-        self.dsn_as("postgres")
-    }
-
-    /// A superuser session in the test database.
-    async fn admin(&self) -> Client {
-        client(&format!(
-            "host=127.0.0.1 port=5432 user=postgres dbname={}",
-            self.name
-        ))
-        .await
-    }
-
-    /// A login role without any grant; dropped with the database.
-    async fn role(&mut self) -> String {
-        let role = unique("wd_role");
-        client(ADMIN)
-            .await
-            .batch_execute(&format!("CREATE ROLE {role} LOGIN"))
-            .await
-            .expect("create role");
-        self.roles.push(role.clone());
-        role
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let name = self.name.clone();
-        let roles = std::mem::take(&mut self.roles);
-        // Drop runs inside the test's runtime; a thread of its own can block on another one.
-        let done = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async {
-                let admin = client(ADMIN).await;
-                admin
-                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .await
-                    .expect("drop database");
-                for role in roles {
-                    admin
-                        .batch_execute(&format!("DROP ROLE IF EXISTS {role}"))
-                        .await
-                        .expect("drop role");
-                }
-            });
-        })
-        .join();
-        assert!(
-            done.is_ok() || std::thread::panicking(),
-            "could not drop the test database"
-        );
-    }
-}
+#[path = "common/pgdb.rs"]
+mod pgdb;
+use pgdb::{client, TestDb};
 
 fn env(name: &str) -> Option<String> {
     (name == "WD_TEST_PG_PASSWORD").then(|| SECRET.to_owned())
@@ -164,7 +63,7 @@ fn rows(list: &[(&str, i64)]) -> Vec<BacklogRow> {
 
 #[tokio::test]
 async fn default_backlog_is_max_seq_minus_last_seq() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("wd_test").await;
     let admin = db.admin().await;
     admin.batch_execute(SEED).await.expect("seed");
     let cfg = pg(&format!("dsn = \"{}\"\nsslmode = \"disable\"", db.dsn()));
@@ -225,7 +124,7 @@ async fn default_backlog_is_max_seq_minus_last_seq() {
 
 #[tokio::test]
 async fn custom_table_names_are_quoted_and_used() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("wd_test").await;
     db.admin()
         .await
         .batch_execute(
@@ -252,7 +151,7 @@ async fn custom_table_names_are_quoted_and_used() {
 
 #[tokio::test]
 async fn custom_backlog_query_returns_consumer_and_numeric_backlog() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("wd_test").await;
     db.admin()
         .await
         .batch_execute(
@@ -285,7 +184,7 @@ async fn custom_backlog_query_returns_consumer_and_numeric_backlog() {
 
 #[tokio::test]
 async fn backlog_runs_read_only() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("wd_test").await;
     db.admin()
         .await
         .batch_execute("CREATE SEQUENCE wd_seq")
@@ -314,7 +213,7 @@ async fn backlog_runs_read_only() {
 
 #[tokio::test]
 async fn missing_table_is_named_and_hides_nothing_else() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("wd_test").await;
     db.admin().await.batch_execute(SEED).await.expect("seed");
     let cfg = pg(&format!(
         "dsn = \"{}\"\nsslmode = \"disable\"\nevents_table = \"no_such_events\"",
@@ -363,7 +262,7 @@ async fn missing_table_is_named_and_hides_nothing_else() {
 
 #[tokio::test]
 async fn statement_timeout_is_reported_in_plain_words() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("wd_test").await;
     let cfg = pg(&format!(
         "dsn = \"{}\"\nsslmode = \"disable\"\nstatement_timeout = \"1s\"\n\
          backlog_query = \"SELECT 'slow' AS consumer, 1 AS backlog FROM pg_sleep(5)\"",
@@ -395,7 +294,7 @@ async fn statement_timeout_is_reported_in_plain_words() {
 
 #[tokio::test]
 async fn lock_wait_names_the_blocked_and_the_blocking_session() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("wd_test").await;
     let admin = db.admin().await;
     admin
         .batch_execute(
@@ -494,7 +393,7 @@ async fn lock_wait_names_the_blocked_and_the_blocking_session() {
 
 #[tokio::test]
 async fn permission_denied_names_the_missing_grant() {
-    let mut db = TestDb::new().await;
+    let mut db = TestDb::new("wd_test").await;
     let admin = db.admin().await;
     admin.batch_execute(SEED).await.expect("seed");
     let role = db.role().await;
@@ -558,7 +457,7 @@ async fn permission_denied_names_the_missing_grant() {
 
 #[tokio::test]
 async fn replication_and_sizes_on_a_primary() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("wd_test").await;
     let cfg = pg(&format!("dsn = \"{}\"\nsslmode = \"disable\"", db.dsn()));
     let obs = observe(&cfg).await;
     let replication = obs.replication.expect("replication");
@@ -664,7 +563,7 @@ async fn a_server_that_never_answers_times_out() {
 
 #[tokio::test]
 async fn unknown_role_and_database_are_named() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("wd_test").await;
     let cfg = pg(&format!(
         "dsn = \"{}\"\nsslmode = \"disable\"",
         db.dsn_as("wd_nobody_at_all")
@@ -696,7 +595,7 @@ async fn unknown_role_and_database_are_named() {
 
 #[tokio::test]
 async fn tls_modes() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("wd_test").await;
     let ssl_on = db
         .admin()
         .await
@@ -739,7 +638,7 @@ async fn tls_modes() {
 
 #[tokio::test]
 async fn collector_reconnects_after_the_server_drops_it() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("wd_test").await;
     db.admin().await.batch_execute(SEED).await.expect("seed");
     let cfg = pg(&format!("dsn = \"{}\"\nsslmode = \"disable\"", db.dsn()));
     let (tx, mut rx) = mpsc::channel(8);

@@ -52,9 +52,10 @@ pub fn render(m: &Model, target: usize, buf: &mut Buffer, area: Rect) {
     let backups_h = backups.map_or(0, |b| (b.rows.len().clamp(1, 6) as u16) + 3);
     let [list, running, back, audit] = Layout::vertical([
         Constraint::Length(list_h),
-        Constraint::Min(4),
+        // The running action's output and the audit records share what is left.
+        Constraint::Fill(3),
         Constraint::Length(backups_h),
-        Constraint::Length(7),
+        Constraint::Fill(2),
     ])
     .areas(area);
 

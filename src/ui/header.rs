@@ -86,7 +86,13 @@ pub fn render(m: &Model, buf: &mut Buffer, area: Rect) {
             String::new()
         };
         right.push(Span::styled(
-            format!(" ▶ {} {target}: {}{more} ", r.kind.as_str(), r.phase),
+            // The phase is cut short here (the Actions view has it in full): the clock and
+            // the badges on the right must stay visible.
+            format!(
+                " ▶ {} {target}: {}{more} ",
+                r.kind.as_str(),
+                super::fit(&r.phase, 24).trim_end()
+            ),
             s.badge_frozen,
         ));
         right.push(Span::raw(" "));

@@ -26,16 +26,17 @@ fn hints(m: &Model) -> (Mode, &'static [Command]) {
                 Command::Quit,
             ],
             _ => &[
+                // Most needed first: a narrow terminal cuts the end of the line.
                 Command::FocusNext,
                 Command::Drill,
                 Command::Actions,
                 Command::Checklist,
+                Command::Help,
+                Command::Quit,
                 Command::Browse,
                 Command::Filter,
                 Command::Freeze,
                 Command::Palette,
-                Command::Help,
-                Command::Quit,
             ],
         },
         Mode::Browse => &[

@@ -475,34 +475,46 @@ impl Fetcher {
                 },
             };
         }
-        if err.is_builder() {
-            return FetchError::BadUrl {
-                reason: deepest_cause(err),
-            };
+        match request_error(err, url, limits) {
+            FetchError::Other { cause } => FetchError::Other {
+                cause: self.redact(&cause),
+            },
+            other => other,
         }
-        if err.is_connect() {
-            return connect_error(err, url, limits);
-        }
-        if any_hyper(err, hyper::Error::is_parse_too_large) {
-            return FetchError::HeadersTooLarge;
-        }
-        if any_hyper(err, hyper::Error::is_parse) {
-            return FetchError::NotHttp {
-                cause: deepest_cause(err),
-            };
-        }
-        if any_hyper(err, hyper::Error::is_incomplete_message) {
-            return FetchError::ClosedWithoutResponse;
-        }
-        if err.is_timeout() {
-            return FetchError::Timeout {
-                after: limits.timeout,
-                phase: Phase::Headers,
-            };
-        }
-        FetchError::Other {
-            cause: self.redact(&deepest_cause(err)),
-        }
+    }
+}
+
+/// Puts a failed `send()` into words (everything but redirect refusals). Shared with the
+/// JSON-API clients (`promql`, `alertmanager`) so that every connection problem reads the same.
+/// The `Other` cause is the deepest error's text: callers redact their secrets from it.
+pub(crate) fn request_error(err: &reqwest::Error, url: &Url, limits: &HttpLimits) -> FetchError {
+    if err.is_builder() {
+        return FetchError::BadUrl {
+            reason: deepest_cause(err),
+        };
+    }
+    if err.is_connect() {
+        return connect_error(err, url, limits);
+    }
+    if any_hyper(err, hyper::Error::is_parse_too_large) {
+        return FetchError::HeadersTooLarge;
+    }
+    if any_hyper(err, hyper::Error::is_parse) {
+        return FetchError::NotHttp {
+            cause: deepest_cause(err),
+        };
+    }
+    if any_hyper(err, hyper::Error::is_incomplete_message) {
+        return FetchError::ClosedWithoutResponse;
+    }
+    if err.is_timeout() {
+        return FetchError::Timeout {
+            after: limits.timeout,
+            phase: Phase::Headers,
+        };
+    }
+    FetchError::Other {
+        cause: deepest_cause(err),
     }
 }
 
@@ -658,7 +670,8 @@ fn tls_problem(cause: &str) -> String {
     format!("the TLS handshake failed: {cause}")
 }
 
-fn body_error(
+/// Puts a failed body read into words (shared with the JSON-API clients).
+pub(crate) fn body_error(
     err: &reqwest::Error,
     received: usize,
     announced: Option<u64>,

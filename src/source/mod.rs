@@ -1,11 +1,14 @@
 //! Collectors: everything that reads the outside world (HTTP scrapes and health checks, local
 //! disks, Postgres). They send owned observations; they never hold shared locks or block the UI.
 
+pub mod alertmanager;
+pub mod api;
 mod collector;
 pub mod disk;
 pub mod health;
 pub mod http;
 pub mod postgres;
+pub mod promql;
 
 pub use collector::{
     display_url, now_ms, watched_names, BrowseRequest, Collector, HealthOutcome, Observation,

@@ -1,0 +1,463 @@
+//! Alertmanager's API v2: the firing alerts (labels, annotations, runbook links, since when),
+//! the silences, and creating and expiring a silence.
+//!
+//! Creating and expiring change shared state that the whole on-call rotation sees, so each
+//! has a `*_plan` twin that returns the exact request as [`Step`]s (credentials masked) for the
+//! preview, confirmation and audit log of an action; the executing method sends exactly that.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+
+use super::api::{ApiClient, ApiError, ApiResponse, ApiSpec};
+use crate::actions::Step;
+
+/// One alert as Alertmanager holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alert {
+    pub fingerprint: String,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    /// Since when it fires (ms since the epoch).
+    pub starts_at_ms: i64,
+    pub ends_at_ms: Option<i64>,
+    pub state: AlertState,
+    pub silenced_by: Vec<String>,
+    pub inhibited_by: Vec<String>,
+    pub generator_url: Option<String>,
+    pub receivers: Vec<String>,
+}
+
+impl Alert {
+    pub fn name(&self) -> &str {
+        self.labels.get("alertname").map_or("", String::as_str)
+    }
+
+    /// The `runbook_url` annotation (or `runbook`), when set.
+    pub fn runbook_url(&self) -> Option<&str> {
+        self.annotations
+            .get("runbook_url")
+            .or_else(|| self.annotations.get("runbook"))
+            .map(String::as_str)
+    }
+}
+
+/// `status.state` of an alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertState {
+    Active,
+    Suppressed,
+    Unprocessed,
+}
+
+/// Which alerts to list (the API's query parameters).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertFilter {
+    pub active: bool,
+    pub silenced: bool,
+    pub inhibited: bool,
+    /// Matchers such as `severity="page"`, ANDed by the server.
+    pub matchers: Vec<String>,
+}
+
+impl Default for AlertFilter {
+    fn default() -> Self {
+        AlertFilter {
+            active: true,
+            silenced: true,
+            inhibited: true,
+            matchers: Vec::new(),
+        }
+    }
+}
+
+/// One matcher of a silence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Matcher {
+    pub name: String,
+    pub value: String,
+    pub is_regex: bool,
+    /// `false` for `!=` and `!~`.
+    #[serde(default = "yes")]
+    pub is_equal: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Matcher {
+    /// `name="value"`.
+    pub fn equal(name: impl Into<String>, value: impl Into<String>) -> Matcher {
+        Matcher {
+            name: name.into(),
+            value: value.into(),
+            is_regex: false,
+            is_equal: true,
+        }
+    }
+}
+
+/// A silence as Alertmanager holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Silence {
+    pub id: String,
+    pub matchers: Vec<Matcher>,
+    pub starts_at_ms: i64,
+    pub ends_at_ms: i64,
+    pub created_by: String,
+    pub comment: String,
+    pub state: SilenceState,
+}
+
+/// `status.state` of a silence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SilenceState {
+    Active,
+    Pending,
+    Expired,
+}
+
+/// A silence to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSilence {
+    pub matchers: Vec<Matcher>,
+    pub starts_at_ms: i64,
+    pub ends_at_ms: i64,
+    pub created_by: String,
+    pub comment: String,
+}
+
+/// A client of one Alertmanager.
+#[derive(Debug)]
+pub struct AmClient {
+    api: ApiClient,
+}
+
+impl AmClient {
+    pub fn new(spec: &ApiSpec) -> Result<AmClient, ApiError> {
+        Ok(AmClient {
+            api: ApiClient::new("Alertmanager", spec)?,
+        })
+    }
+
+    /// `GET /api/v2/alerts`, sorted by start time (oldest first), then name.
+    pub async fn alerts(&self, filter: &AlertFilter) -> Result<Vec<Alert>, ApiError> {
+        let flag = |b: bool| if b { "true" } else { "false" };
+        let mut params = vec![
+            ("active", flag(filter.active)),
+            ("silenced", flag(filter.silenced)),
+            ("inhibited", flag(filter.inhibited)),
+        ];
+        params.extend(filter.matchers.iter().map(|m| ("filter", m.as_str())));
+        let response = self
+            .api
+            .send(Method::GET, "/api/v2/alerts", &params, None)
+            .await?;
+        let raw: Vec<RawAlert> = self.json(&response)?;
+        let mut alerts = Vec::with_capacity(raw.len());
+        for a in raw {
+            alerts.push(Alert {
+                starts_at_ms: self.time(&response, &a.starts_at)?,
+                ends_at_ms: a.ends_at.as_deref().and_then(parse_time),
+                state: match a.status.state.as_str() {
+                    "suppressed" => AlertState::Suppressed,
+                    "unprocessed" => AlertState::Unprocessed,
+                    _ => AlertState::Active,
+                },
+                fingerprint: a.fingerprint,
+                labels: a.labels,
+                annotations: a.annotations,
+                silenced_by: a.status.silenced_by,
+                inhibited_by: a.status.inhibited_by,
+                generator_url: a.generator_url.filter(|u| !u.is_empty()),
+                receivers: a.receivers.into_iter().map(|r| r.name).collect(),
+            });
+        }
+        alerts.sort_by(|a, b| (a.starts_at_ms, a.name()).cmp(&(b.starts_at_ms, b.name())));
+        Ok(alerts)
+    }
+
+    /// `GET /api/v2/silences`, newest end first.
+    pub async fn silences(&self) -> Result<Vec<Silence>, ApiError> {
+        let response = self
+            .api
+            .send(Method::GET, "/api/v2/silences", &[], None)
+            .await?;
+        let raw: Vec<RawSilence> = self.json(&response)?;
+        let mut out = Vec::with_capacity(raw.len());
+        for s in raw {
+            out.push(Silence {
+                starts_at_ms: self.time(&response, &s.starts_at)?,
+                ends_at_ms: self.time(&response, &s.ends_at)?,
+                state: match s.status.state.as_str() {
+                    "active" => SilenceState::Active,
+                    "pending" => SilenceState::Pending,
+                    _ => SilenceState::Expired,
+                },
+                id: s.id,
+                matchers: s.matchers,
+                created_by: s.created_by,
+                comment: s.comment,
+            });
+        }
+        out.sort_by_key(|s| std::cmp::Reverse(s.ends_at_ms));
+        Ok(out)
+    }
+
+    /// What [`create_silence`](Self::create_silence) will send.
+    pub fn create_silence_plan(&self, silence: &NewSilence) -> Result<Vec<Step>, ApiError> {
+        let body = self.silence_body(silence)?;
+        let mut note = Step::Note {
+            text: format!("body: {}", String::from_utf8_lossy(&body)),
+        };
+        note.mask(self.api.secrets());
+        Ok(vec![
+            self.api.plan_http("POST", "/api/v2/silences", true, 200),
+            note,
+        ])
+    }
+
+    /// `POST /api/v2/silences`; returns the new silence's id.
+    pub async fn create_silence(&self, silence: &NewSilence) -> Result<String, ApiError> {
+        let body = self.silence_body(silence)?;
+        let response = self
+            .api
+            .send(Method::POST, "/api/v2/silences", &[], Some(body))
+            .await?;
+        let created: Created = self.json(&response)?;
+        Ok(created.silence_id)
+    }
+
+    /// What [`expire_silence`](Self::expire_silence) will send.
+    pub fn expire_silence_plan(&self, id: &str) -> Result<Vec<Step>, ApiError> {
+        let path = self.silence_path(id)?;
+        Ok(vec![self.api.plan_http("DELETE", &path, false, 200)])
+    }
+
+    /// `DELETE /api/v2/silence/{id}`: the silence ends now (it stays listed as expired).
+    pub async fn expire_silence(&self, id: &str) -> Result<(), ApiError> {
+        let path = self.silence_path(id)?;
+        let response = self.api.send(Method::DELETE, &path, &[], None).await?;
+        if (200..300).contains(&response.status) {
+            Ok(())
+        } else {
+            Err(self.api.status_error(&response, am_message(&response.body)))
+        }
+    }
+
+    fn silence_path(&self, id: &str) -> Result<String, ApiError> {
+        // Ids are UUIDs; anything else would change the request's path.
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return Err(ApiError::Invalid {
+                service: self.api.service(),
+                what: format!("{id:?} is not a silence id (letters, digits and '-')"),
+            });
+        }
+        Ok(format!("/api/v2/silence/{id}"))
+    }
+
+    fn silence_body(&self, s: &NewSilence) -> Result<Vec<u8>, ApiError> {
+        let invalid = |what: &str| ApiError::Invalid {
+            service: self.api.service(),
+            what: format!("cannot create the silence: {what}"),
+        };
+        if s.matchers.is_empty() || s.matchers.iter().any(|m| m.name.trim().is_empty()) {
+            return Err(invalid(
+                "it needs at least one matcher, each with a label name",
+            ));
+        }
+        if s.ends_at_ms <= s.starts_at_ms {
+            return Err(invalid("it must end after it starts"));
+        }
+        if s.created_by.trim().is_empty() || s.comment.trim().is_empty() {
+            return Err(invalid("Alertmanager requires a creator and a comment"));
+        }
+        let body = serde_json::json!({
+            "matchers": s.matchers,
+            "startsAt": format_time(s.starts_at_ms),
+            "endsAt": format_time(s.ends_at_ms),
+            "createdBy": s.created_by,
+            "comment": s.comment,
+        });
+        serde_json::to_vec(&body).map_err(|e| invalid(&e.to_string()))
+    }
+
+    fn json<T: serde::de::DeserializeOwned>(&self, response: &ApiResponse) -> Result<T, ApiError> {
+        if !(200..300).contains(&response.status) {
+            return Err(self.api.status_error(response, am_message(&response.body)));
+        }
+        serde_json::from_slice(&response.body).map_err(|e| {
+            self.api
+                .bad_response(response, format!("unexpected JSON: {e}"))
+        })
+    }
+
+    fn time(&self, response: &ApiResponse, text: &str) -> Result<i64, ApiError> {
+        parse_time(text).ok_or_else(|| {
+            self.api
+                .bad_response(response, format!("time {text:?} is not RFC 3339"))
+        })
+    }
+}
+
+/// Alertmanager's error bodies: a JSON string, `{"message": …}`, or plain text.
+fn am_message(body: &[u8]) -> Option<String> {
+    match serde_json::from_slice::<serde_json::Value>(body).ok()? {
+        serde_json::Value::String(s) => Some(s),
+        v => v.get("message").and_then(|m| m.as_str()).map(str::to_owned),
+    }
+}
+
+/// RFC 3339 (`2026-11-25T18:40:00.123Z`, or with an offset such as `+02:00`) to epoch ms.
+pub fn parse_time(text: &str) -> Option<i64> {
+    let text = text.trim();
+    // humantime reads UTC ('Z') only: move an explicit offset into the result by hand.
+    let (utc, offset_s) = match text.len().checked_sub(6).map(|i| text.split_at(i)) {
+        Some((head, tail))
+            if (tail.starts_with('+') || tail.starts_with('-')) && tail.as_bytes()[3] == b':' =>
+        {
+            let h: i64 = tail[1..3].parse().ok()?;
+            let m: i64 = tail[4..6].parse().ok()?;
+            let sign = if tail.starts_with('-') { -1 } else { 1 };
+            (format!("{head}Z"), sign * (h * 3600 + m * 60))
+        }
+        _ => (text.to_owned(), 0),
+    };
+    let t = humantime::parse_rfc3339_weak(&utc).ok()?;
+    let ms = match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_millis() as i64,
+        Err(e) => -(e.duration().as_millis() as i64),
+    };
+    Some(ms - offset_s * 1000)
+}
+
+/// Epoch ms to RFC 3339 UTC with milliseconds.
+pub fn format_time(ms: i64) -> String {
+    let t = if ms >= 0 {
+        UNIX_EPOCH + Duration::from_millis(ms as u64)
+    } else {
+        UNIX_EPOCH
+    };
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
+/// Now, as epoch ms (for building a [`NewSilence`]).
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawAlert {
+    #[serde(default)]
+    fingerprint: String,
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+    #[serde(default)]
+    annotations: BTreeMap<String, String>,
+    starts_at: String,
+    ends_at: Option<String>,
+    status: RawAlertStatus,
+    #[serde(rename = "generatorURL")]
+    generator_url: Option<String>,
+    #[serde(default)]
+    receivers: Vec<RawReceiver>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawAlertStatus {
+    state: String,
+    #[serde(default)]
+    silenced_by: Vec<String>,
+    #[serde(default)]
+    inhibited_by: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct Created {
+    #[serde(rename = "silenceID")]
+    silence_id: String,
+}
+
+#[derive(Deserialize)]
+struct RawReceiver {
+    name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawSilence {
+    id: String,
+    matchers: Vec<Matcher>,
+    starts_at: String,
+    ends_at: String,
+    #[serde(default)]
+    created_by: String,
+    #[serde(default)]
+    comment: String,
+    status: RawSilenceStatus,
+}
+
+#[derive(Deserialize)]
+struct RawSilenceStatus {
+    state: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Secret;
+    use crate::source::api::Auth;
+
+    #[test]
+    fn times_round_trip_and_offsets_apply() {
+        let ms = 1_764_096_000_123;
+        assert_eq!(parse_time(&format_time(ms)), Some(ms));
+        assert_eq!(
+            parse_time("2025-11-25T19:00:00.123+01:00"),
+            parse_time("2025-11-25T18:00:00.123Z")
+        );
+        assert_eq!(parse_time("yesterday"), None);
+    }
+
+    #[test]
+    fn plans_show_the_request_with_credentials_masked() {
+        let mut spec = ApiSpec::new("http://am.example:9093/am");
+        spec.auth = Auth::Bearer(Secret::new("s3cr3t-token"));
+        spec.tenant = Some("team-a".into());
+        let am = AmClient::new(&spec).expect("client");
+        let plan = am
+            .create_silence_plan(&NewSilence {
+                matchers: vec![Matcher::equal("alertname", "DiskFull")],
+                starts_at_ms: 1_000,
+                ends_at_ms: 3_601_000,
+                created_by: "ops".into(),
+                comment: "s3cr3t-token in a comment".into(),
+            })
+            .expect("plan");
+        let text: Vec<String> = plan.iter().map(Step::describe).collect();
+        assert_eq!(
+            text[0],
+            "POST http://am.example:9093/am/api/v2/silences  Authorization: Bearer ***  X-Scope-OrgID: team-a  Content-Type: application/json  (expect 200)"
+        );
+        assert!(
+            text[1].contains(r#""endsAt":"1970-01-01T01:00:01.000Z""#),
+            "{}",
+            text[1]
+        );
+        assert!(!text.join(" ").contains("s3cr3t"));
+        let plan = am.expire_silence_plan("0b9f-77").expect("plan");
+        assert_eq!(
+            plan[0].describe(),
+            "DELETE http://am.example:9093/am/api/v2/silence/0b9f-77  Authorization: Bearer ***  X-Scope-OrgID: team-a  (expect 200)"
+        );
+        assert!(am.expire_silence_plan("../alerts").is_err());
+    }
+}

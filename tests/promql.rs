@@ -1,0 +1,570 @@
+//! The `promql` and Alertmanager clients against real servers: Debian's `prometheus` scraping
+//! the demo fleet, and `prometheus-alertmanager`, each started here on a free loopback port
+//! with a temporary config and data directory (never the packages' own services on 9090/9093),
+//! plus misbehaving raw servers for auth headers, timeouts and oversized bodies.
+
+#[path = "common/badserver.rs"]
+mod badserver;
+
+use std::fmt::Write as _;
+use std::net::{Ipv4Addr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use badserver::{Behaviour, Reply};
+use watchdeck::config::Secret;
+use watchdeck::demo::{Fleet, Scenario};
+use watchdeck::source::alertmanager::{
+    format_time, now_ms, AlertFilter, AlertState, AmClient, Matcher, NewSilence, SilenceState,
+};
+use watchdeck::source::api::{ApiError, ApiSpec, Auth};
+use watchdeck::source::http::{FetchError, HttpLimits};
+use watchdeck::source::promql::{Discovery, PromClient, QueryData, Range};
+
+/// A server process of ours; killed (and reaped) when dropped, panics included.
+struct Server {
+    child: Child,
+    base: String,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(15)..].join("\n")
+    }
+}
+
+fn free_port() -> u16 {
+    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+fn have(program: &str) -> bool {
+    Command::new(program)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Starts `program` with a config written into a fresh directory and waits for `/-/ready`.
+/// A port taken between choosing and binding it makes the process exit: then it tries again.
+async fn start(program: &str, config: &str, args: impl Fn(&Path, u16) -> Vec<String>) -> Server {
+    assert!(
+        have(program),
+        "{program} is not installed: apt-get install prometheus prometheus-alertmanager (.ci/run does)"
+    );
+    let mut last_log = String::new();
+    for _attempt in 0..3 {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("config.yml"), config).expect("config");
+        let log = dir.path().join("server.log");
+        let port = free_port();
+        let out = std::fs::File::create(&log).expect("log");
+        let child = Command::new(program)
+            .args(args(dir.path(), port))
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().expect("log"))
+            .stderr(out)
+            .spawn()
+            .expect("spawn");
+        let mut server = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            log,
+            _dir: dir,
+        };
+        let ready = format!("{}/-/ready", server.base);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if server.child.try_wait().expect("try_wait").is_some() {
+                break;
+            }
+            if let Ok(r) = reqwest::get(&ready).await {
+                if r.status().is_success() {
+                    return server;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        last_log = server.log_tail();
+    }
+    panic!("{program} did not become ready; its log ends with:\n{last_log}");
+}
+
+fn prometheus_config(fleet: &Fleet) -> String {
+    let mut jobs: Vec<(&str, Vec<(String, String)>)> = Vec::new();
+    for t in &fleet.targets {
+        let hostport = t
+            .metrics_url
+            .trim_start_matches("http://")
+            .trim_end_matches("/metrics")
+            .to_owned();
+        match jobs.iter_mut().find(|(j, _)| *j == t.preset) {
+            Some((_, list)) => list.push((hostport, t.name.clone())),
+            None => jobs.push((t.preset, vec![(hostport, t.name.clone())])),
+        }
+    }
+    let mut yml =
+        String::from("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n");
+    for (job, targets) in jobs {
+        let _ = write!(yml, "  - job_name: {job}\n    static_configs:\n");
+        for (hostport, name) in targets {
+            let _ = write!(
+                yml,
+                "      - targets: ['{hostport}']\n        labels: {{target: {name}}}\n"
+            );
+        }
+    }
+    yml
+}
+
+async fn start_prometheus(fleet: &Fleet) -> Server {
+    start("prometheus", &prometheus_config(fleet), |dir, port| {
+        vec![
+            format!("--config.file={}", dir.join("config.yml").display()),
+            format!("--storage.tsdb.path={}", dir.join("data").display()),
+            format!("--web.listen-address=127.0.0.1:{port}"),
+        ]
+    })
+    .await
+}
+
+async fn start_alertmanager() -> Server {
+    let config = "route:\n  receiver: nowhere\nreceivers:\n  - name: nowhere\n";
+    start("prometheus-alertmanager", config, |dir, port| {
+        vec![
+            format!("--config.file={}", dir.join("config.yml").display()),
+            format!("--storage.path={}", dir.join("data").display()),
+            format!("--web.listen-address=127.0.0.1:{port}"),
+            // Empty: no gossip port, so nothing collides with another Alertmanager.
+            "--cluster.listen-address=".into(),
+        ]
+    })
+    .await
+}
+
+/// Polls `check` every 250 ms until it returns Some, or panics after `within`.
+async fn eventually<T, F, Fut>(what: &str, within: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_serves_the_demo_fleet_through_the_promql_client() {
+    let started = Instant::now();
+    let fleet = Fleet::start(Scenario::Calm, None).await.expect("fleet");
+    let prom = start_prometheus(&fleet).await;
+    let client = PromClient::new(&ApiSpec::new(&prom.base)).expect("client");
+
+    check_discovery(&client, &fleet).await;
+    check_queries(&client).await;
+    eprintln!("prometheus test took {:?}", started.elapsed());
+    drop(prom);
+    fleet.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_port_is_a_plain_error() {
+    let port = free_port();
+    let client =
+        PromClient::new(&ApiSpec::new(format!("http://127.0.0.1:{port}"))).expect("client");
+    let err = client.instant("up", None).await.expect_err("closed port");
+    assert!(
+        matches!(
+            err,
+            ApiError::Transport {
+                source: FetchError::ConnectionRefused,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("connection refused"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_and_tenant_are_sent_but_never_shown() {
+    // The echo server answers 401 with the request head: the headers must have been sent,
+    // and the error quoting the body must not repeat the token.
+    let addr = badserver::spawn(Behaviour::EchoRequest { status: 401 }).await;
+    let mut spec = ApiSpec::new(format!("http://{addr}/prom"));
+    spec.auth = Auth::Bearer(Secret::new("tok-9f8e7d6c5b4a"));
+    spec.tenant = Some("team-a".into());
+    let client = PromClient::new(&spec).expect("client");
+    let err = client.instant("up", None).await.expect_err("401");
+    let text = err.to_string();
+    assert!(text.contains("HTTP 401"), "{text}");
+    assert!(text.contains("GET /prom/api/v1/query?query=up"), "{text}");
+    assert!(
+        text.to_lowercase().contains("x-scope-orgid: team-a"),
+        "{text}"
+    );
+    assert!(text.contains("Bearer ***"), "{text}");
+    assert!(!text.contains("tok-9f8e7d6c5b4a") && !format!("{err:?}").contains("tok-9f8e"));
+
+    let mut spec = ApiSpec::new(format!("http://{addr}"));
+    spec.auth = Auth::Basic {
+        user: "ops".into(),
+        password: Secret::new("pw-0123456789"),
+    };
+    let client = AmClient::new(&spec).expect("client");
+    let err = client.silences().await.expect_err("401");
+    // Sent (the echo has the header) but masked: base64("ops:pw-0123456789") is a secret too.
+    let text = err.to_string();
+    assert!(text.contains("Basic ***"), "{text}");
+    assert!(
+        !text.contains("b3BzOnB3LTAxMjM0NTY3ODk=") && !text.contains("pw-0123"),
+        "{text}"
+    );
+    assert!(format!("{client:?}").contains("Basic(ops:***)"));
+    assert!(ApiSpec::new("http://u:p@host").base_url.contains('@'));
+    assert!(PromClient::new(&ApiSpec::new("http://u:p@host")).is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeouts_oversized_bodies_and_non_api_answers_are_plain_errors() {
+    let limits = HttpLimits {
+        timeout: Duration::from_millis(500),
+        connect_timeout: Duration::from_secs(2),
+        max_body_bytes: 64 * 1024,
+    };
+    let spec = |addr: std::net::SocketAddr| ApiSpec {
+        limits,
+        ..ApiSpec::new(format!("http://{addr}"))
+    };
+
+    let silent = badserver::spawn(Behaviour::Silent).await;
+    let err = PromClient::new(&spec(silent))
+        .expect("client")
+        .instant("up", None)
+        .await
+        .expect_err("silent");
+    assert!(err.to_string().contains("timed out after"), "{err}");
+
+    let endless = badserver::spawn(Behaviour::EndlessBody).await;
+    let err = PromClient::new(&spec(endless))
+        .expect("client")
+        .instant("up", None)
+        .await
+        .expect_err("endless");
+    assert!(
+        err.to_string().contains("exceeds the 64 KiB limit"),
+        "{err}"
+    );
+
+    let html = badserver::spawn(Behaviour::Respond(
+        Reply::new(502).body("<html>bad gateway</html>"),
+    ))
+    .await;
+    let err = PromClient::new(&spec(html))
+        .expect("client")
+        .instant("up", None)
+        .await
+        .expect_err("502");
+    assert!(
+        err.to_string()
+            .contains("answered HTTP 502: <html>bad gateway"),
+        "{err}"
+    );
+
+    let warn = badserver::spawn(Behaviour::Respond(
+        Reply::new(200)
+            .header("Content-Type", "application/json")
+            .body(r#"{"status":"success","warnings":["store-b: context deadline exceeded"],"data":{"resultType":"vector","result":[]}}"#),
+    ))
+    .await;
+    let o = PromClient::new(&spec(warn))
+        .expect("client")
+        .instant("up", None)
+        .await
+        .expect("partial answer");
+    assert!(o.partial());
+    assert_eq!(
+        o.notes(),
+        ["partial answer: store-b: context deadline exceeded"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alertmanager_alerts_and_silences_round_trip() {
+    let am = start_alertmanager().await;
+    let client = AmClient::new(&ApiSpec::new(&am.base)).expect("client");
+
+    // Alerts come from Prometheus normally; post one the way it would.
+    let starts = now_ms() - 60_000;
+    let alert = serde_json::json!([{
+        "labels": {"alertname": "DiskFull", "instance": "cn-index", "severity": "page"},
+        "annotations": {"summary": "disk / is 97% full", "runbook_url": "https://runbooks.example/disk-full"},
+        "startsAt": format_time(starts),
+        "generatorURL": "http://prometheus.example/graph"
+    }]);
+    let posted = reqwest::Client::new()
+        .post(format!("{}/api/v2/alerts", am.base))
+        .header("Content-Type", "application/json")
+        .body(alert.to_string())
+        .send()
+        .await
+        .expect("post alert");
+    assert!(posted.status().is_success(), "{:?}", posted.status());
+
+    let alerts = eventually("the posted alert", Duration::from_secs(10), || async {
+        let a = client.alerts(&AlertFilter::default()).await.ok()?;
+        (a.len() == 1 && a[0].state == AlertState::Active).then_some(a)
+    })
+    .await;
+    let a = &alerts[0];
+    assert_eq!(a.name(), "DiskFull");
+    assert_eq!(a.labels["instance"], "cn-index");
+    assert_eq!(a.annotations["summary"], "disk / is 97% full");
+    assert_eq!(a.runbook_url(), Some("https://runbooks.example/disk-full"));
+    assert_eq!(a.starts_at_ms, starts);
+    assert_eq!(
+        a.generator_url.as_deref(),
+        Some("http://prometheus.example/graph")
+    );
+    assert!(!a.fingerprint.is_empty());
+    let none = client
+        .alerts(&AlertFilter {
+            matchers: vec![r#"severity="ticket""#.into()],
+            ..AlertFilter::default()
+        })
+        .await
+        .expect("filtered");
+    assert!(none.is_empty(), "{none:?}");
+
+    // Create a silence: plan first, then the same request.
+    let silence = NewSilence {
+        matchers: vec![Matcher::equal("alertname", "DiskFull")],
+        starts_at_ms: now_ms(),
+        ends_at_ms: now_ms() + 3_600_000,
+        created_by: "watchdeck-test".into(),
+        comment: "disk cleanup in progress".into(),
+    };
+    let plan = client.create_silence_plan(&silence).expect("plan");
+    assert_eq!(
+        plan[0].describe(),
+        format!(
+            "POST {}/api/v2/silences  Content-Type: application/json  (expect 200)",
+            am.base
+        )
+    );
+    let id = client
+        .create_silence(&silence)
+        .await
+        .expect("create silence");
+    let listed = client.silences().await.expect("silences");
+    let s = listed.iter().find(|s| s.id == id).expect("listed");
+    assert_eq!(s.state, SilenceState::Active);
+    assert_eq!(s.matchers, silence.matchers);
+    assert_eq!(s.created_by, "watchdeck-test");
+    assert_eq!(s.comment, "disk cleanup in progress");
+
+    // The alert is now silenced by it.
+    eventually(
+        "the alert to be suppressed",
+        Duration::from_secs(10),
+        || async {
+            let a = client.alerts(&AlertFilter::default()).await.ok()?;
+            (a.first()?.state == AlertState::Suppressed && a[0].silenced_by == [id.clone()])
+                .then_some(())
+        },
+    )
+    .await;
+
+    // Expire it.
+    let plan = client.expire_silence_plan(&id).expect("plan");
+    assert_eq!(
+        plan[0].describe(),
+        format!("DELETE {}/api/v2/silence/{id}  (expect 200)", am.base)
+    );
+    client.expire_silence(&id).await.expect("expire");
+    let listed = client.silences().await.expect("silences");
+    let s = listed.iter().find(|s| s.id == id).expect("still listed");
+    assert_eq!(s.state, SilenceState::Expired);
+
+    // Expiring an unknown silence is the server's error, in words.
+    let err = client
+        .expire_silence("00000000-0000-0000-0000-000000000000")
+        .await
+        .expect_err("unknown id");
+    assert!(err.to_string().contains("Alertmanager at"), "{err}");
+    // Bad input never reaches the server.
+    let bad = NewSilence {
+        matchers: Vec::new(),
+        ..silence
+    };
+    assert!(client.create_silence(&bad).await.is_err());
+    drop(am);
+}
+
+/// Discovery: the six instances, grouped by job, all up; filters on the server and here.
+async fn check_discovery(client: &PromClient, fleet: &Fleet) {
+    let found = eventually(
+        "up to show six instances",
+        Duration::from_secs(20),
+        || async {
+            let d = client.discover(&Discovery::default()).await.ok()?;
+            (d.instances.len() == 6 && d.instances.iter().all(|i| i.up)).then_some(d)
+        },
+    )
+    .await;
+    let groups: Vec<(String, usize)> = found
+        .by_job()
+        .iter()
+        .map(|g| (g.job.clone(), g.up_count()))
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            ("community-node".to_owned(), 3),
+            ("mail".to_owned(), 1),
+            ("overlay".to_owned(), 1),
+            ("rest-api".to_owned(), 1)
+        ]
+    );
+    for t in &fleet.targets {
+        let hostport = t
+            .metrics_url
+            .trim_start_matches("http://")
+            .trim_end_matches("/metrics");
+        assert!(
+            found
+                .instances
+                .iter()
+                .any(|i| i.instance == hostport && i.job == t.preset),
+            "{hostport} missing from {:?}",
+            found.instances
+        );
+    }
+    let filtered = client
+        .discover(&Discovery {
+            selector: Some(r#"job=~"overlay|mail""#.into()),
+            contains: None,
+        })
+        .await
+        .expect("discover");
+    assert_eq!(filtered.instances.len(), 2);
+    let text = client
+        .discover(&Discovery {
+            selector: None,
+            contains: Some("COMMUNITY".into()),
+        })
+        .await
+        .expect("discover");
+    assert_eq!(text.by_job().len(), 1);
+    assert_eq!(text.instances.len(), 3);
+}
+
+/// Instant, histogram and range queries; the server's errors.
+async fn check_queries(client: &PromClient) {
+    // An instant query of a gauge the three community nodes and the REST API export.
+    let gauge = client
+        .instant("process_resident_memory_bytes", None)
+        .await
+        .expect("instant");
+    let QueryData::Vector(series) = &gauge.data else {
+        panic!("not a vector: {gauge:?}")
+    };
+    let mut targets: Vec<&str> = series.iter().filter_map(|s| s.label("target")).collect();
+    targets.sort_unstable();
+    assert_eq!(targets, ["cn-index", "cn-relay", "cn-user-api", "rest-api"]);
+    assert!(series
+        .iter()
+        .all(|s| s.last().is_some_and(|v| v.is_finite() && v > 0.0)));
+    assert!(!gauge.partial(), "{:?}", gauge.notes());
+
+    // Rates and the overlay's p95 need two samples inside the window: a few scrapes.
+    let p95 = "histogram_quantile(0.95, sum by (le, instance) (rate(webhook_ack_latency_seconds_bucket[1m])))";
+    let quantile = eventually("the p95 ACK latency", Duration::from_secs(20), || async {
+        let o = client.instant(p95, None).await.ok()?;
+        let v = o.data.series().first()?.last()?;
+        v.is_finite().then_some((o, v))
+    })
+    .await;
+    assert_eq!(quantile.0.data.series().len(), 1, "{:?}", quantile.0);
+    // The calm overlay ACKs in ~30 ms median, p95 ~50 ms: well under a second.
+    assert!(quantile.1 > 0.0 && quantile.1 < 1.0, "p95 = {}", quantile.1);
+
+    // A range query for sparklines: a matrix (the relay's REQ rate) on the step grid. The
+    // first steps may predate the second scrape (no rate yet), so wait for a few points.
+    let (range, series) = eventually(
+        "a few points of the REQ rate",
+        Duration::from_secs(15),
+        || async {
+            let now = now_ms();
+            let range = Range {
+                start_ms: now - 10_000,
+                end_ms: now,
+                step: Duration::from_secs(1),
+            };
+            let o = client.range("rate(ws_req_total[5s])", &range).await.ok()?;
+            let QueryData::Matrix(series) = o.data else {
+                panic!("not a matrix: {o:?}")
+            };
+            (series.len() == 1 && series[0].samples.len() >= 3).then_some((range, series))
+        },
+    )
+    .await;
+    assert_eq!(series[0].label("target"), Some("cn-relay"));
+    for s in &series[0].samples {
+        assert_eq!(
+            (s.at_ms - range.start_ms) % 1000,
+            0,
+            "{s:?} off the step grid"
+        );
+        assert!(s.at_ms >= range.start_ms && s.at_ms <= range.end_ms);
+        // The calm relay receives about 25 REQs a second.
+        assert!(s.value.is_finite() && s.value > 0.0, "{s:?}");
+    }
+    let now = range.end_ms;
+
+    // The server's own error, in words.
+    let err = client.instant("sum(", None).await.expect_err("bad query");
+    let text = err.to_string();
+    assert!(
+        matches!(err, ApiError::Rejected { ref kind, .. } if kind == "bad_data"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Prometheus at") && text.contains("parse error"),
+        "{text}"
+    );
+    let err = client
+        .range(
+            "up",
+            &Range {
+                start_ms: now,
+                end_ms: now - 1,
+                step: Duration::from_secs(1),
+            },
+        )
+        .await
+        .expect_err("backwards range");
+    assert!(
+        err.to_string().contains("end not before its start"),
+        "{err}"
+    );
+}

@@ -238,8 +238,13 @@ pub(super) async fn run(
 ) -> Result<(String, String), TopicError> {
     let p = parts(driver, plan.kind, &plan.topic)?;
     let remaining = ctx.remaining();
+    // As the collectors: no redirects (the token must not follow one to another host), no
+    // *_PROXY (a proxy meant for the internet must not see an admin request and its token),
+    // no Referer.
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .referer(false)
         .timeout(
             p.timeout
                 .min(remaining.max(std::time::Duration::from_millis(1))),

@@ -103,7 +103,9 @@ pub fn model(config: &Config, opts: &Options) -> Result<Model> {
     let styles = theme::load(theme_name, &ColorEnv::from_env()).map_err(|e| anyhow!("{e}"))?;
     let mut m = Model::new(config, keymap, styles, now_ms());
     m.mouse = opts.mouse;
-    m.read_only = opts.read_only;
+    // The config's switch too, so the screen says READ-ONLY and offers nothing to confirm
+    // (the action layer refuses either way).
+    m.read_only = opts.read_only || config.actions.read_only;
     m.bell = opts.bell;
     Ok(m)
 }
@@ -262,18 +264,25 @@ fn carry_out(
 /// file, each on a task of its own that answers with a `Msg`.
 struct ActionRunner {
     actions: std::sync::Arc<Actions>,
-    cancels: std::collections::HashMap<
-        (usize, crate::actions::ActionKind),
-        tokio_util::sync::CancellationToken,
-    >,
+    /// The cancel token of each action in flight; its task removes it when the action ends.
+    cancels: Cancels,
     headless: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
+
+type Cancels = std::sync::Arc<
+    std::sync::Mutex<
+        std::collections::HashMap<
+            (usize, crate::actions::ActionKind),
+            tokio_util::sync::CancellationToken,
+        >,
+    >,
+>;
 
 impl ActionRunner {
     fn new(actions: Actions) -> Self {
         ActionRunner {
             actions: std::sync::Arc::new(actions),
-            cancels: std::collections::HashMap::new(),
+            cancels: Cancels::default(),
             headless: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
         }
     }
@@ -281,6 +290,64 @@ impl ActionRunner {
     fn go_headless(&self) {
         self.headless
             .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Runs a confirmed plan on a task of its own; progress and the outcome come back as `Msg`s.
+    fn execute(
+        &mut self,
+        prepared: Box<crate::actions::Prepared>,
+        confirmation: crate::actions::Confirmation,
+        m: &Model,
+        tx: mpsc::UnboundedSender<Msg>,
+    ) {
+        let Some(target) = m.target_index(prepared.target()) else {
+            return;
+        };
+        let kind = prepared.kind();
+        let (mut ctx, mut rx) = crate::actions::Ctx::detached(prepared.timeout);
+        ctx.secrets = self.actions.audit().secrets().to_vec();
+        // One in flight per target and kind: a second one (which the action layer's
+        // lock refuses anyway) must not take the running one's cancel token.
+        let mine = match self.cancels.lock() {
+            Ok(mut c) if !c.contains_key(&(target, kind)) => {
+                c.insert((target, kind), ctx.cancel.clone());
+                true
+            }
+            _ => false,
+        };
+        let cancels = self.cancels.clone();
+        let ptx = tx.clone();
+        tokio::spawn(async move {
+            while let Some(progress) = rx.recv().await {
+                if ptx
+                    .send(Msg::ActionProgress {
+                        target,
+                        kind,
+                        progress,
+                    })
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        });
+        let actions = self.actions.clone();
+        let headless = self.headless.clone();
+        tokio::spawn(async move {
+            let outcome = actions
+                .execute(&prepared, &confirmation, ctx, &headless)
+                .await;
+            if mine {
+                if let Ok(mut c) = cancels.lock() {
+                    c.remove(&(target, kind));
+                }
+            }
+            let _ = tx.send(Msg::ActionDone {
+                target,
+                kind,
+                outcome: Box::new(outcome),
+            });
+        });
     }
 
     fn carry_out(&mut self, c: Cmd, m: &Model, tx: &mpsc::UnboundedSender<Msg>) {
@@ -294,47 +361,17 @@ impl ActionRunner {
                         .await
                         .map(Box::new)
                         .map_err(|e| e.to_string());
-                    let _ = tx.send(Msg::Planned(r));
+                    let _ = tx.send(Msg::Planned(req, r));
                 });
             }
-            Cmd::Execute(prepared, confirmation) => {
-                let Some(target) = m.target_index(prepared.target()) else {
-                    return;
-                };
-                let kind = prepared.kind();
-                let (mut ctx, mut rx) = crate::actions::Ctx::detached(prepared.timeout);
-                ctx.secrets = self.actions.audit().secrets().to_vec();
-                self.cancels.insert((target, kind), ctx.cancel.clone());
-                let ptx = tx.clone();
-                tokio::spawn(async move {
-                    while let Some(progress) = rx.recv().await {
-                        if ptx
-                            .send(Msg::ActionProgress {
-                                target,
-                                kind,
-                                progress,
-                            })
-                            .is_err()
-                        {
-                            return;
-                        }
-                    }
-                });
-                let actions = self.actions.clone();
-                let headless = self.headless.clone();
-                tokio::spawn(async move {
-                    let outcome = actions
-                        .execute(&prepared, &confirmation, ctx, &headless)
-                        .await;
-                    let _ = tx.send(Msg::ActionDone {
-                        target,
-                        kind,
-                        outcome: Box::new(outcome),
-                    });
-                });
-            }
+            Cmd::Execute(prepared, confirmation) => self.execute(prepared, confirmation, m, tx),
             Cmd::CancelAction { target, kind } => {
-                if let Some(t) = self.cancels.remove(&(target, kind)) {
+                if let Some(t) = self
+                    .cancels
+                    .lock()
+                    .ok()
+                    .and_then(|c| c.get(&(target, kind)).cloned())
+                {
                     t.cancel();
                 }
             }

@@ -18,7 +18,10 @@ pub(crate) struct WalkRunner {
     config: Config,
     plan: Vec<PlannedItem>,
     probes: HashMap<String, Probe>,
+    /// Probe answers of the current opening; cleared at each opening, and an answer from an
+    /// earlier one (its generation is older) is dropped.
     gathered: Arc<Mutex<HashMap<String, Gathered>>>,
+    generation: Arc<std::sync::atomic::AtomicU64>,
     walk: Option<Walkthrough>,
     dir: Option<PathBuf>,
 }
@@ -30,6 +33,7 @@ impl WalkRunner {
             plan: Vec::new(),
             probes: HashMap::new(),
             gathered: Arc::new(Mutex::new(HashMap::new())),
+            generation: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             walk: None,
             dir: crate::check_cmd::default_reports_dir(),
         }
@@ -57,6 +61,14 @@ impl WalkRunner {
         let walk =
             Walkthrough::load_or_new(&dir, &plan, &operator, m.environment.as_deref(), m.now_ms)
                 .map_err(|e| e.to_string())?;
+        // A new opening probes afresh: this morning's TLS or disk answer is not this evening's.
+        let generation = self
+            .generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            + 1;
+        if let Ok(mut g) = self.gathered.lock() {
+            g.clear();
+        }
         self.probes = plan
             .iter()
             .map(|p| (p.key.clone(), checklist::probe_for(p, &self.config)))
@@ -65,14 +77,18 @@ impl WalkRunner {
             if matches!(probe, Probe::Panels | Probe::Skip(_) | Probe::Unknown(_)) {
                 continue;
             }
-            let (key, probe, store, tx) = (
+            let (key, probe, store, tx, current) = (
                 key.clone(),
                 probe.clone(),
                 self.gathered.clone(),
                 tx.clone(),
+                self.generation.clone(),
             );
             tokio::spawn(async move {
                 let g = checklist::gather(&probe, checklist::PROBE_TIMEOUT).await;
+                if current.load(std::sync::atomic::Ordering::SeqCst) != generation {
+                    return;
+                }
                 if let Ok(mut s) = store.lock() {
                     s.insert(key.clone(), g);
                 }

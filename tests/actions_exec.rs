@@ -311,3 +311,34 @@ restart = ["touch", "{marker}"]
         Path::new("releases/20261124T000000Z")
     );
 }
+
+#[test]
+fn placeholders_a_command_cannot_fill_are_refused_at_load() {
+    let text = r#"
+[[target]]
+name = "overlay"
+health = ["http://127.0.0.1:9/healthz"]
+
+[target.rollback]
+kind = "symlink"
+root = "/opt/app"
+restart = ["systemctl", "restart", "app@{release}"]
+
+[[target.command]]
+name = "purge"
+argv = ["purge-topic", "{topic}"]
+"#;
+    let msg = Config::parse(text, None, &|_| None)
+        .expect_err("unfillable placeholders")
+        .to_string();
+    assert!(
+        msg.contains("restart: {release} cannot be filled here"),
+        "{msg}"
+    );
+    assert!(msg.contains("argv: {topic} cannot be filled here"), "{msg}");
+    // {target} is filled: the restart runs for this target, not the literal text.
+    let ok = text
+        .replace("app@{release}", "app@{target}")
+        .replace("\"{topic}\"", "\"{{topic}}\"");
+    Config::parse(&ok, None, &|_| None).expect("{target} and escaped braces are fine");
+}

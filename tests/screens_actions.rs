@@ -248,6 +248,14 @@ fn run_req(name: &str) -> Request {
     }
 }
 
+/// A plan arrives as the cockpit's runner sends it: the answer to the plan awaited.
+fn deliver(m: &mut Model, p: Prepared) {
+    if m.acts.planning.is_none() {
+        m.acts.planning = Some((p.request.clone(), "preparing the plan…".into()));
+    }
+    update(m, Msg::Planned(p.request.clone(), Ok(Box::new(p))));
+}
+
 /// Enter on the selected offer must ask for exactly this plan; the plan then arrives.
 fn plan_selected(m: &mut Model, expect: &Request) {
     let cmds = press(m, KeyCode::Enter);
@@ -257,7 +265,7 @@ fn plan_selected(m: &mut Model, expect: &Request) {
         "the footer says a plan is coming"
     );
     let p = plan(expect);
-    update(m, Msg::Planned(Ok(Box::new(p))));
+    deliver(m, p);
     assert!(matches!(m.popup, Some(Popup::Plan(_))), "{:?}", m.popup);
 }
 
@@ -723,7 +731,7 @@ fn a_real_backup_plan_of_a_sqlite_file_shows_every_step() {
         .expect("plan");
     assert_eq!(p.risk, Risk::Low);
     let lines = p.plan_lines();
-    update(&mut m, Msg::Planned(Ok(Box::new(p.clone()))));
+    deliver(&mut m, p.clone());
     m.size = (160, 40);
     let screen = render(&m);
     assert!(
@@ -744,7 +752,7 @@ fn a_real_backup_plan_of_a_sqlite_file_shows_every_step() {
     // Enter cancels; y runs this very plan with a plain yes.
     let cmds = press(&mut m, KeyCode::Enter);
     assert!(cmds.is_empty() && m.popup.is_none(), "{cmds:?}");
-    update(&mut m, Msg::Planned(Ok(Box::new(p.clone()))));
+    deliver(&mut m, p.clone());
     let cmds = press(&mut m, KeyCode::Char('y'));
     let ex = executes(&cmds);
     assert_eq!(ex.len(), 1, "{cmds:?}");
@@ -825,6 +833,12 @@ fn topic_picker_lists_the_topics_by_rate_and_filters() {
         })]
     );
     assert!(m.popup.is_none());
+    // One plan at a time: while it is awaited another is refused; Esc drops the awaited one
+    // (and keeps the view).
+    assert!(m.acts.planning.is_some());
+    press(&mut m, KeyCode::Esc);
+    assert!(m.acts.planning.is_none());
+    assert_eq!(m.view, View::Actions { target: 0 });
 
     // Typing filters; an id nobody has seen is planned as typed.
     press(&mut m, KeyCode::Enter);
@@ -966,7 +980,7 @@ fn only_the_exact_word_confirms_a_high_risk_plan() {
         assert_eq!(p.confirm_word, word);
         let mut m = model();
         open_actions(&mut m, 0);
-        update(&mut m, Msg::Planned(Ok(Box::new(p.clone()))));
+        deliver(&mut m, p.clone());
         let prefix: String = word.chars().take(word.chars().count() - 1).collect();
         let attempts: Vec<Vec<KeyCode>> = vec![
             vec![KeyCode::Char('y')],
@@ -1031,7 +1045,7 @@ fn esc_and_ctrl_c_close_every_action_popup_and_never_confirm() {
     open_actions(&mut m, 0);
     // Plan dialogs.
     for req in [run_req("flush-cache"), run_req("restart")] {
-        update(&mut m, Msg::Planned(Ok(Box::new(plan(&req)))));
+        deliver(&mut m, plan(&req));
         typed(&mut m, "cr");
         let cmds = press(&mut m, KeyCode::Esc);
         assert!(cmds.is_empty());
@@ -1042,7 +1056,7 @@ fn esc_and_ctrl_c_close_every_action_popup_and_never_confirm() {
             "Esc closes only the popup"
         );
         // Ctrl-C backs out of the dialog (its help says Cancel); it neither runs nor quits.
-        update(&mut m, Msg::Planned(Ok(Box::new(plan(&req)))));
+        deliver(&mut m, plan(&req));
         let cmds = update(&mut m, ctrl_c());
         assert!(cmds.is_empty(), "{cmds:?}");
         assert!(m.popup.is_none(), "{req:?}");
@@ -1065,9 +1079,14 @@ fn esc_and_ctrl_c_close_every_action_popup_and_never_confirm() {
     // With no dialog open, Ctrl-C quits as always.
     assert_eq!(update(&mut m, ctrl_c()), vec![Cmd::Quit]);
     // A failed plan is a toast, not a dialog.
+    let req = Request::Run {
+        target: "cn-relay".into(),
+        name: "x".into(),
+    };
+    m.acts.planning = Some((req.clone(), "preparing".into()));
     update(
         &mut m,
-        Msg::Planned(Err("cn-relay has no command named \"x\"".into())),
+        Msg::Planned(req, Err("cn-relay has no command named \"x\"".into())),
     );
     assert!(m.popup.is_none());
     assert!(m.acts.planning.is_none());
@@ -1094,8 +1113,64 @@ fn a_confirmed_plan_for_an_unknown_target_runs_nothing() {
         .expect("plan");
     let mut m = model();
     open_actions(&mut m, 0);
-    update(&mut m, Msg::Planned(Ok(Box::new(p))));
+    deliver(&mut m, p);
     let cmds = press(&mut m, KeyCode::Char('y'));
     assert!(executes(&cmds).is_empty(), "{cmds:?}");
     assert!(m.acts.running.is_empty());
+}
+
+#[test]
+fn a_late_plan_never_takes_the_place_of_another_dialog_or_another_request() {
+    let mut m = model();
+    open_actions(&mut m, 0);
+    select_offer(&mut m, "Run flush-cache");
+    let req = run_req("flush-cache");
+    assert_eq!(press(&mut m, KeyCode::Enter), vec![Cmd::Plan(req.clone())]);
+    // While the plan is out, the operator opens the quit confirmation.
+    m.acts.running.push(watchdeck::app::acting::Running {
+        target: 2,
+        kind: ActionKind::Backup,
+        title: "Back up mail".into(),
+        started_ms: T0,
+        phase: "dumping".into(),
+        bytes: None,
+        output: std::collections::VecDeque::new(),
+    });
+    typed(&mut m, "q");
+    assert_eq!(m.popup, Some(Popup::ConfirmQuit));
+    // The plan arrives: dropped, the quit dialog stays, and `y` answers the quit question.
+    update(&mut m, Msg::Planned(req.clone(), Ok(Box::new(plan(&req)))));
+    assert_eq!(m.popup, Some(Popup::ConfirmQuit));
+    assert!(m.acts.planning.is_none());
+    assert!(m.toast.as_ref().is_some_and(|t| t.text.contains("dropped")));
+    let cmds = typed(&mut m, "y");
+    assert!(
+        !cmds.iter().any(|c| matches!(c, Cmd::Execute(..))),
+        "y answered the quit dialog, it ran nothing: {cmds:?}"
+    );
+    // A plan for a request nobody is waiting for is ignored.
+    let mut m = model();
+    open_actions(&mut m, 0);
+    update(&mut m, Msg::Planned(req.clone(), Ok(Box::new(plan(&req)))));
+    assert!(m.popup.is_none());
+}
+
+#[test]
+fn a_second_plan_of_a_running_action_is_refused_at_confirmation() {
+    let mut m = model();
+    open_actions(&mut m, 0);
+    select_offer(&mut m, "Run flush-cache");
+    let req = run_req("flush-cache");
+    plan_selected(&mut m, &req);
+    let cmds = typed(&mut m, "y");
+    assert!(matches!(cmds.as_slice(), [Cmd::Execute(..)]), "{cmds:?}");
+    // The same action planned again (asked for before the first ran) and confirmed.
+    deliver(&mut m, plan(&req));
+    let cmds = typed(&mut m, "y");
+    assert!(cmds.is_empty(), "no second run: {cmds:?}");
+    assert_eq!(m.acts.running.len(), 1, "the running one is still tracked");
+    assert!(m
+        .toast
+        .as_ref()
+        .is_some_and(|t| t.text.contains("already running")));
 }

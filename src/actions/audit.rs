@@ -128,6 +128,16 @@ impl Record {
     }
 }
 
+/// Masks secrets in every string of a JSON value, keys left alone.
+fn mask_value(v: &mut serde_json::Value, secrets: &[String]) {
+    match v {
+        serde_json::Value::String(s) => *s = mask_secrets(s, secrets),
+        serde_json::Value::Array(a) => a.iter_mut().for_each(|v| mask_value(v, secrets)),
+        serde_json::Value::Object(o) => o.values_mut().for_each(|v| mask_value(v, secrets)),
+        _ => {}
+    }
+}
+
 /// A new id, unique across processes on this host: time, pid and a counter.
 pub fn new_id() -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -178,12 +188,15 @@ impl AuditLog {
     /// Appends one record and syncs it to disk before returning: an intent record is durable
     /// before the side effect it announces.
     pub fn append(&self, record: &Record) -> Result<(), AuditError> {
-        let line = serde_json::to_string(record).map_err(|e| AuditError::Write {
+        // Masked last, in every string value (not in the JSON text, where escaping could hide
+        // a secret and a secret equal to a key would break the line): whatever a driver put in
+        // an error or a plan.
+        let mut value = serde_json::to_value(record).map_err(|e| AuditError::Write {
             path: self.path.clone(),
             source: io::Error::other(e),
         })?;
-        // Masked last, over the serialized text: whatever a driver put in an error or a plan.
-        let mut line = mask_secrets(&line, &self.secrets);
+        mask_value(&mut value, &self.secrets);
+        let mut line = value.to_string();
         line.push('\n');
         let file = self.open()?;
         let write = |f: &File| -> io::Result<()> {
@@ -278,6 +291,23 @@ mod tests {
         assert_eq!(back.len(), 2);
         assert_eq!(back[0].plan, vec!["PGPASSWORD=*** pg_dump".to_string()]);
         assert_eq!(back[1].result.as_deref(), Some("succeeded"));
+    }
+
+    #[test]
+    fn secrets_are_masked_in_values_even_when_json_escapes_them_or_they_equal_a_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let secrets = vec!["pa\"ss\\word".to_owned(), "target".to_owned()];
+        let log = AuditLog::new(dir.path().join("audit.jsonl"), secrets);
+        let mut r = Record::new("id", "intent", "t", "backup");
+        r.error = Some("login failed for pa\"ss\\word at target".into());
+        log.append(&r).expect("append");
+        let back = log.tail(5).expect("tail");
+        assert_eq!(back.len(), 1, "the line still parses");
+        assert_eq!(
+            back[0].error.as_deref(),
+            Some("login failed for *** at ***")
+        );
+        assert_eq!(back[0].target, "t");
     }
 
     #[test]

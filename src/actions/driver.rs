@@ -177,8 +177,8 @@ pub(super) async fn plan(
                     deadline,
                     health_interval,
                 } => {
-                    let mut spec =
-                        SymlinkSpec::new(&t.name, root, restart.clone(), t.health.clone());
+                    let restart = fill(restart, t)?;
+                    let mut spec = SymlinkSpec::new(&t.name, root, restart, t.health.clone());
                     spec.healthy_needed = *healthy_checks;
                     spec.health_deadline = *deadline;
                     spec.health_interval = *health_interval;
@@ -205,9 +205,9 @@ pub(super) async fn plan(
                 } => {
                     let spec = CommandRollbackSpec {
                         target: t.name.clone(),
-                        undo: undo.clone(),
-                        status: status.clone(),
-                        dry_run: dry_run.clone(),
+                        undo: fill(undo, t)?,
+                        status: status.as_ref().map(|s| fill(s, t)).transpose()?,
+                        dry_run: dry_run.as_ref().map(|s| fill(s, t)).transpose()?,
                     };
                     let p = rollback::plan_command(&spec).map_err(invalid)?;
                     let preview = if allow_exec && spec.dry_run.is_some() {
@@ -313,6 +313,11 @@ fn plan_topic(t: &TargetConfig, req: &Request, id: &str) -> Result<Prepared, Act
     ))
 }
 
+/// A configured argv with `{target}`, `{ts}` and `{date}` filled in.
+fn fill(argv: &[String], t: &TargetConfig) -> Result<Vec<String>, ActionError> {
+    command::expand(argv, &Vars::now().target(&t.name)).map_err(invalid)
+}
+
 fn plan_run(t: &TargetConfig, req: &Request, name: &str) -> Result<Prepared, ActionError> {
     let Some(c) = t.actions.commands.iter().find(|c| c.name == name) else {
         let names: Vec<&str> = t.actions.commands.iter().map(|c| c.name.as_str()).collect();
@@ -326,7 +331,7 @@ fn plan_run(t: &TargetConfig, req: &Request, name: &str) -> Result<Prepared, Act
             }
         )));
     };
-    let argv = command::expand(&c.argv, &Vars::now().target(&t.name)).map_err(invalid)?;
+    let argv = fill(&c.argv, t)?;
     let shown = Shown {
         risk: c.risk,
         title: format!(

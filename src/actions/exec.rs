@@ -343,7 +343,13 @@ impl Actions {
                 ),
             );
         }
-        let _guard = match lock::acquire(&self.state_dir, &target, kind, &id) {
+        // Suspending and resuming the same target's topics exclude each other: one lock.
+        let lock_kind = if kind == ActionKind::Resume {
+            ActionKind::Suspend
+        } else {
+            kind
+        };
+        let _guard = match lock::acquire(&self.state_dir, &target, lock_kind, &id) {
             Ok(g) => g,
             Err(e) => return self.refuse(id, prepared, e.to_string()),
         };
@@ -438,7 +444,7 @@ fn outcome_of(
         Err(f) => {
             let result = if headless {
                 "interrupted"
-            } else if f.cancelled {
+            } else if f.cancelled || ctx.cancel.is_cancelled() {
                 "cancelled"
             } else if f.timed_out {
                 "timed-out"

@@ -4,7 +4,7 @@
 //! it at once, but the action layer checks everything again: this file is convenience, not
 //! the safety boundary.
 
-use crate::actions::{ActionKind, Confirmation, Outcome, Prepared, Progress, Risk};
+use crate::actions::{ActionKind, Confirmation, Outcome, Prepared, Progress, Request, Risk};
 
 use super::acting::{request_of, topics_from_store, Finished, PlanPopup, Running, TopicPick};
 use super::model::{Model, PanelId, Popup, View};
@@ -103,10 +103,22 @@ pub(super) fn choose(m: &mut Model) -> Vec<Cmd> {
     let Some(req) = request_of(&offer, &name, None) else {
         return Vec::new();
     };
-    m.acts.planning = Some(format!(
-        "preparing the plan: {} on {name}…",
-        offer.kind.as_str()
-    ));
+    let what = format!("preparing the plan: {} on {name}…", offer.kind.as_str());
+    ask_plan(m, req, what)
+}
+
+/// Asks for one plan at a time: a second request while one is out is refused in words.
+fn ask_plan(m: &mut Model, req: Request, what: String) -> Vec<Cmd> {
+    if let Some((_, pending)) = &m.acts.planning {
+        let pending = pending.clone();
+        toast(
+            m,
+            format!("still {pending} — wait for it, or Esc to drop it"),
+            true,
+        );
+        return Vec::new();
+    }
+    m.acts.planning = Some((req.clone(), what));
     vec![Cmd::Plan(req)]
 }
 
@@ -128,11 +140,11 @@ pub(super) fn submit(m: &mut Model) -> Vec<Cmd> {
             let Some(req) = request_of(&offer, &name, Some(topic.clone())) else {
                 return Vec::new();
             };
-            m.acts.planning = Some(format!(
+            let what = format!(
                 "preparing the plan: {} {topic:?} on {name}…",
                 p.kind.as_str()
-            ));
-            vec![Cmd::Plan(req)]
+            );
+            ask_plan(m, req, what)
         }
         Some(Popup::Plan(mut p)) if p.prepared.risk == Risk::High => {
             if p.typed == p.prepared.confirm_word {
@@ -180,6 +192,20 @@ fn execute(m: &mut Model, prepared: Box<Prepared>, c: Confirmation) -> Vec<Cmd> 
     let Some(target) = m.target_index(prepared.target()) else {
         return Vec::new();
     };
+    // Checked again at confirmation: two plans asked for in a row must not start twice (the
+    // action layer's lock would refuse the second, but the screen must not lose the first).
+    if m.acts.running_on(target).any(|r| r.kind == prepared.kind()) {
+        toast(
+            m,
+            format!(
+                "{} on {} is already running — x cancels it",
+                prepared.kind().as_str(),
+                prepared.target()
+            ),
+            true,
+        );
+        return Vec::new();
+    }
     m.acts.running.push(Running {
         target,
         kind: prepared.kind(),
@@ -205,8 +231,25 @@ pub(super) fn cancel_action(m: &mut Model) -> Vec<Cmd> {
     Vec::new()
 }
 
-pub(super) fn planned(m: &mut Model, result: Result<Box<Prepared>, String>) -> Vec<Cmd> {
+pub(super) fn planned(
+    m: &mut Model,
+    req: &Request,
+    result: Result<Box<Prepared>, String>,
+) -> Vec<Cmd> {
+    // Only the answer to the plan still awaited, and never over another dialog: a late plan
+    // must not take the place of a quit confirmation and catch a `y` meant for it.
+    if m.acts.planning.as_ref().is_none_or(|(r, _)| r != req) {
+        return Vec::new();
+    }
     m.acts.planning = None;
+    if m.popup.is_some() {
+        toast(
+            m,
+            "the plan arrived while another dialog was open and was dropped — Enter asks again",
+            true,
+        );
+        return Vec::new();
+    }
     match result {
         Ok(p) => {
             m.popup = Some(Popup::Plan(PlanPopup {
@@ -232,9 +275,14 @@ pub(super) fn done(m: &mut Model, target: usize, kind: ActionKind, outcome: Outc
         .iter()
         .find(|r| r.target == target && r.kind == kind)
         .map_or_else(|| kind.as_str().to_owned(), |r| r.title.clone());
-    m.acts
+    if let Some(i) = m
+        .acts
         .running
-        .retain(|r| !(r.target == target && r.kind == kind));
+        .iter()
+        .position(|r| r.target == target && r.kind == kind)
+    {
+        m.acts.running.remove(i);
+    }
     let ok = outcome.succeeded();
     toast(
         m,

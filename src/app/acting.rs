@@ -107,8 +107,9 @@ pub struct ActionState {
     /// The audit file's last records, oldest first.
     pub audit: Vec<Record>,
     pub audit_error: Option<String>,
-    /// A plan is being prepared (a dry run may take a moment).
-    pub planning: Option<String>,
+    /// A plan is being prepared (a dry run may take a moment): the request and what the
+    /// footer says. Only the answer to this request is shown; Esc forgets it.
+    pub planning: Option<(Request, String)>,
     /// When the backup directories were last read (for the freshness alert).
     pub backups_scanned_ms: i64,
 }

@@ -38,8 +38,8 @@ pub enum Msg {
     Hangup,
     /// SIGTERM or SIGINT.
     Terminate,
-    /// A plan the action layer prepared (or why it could not).
-    Planned(Result<Box<Prepared>, String>),
+    /// A plan the action layer prepared for this request (or why it could not).
+    Planned(Request, Result<Box<Prepared>, String>),
     /// Progress of a running action.
     ActionProgress {
         target: usize,
@@ -178,7 +178,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
         }
         Msg::Hangup => act::hangup(m),
         Msg::Terminate => act::quit_after_cancel(m),
-        Msg::Planned(r) => act::planned(m, r),
+        Msg::Planned(req, r) => act::planned(m, &req, r),
         Msg::ActionProgress {
             target,
             kind,
@@ -500,6 +500,10 @@ pub fn command(m: &mut Model, c: Command) -> Vec<Cmd> {
                     m.focus = PanelId::Backlog;
                 }
             }
+        }
+        Command::Back if m.acts.planning.is_some() && m.popup.is_none() => {
+            m.acts.planning = None;
+            toast(m, "the plan asked for was dropped", false);
         }
         Command::Back => {
             if m.popup.is_some() {

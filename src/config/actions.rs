@@ -683,6 +683,20 @@ fn argv(ctx: &str, key: &str, v: &Spanned<Vec<String>>, p: &mut Problems<'_>) {
     }
     if let Err(why) = crate::actions::command::validate_template(list) {
         p.push(&v.span(), format!("{ctx}{key}: {why}"));
+        return;
+    }
+    // Configured commands are filled with the target's name and the time only; a topic or a
+    // release is never known when they run, so a placeholder for one would stay unfilled.
+    for arg in list {
+        let bare = arg.replace("{{", "").replace("}}", "");
+        for var in ["{topic}", "{release}"] {
+            if bare.contains(var) {
+                p.push(
+                    &v.span(),
+                    format!("{ctx}{key}: {var} cannot be filled here — use {{target}}, {{ts}} or {{date}}"),
+                );
+            }
+        }
     }
 }
 

@@ -84,7 +84,7 @@ pub fn render(m: &Model, buf: &mut Buffer, area: Rect) {
         );
         return;
     }
-    if let Some(p) = &m.acts.planning {
+    if let Some((_, p)) = &m.acts.planning {
         render_widget(
             buf,
             Paragraph::new(Span::styled(format!(" {p}"), s.accent)),

@@ -201,16 +201,19 @@ pub async fn run(cmd: &Command, ctx: &Ctx) -> Result<Finished, ChildError> {
     })?;
     // The leader is gone; anything it left in its group holding the pipes open is killed so
     // the readers end.
-    let readers_done = async {
-        let (o, e) = (join_tail(out).await, join_tail(err).await);
-        (o, e)
-    };
+    let (mut out, mut err) = (out, err);
+    let readers_done = async { (join_ref(&mut out).await, join_ref(&mut err).await) };
     let (stdout_tail, stderr_tail) =
         if let Ok(tails) = tokio::time::timeout(Duration::from_secs(2), readers_done).await {
             tails
         } else {
+            // Something that left the group (setsid, a daemonizing script) holds the pipes:
+            // the readers are stopped rather than left waiting forever.
             if let Some(pid) = pgid {
                 let _ = kill_process_group(pid, Signal::KILL);
+            }
+            for h in [&out, &err].into_iter().flatten() {
+                h.abort();
             }
             (Vec::new(), Vec::new())
         };
@@ -254,6 +257,13 @@ async fn collect(
         signal: None,
         stdout_tail,
         stderr_tail,
+    }
+}
+
+async fn join_ref(h: &mut Option<JoinHandle<Vec<String>>>) -> Vec<String> {
+    match h {
+        Some(h) => h.await.unwrap_or_default(),
+        None => Vec::new(),
     }
 }
 
@@ -366,6 +376,19 @@ mod tests {
         assert!(matches!(err, ChildError::TimedOut { .. }), "{err}");
         tokio::time::sleep(Duration::from_millis(2500)).await;
         assert!(!marker.exists(), "a grandchild outlived the kill");
+    }
+
+    #[tokio::test]
+    async fn a_grandchild_that_left_the_group_does_not_hold_the_run() {
+        let (c, _rx) = ctx(Duration::from_secs(60));
+        // `setsid` puts the sleeper in a session of its own, out of reach of the group kill,
+        // with the stdout pipe still open: before the fix, the readers waited for it.
+        let cmd = Command::new(["sh", "-c", "setsid sleep 20 & echo started"]);
+        let f = tokio::time::timeout(Duration::from_secs(15), run(&cmd, &c))
+            .await
+            .expect("the run does not wait on a process outside its group")
+            .expect("sh runs");
+        assert!(f.success());
     }
 
     #[tokio::test]

@@ -195,14 +195,43 @@ fn copy_and_check(target: &str, db: &Path, part: &Path, ctx: &Ctx) -> Result<Str
         });
     }
     ctx.phase("verifying");
-    let rows: Vec<String> = {
-        let mut stmt = dst
-            .prepare("PRAGMA integrity_check")
-            .map_err(sql("integrity_check"))?;
-        stmt.query_map([], |r| r.get::<_, String>(0))
-            .and_then(Iterator::collect)
-            .map_err(sql("integrity_check"))?
+    // integrity_check of a large file takes a while: cancel and the deadline interrupt it.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = {
+        let (done, handle, cancel, deadline) = (
+            done.clone(),
+            dst.get_interrupt_handle(),
+            ctx.cancel.clone(),
+            ctx.deadline,
+        );
+        std::thread::spawn(move || {
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                if cancel.is_cancelled() || Instant::now() >= deadline {
+                    handle.interrupt();
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })
     };
+    let checked: Result<Vec<String>, rusqlite::Error> =
+        dst.prepare("PRAGMA integrity_check").and_then(|mut stmt| {
+            stmt.query_map([], |r| r.get::<_, String>(0))
+                .and_then(Iterator::collect)
+        });
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let _ = watcher.join();
+    if ctx.cancel.is_cancelled() {
+        return Err(BackupError::Cancelled {
+            target: target.to_owned(),
+        });
+    }
+    if Instant::now() >= ctx.deadline {
+        return Err(BackupError::TimedOut {
+            target: target.to_owned(),
+        });
+    }
+    let rows = checked.map_err(sql("integrity_check"))?;
     dst.close()
         .map_err(|(_, e)| err(format!("cannot close the copy: {e}")))?;
     if rows != ["ok"] {

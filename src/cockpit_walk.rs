@@ -8,10 +8,11 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 
-use crate::app::model::Model;
+use crate::app::model::{Model, SparkKey};
 use crate::app::update::Msg;
 use crate::checklist::ItemKind;
 use crate::checklist::{self, Gathered, Outcome, PlannedItem, Probe, Status, Verdict, Walkthrough};
+use crate::config::AlertValue;
 use crate::config::Config;
 
 pub(crate) struct WalkRunner {
@@ -146,9 +147,15 @@ impl WalkRunner {
             if let Some(i) = w.state.items.iter_mut().find(|i| i.key == key) {
                 i.auto = Some(outcome.clone());
             }
+            let spark = self
+                .plan
+                .iter()
+                .find(|p| p.key == key)
+                .and_then(|p| spark_of(p, m));
             let _ = tx.send(Msg::WalkJudged {
                 key,
                 outcome: Box::new(outcome),
+                spark,
             });
         }
         if let Err(e) = w.save() {
@@ -179,6 +186,7 @@ impl WalkRunner {
         let _ = tx.send(Msg::WalkJudged {
             key: key.to_owned(),
             outcome: Box::new(outcome),
+            spark: spark_of(item, m),
         });
     }
 
@@ -221,5 +229,32 @@ impl WalkRunner {
             }
         })();
         let _ = tx.send(Msg::WalkFinished(r.map_err(|e: String| e)));
+    }
+}
+
+/// The cockpit's sparkline that follows the value an item checks, if there is one: a latency
+/// p95, the largest backlog, the largest SSE group.
+fn spark_of(item: &PlannedItem, m: &Model) -> Option<SparkKey> {
+    let Some(checklist::Check::Value { value, panel, .. }) = &item.item.check else {
+        return None;
+    };
+    let target = item.target.as_ref()?;
+    let t = m.shown.targets.iter().find(|p| &p.name == target)?;
+    let largest = |rows: &mut dyn Iterator<Item = (f64, String)>| {
+        rows.max_by(|a, b| a.0.total_cmp(&b.0)).map(|(_, l)| l)
+    };
+    match value {
+        AlertValue::LatencyP95 => Some(SparkKey::P95(target.clone(), panel.clone()?)),
+        AlertValue::Backlog => largest(&mut t.backlog.iter().map(|b| (b.value, b.labels.clone())))
+            .map(|l| SparkKey::Backlog(target.clone(), l)),
+        AlertValue::Gauge => largest(
+            &mut t
+                .sse
+                .iter()
+                .filter(|g| panel.as_deref() == Some(g.title.as_str()))
+                .map(|g| (g.value, g.labels.clone())),
+        )
+        .map(|l| SparkKey::Sse(target.clone(), l)),
+        _ => None,
     }
 }

@@ -67,6 +67,8 @@ pub enum Msg {
     WalkJudged {
         key: String,
         outcome: Box<crate::checklist::Outcome>,
+        /// The sparkline that shows this item's value over time, when it has one.
+        spark: Option<super::model::SparkKey>,
     },
     /// The report was written (its Markdown path), or why not.
     WalkFinished(Result<String, String>),
@@ -195,7 +197,11 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
         }
         Msg::WalkOpened(r) => walk::opened(m, r),
         Msg::WalkGathered(key) => vec![Cmd::WalkJudge(key)],
-        Msg::WalkJudged { key, outcome } => walk::judged(m, &key, *outcome),
+        Msg::WalkJudged {
+            key,
+            outcome,
+            spark,
+        } => walk::judged(m, &key, *outcome, spark),
         Msg::WalkFinished(r) => walk::finished(m, r),
         Msg::WalkError(e) => {
             toast(m, e, true);

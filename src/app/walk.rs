@@ -9,7 +9,7 @@
 
 use crate::checklist::{ItemKind, Outcome, Status, Verdict, WalkState};
 
-use super::model::{Model, View};
+use super::model::{Model, SparkKey, View};
 use super::update::{toast, Cmd};
 
 /// The walkthrough as the cockpit shows it.
@@ -20,6 +20,8 @@ pub struct WalkView {
     pub current: usize,
     /// A note being typed for the current item (`n`), if any.
     pub note: Option<String>,
+    /// Items whose value has a sparkline in the cockpit, and which one.
+    pub sparks: std::collections::HashMap<String, SparkKey>,
 }
 
 impl WalkView {
@@ -56,6 +58,7 @@ pub(super) fn opened(m: &mut Model, r: Result<Box<WalkState>, String>) -> Vec<Cm
                 state: *state,
                 current,
                 note: None,
+                sparks: std::collections::HashMap::new(),
             });
             if resumed {
                 toast(m, "resumed today's walkthrough where it stopped", false);
@@ -81,13 +84,20 @@ fn judge_current(m: &Model) -> Vec<Cmd> {
     }
 }
 
-pub(super) fn judged(m: &mut Model, key: &str, outcome: Outcome) -> Vec<Cmd> {
-    if let Some(item) = m
-        .walk
-        .as_mut()
-        .and_then(|w| w.state.items.iter_mut().find(|i| i.key == key))
-    {
+pub(super) fn judged(
+    m: &mut Model,
+    key: &str,
+    outcome: Outcome,
+    spark: Option<SparkKey>,
+) -> Vec<Cmd> {
+    let Some(w) = m.walk.as_mut() else {
+        return Vec::new();
+    };
+    if let Some(item) = w.state.items.iter_mut().find(|i| i.key == key) {
         item.auto = Some(outcome);
+    }
+    if let Some(s) = spark {
+        w.sparks.insert(key.to_owned(), s);
     }
     Vec::new()
 }

@@ -113,6 +113,18 @@ fn current(m: &Model, w: &WalkView, buf: &mut Buffer, area: Rect) {
         (None, ItemKind::Auto) => lines.push(Line::styled(" automatic result: checking…", s.dim)),
         (None, ItemKind::Manual) => {}
     }
+    if let Some(values) = w
+        .sparks
+        .get(&item.key)
+        .map(|k| m.spark(k))
+        .filter(|v| !v.is_empty())
+    {
+        let width = usize::from(inner.width).saturating_sub(24).min(120);
+        lines.push(Line::from(vec![
+            Span::styled(" over the last minutes: ", s.dim),
+            Span::styled(crate::fmt::spark(&values, width, 0.0), s.sparkline),
+        ]));
+    }
     let verdict = match item.verdict {
         Some(Verdict::Pass) => ("pass", s.ok),
         Some(Verdict::Fail) => ("FAIL", s.crit),

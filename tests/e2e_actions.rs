@@ -441,6 +441,10 @@ fn the_demo_checklist_walkthrough_resumes_and_writes_its_report() {
     // Enter accepts the automatic pass and moves on.
     s.send("\r");
     s.wait_for("one decided", |t| t.contains("1 of 44 decided"));
+    // The next item is the relay's backlog: its value comes with its sparkline.
+    s.wait_for("the backlog item with its sparkline", |t| {
+        t.contains("cn-relay/backlog   automatic") && t.contains("over the last minutes:")
+    });
     // Walk to the manual restore-drill item and fail it with a note.
     for _ in 0..20 {
         if s.contents().contains("cn-relay/restore-drill   manual") {

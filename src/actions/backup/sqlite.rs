@@ -221,16 +221,7 @@ fn copy_and_check(target: &str, db: &Path, part: &Path, ctx: &Ctx) -> Result<Str
         });
     done.store(true, std::sync::atomic::Ordering::SeqCst);
     let _ = watcher.join();
-    if ctx.cancel.is_cancelled() {
-        return Err(BackupError::Cancelled {
-            target: target.to_owned(),
-        });
-    }
-    if Instant::now() >= ctx.deadline {
-        return Err(BackupError::TimedOut {
-            target: target.to_owned(),
-        });
-    }
+    stopped(target, ctx)?;
     let rows = checked.map_err(sql("integrity_check"))?;
     dst.close()
         .map_err(|(_, e)| err(format!("cannot close the copy: {e}")))?;
@@ -258,16 +249,7 @@ fn step_copy(
         .map_or(4096, |n| n as u64);
     let backup = Backup::new(src, dst).map_err(|e| err(format!("cannot start the backup: {e}")))?;
     loop {
-        if ctx.cancel.is_cancelled() {
-            return Err(BackupError::Cancelled {
-                target: target.to_owned(),
-            });
-        }
-        if Instant::now() >= ctx.deadline {
-            return Err(BackupError::TimedOut {
-                target: target.to_owned(),
-            });
-        }
+        stopped(target, ctx)?;
         let step = backup
             .step(PAGES_PER_STEP)
             .map_err(|e| err(format!("backup step failed: {e}")))?;
@@ -282,4 +264,19 @@ fn step_copy(
             _ => std::thread::sleep(Duration::from_millis(50)),
         }
     }
+}
+
+/// `Err` once the operator cancelled or the action's deadline passed.
+fn stopped(target: &str, ctx: &Ctx) -> Result<(), BackupError> {
+    if ctx.cancel.is_cancelled() {
+        return Err(BackupError::Cancelled {
+            target: target.to_owned(),
+        });
+    }
+    if Instant::now() >= ctx.deadline {
+        return Err(BackupError::TimedOut {
+            target: target.to_owned(),
+        });
+    }
+    Ok(())
 }

@@ -338,7 +338,7 @@ fn backup(
         "postgres" => {
             if !t.has_postgres {
                 p.push(&f.kind.span(), format!("{ctx}kind = \"postgres\" needs the target's [target.postgres] section (its connection is what pg_dump uses) — add it"));
-                return None;
+                // Checked on, so the rest of the section's problems are reported at once.
             }
             if let Some(db) = &f.database {
                 p.push(&db.span(), format!("{ctx}database is for kind = \"sqlite\"; a postgres backup dumps [target.postgres]'s database — remove it"));

@@ -117,6 +117,9 @@ pub async fn run(config: &Config, opts: &Options) -> Result<Exit> {
     let mut acts = ActionRunner::new(Actions::new(config, opts.read_only, &state_dir));
     let mut walk = crate::cockpit_walk::WalkRunner::new(config);
     let (act_tx, mut act_rx) = mpsc::unbounded_channel::<Msg>();
+    if let Some(am) = &config.alertmanager {
+        poll_alertmanager(am, act_tx.clone());
+    }
     let (browse_tx, browse_rx) = watch::channel(None);
     let mut collector =
         Collector::start_with_browse(config, None, &browse_rx).map_err(|e| anyhow!("{e}"))?;
@@ -418,4 +421,50 @@ impl ActionRunner {
             | Cmd::WalkFinish => {}
         }
     }
+}
+
+/// Reads the configured Alertmanager's alerts and silences every `interval` until the cockpit
+/// goes; an unreachable one is said in words and read again next round.
+fn poll_alertmanager(
+    am: &crate::config::alertmanager::AlertmanagerConfig,
+    tx: mpsc::UnboundedSender<Msg>,
+) {
+    use crate::source::alertmanager::{AlertFilter, AmClient};
+    use crate::source::api::{ApiSpec, Auth};
+    let mut spec = ApiSpec::new(am.url.to_string());
+    spec.auth = am.token.clone().map_or(Auth::None, Auth::Bearer);
+    spec.tenant.clone_from(&am.tenant);
+    let interval = am.interval;
+    tokio::spawn(async move {
+        let client = match AmClient::new(&spec) {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = tx.send(Msg::Alertmanager {
+                    at_ms: now_ms(),
+                    answer: Err(e.to_string()),
+                });
+                return;
+            }
+        };
+        loop {
+            let answer = match client.alerts(&AlertFilter::default()).await {
+                Ok(alerts) => client
+                    .silences()
+                    .await
+                    .map(|s| Box::new((alerts, s)))
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            if tx
+                .send(Msg::Alertmanager {
+                    at_ms: now_ms(),
+                    answer,
+                })
+                .is_err()
+            {
+                return;
+            }
+            tokio::time::sleep(interval).await;
+        }
+    });
 }

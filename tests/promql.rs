@@ -568,3 +568,156 @@ async fn check_queries(client: &PromClient) {
         "{err}"
     );
 }
+
+/// The cockpit's `M` view over a real Alertmanager: the alert with its summary and runbook URL,
+/// suppressed by the silence, and the silence with its author and comment; a failed read keeps
+/// the last answer on screen and says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cockpit_shows_the_alertmanagers_alerts_and_silences() {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use watchdeck::app::update::{update, Msg};
+    use watchdeck::cockpit::{self, Options};
+    use watchdeck::config::Config;
+
+    let am = start_alertmanager().await;
+    let client = AmClient::new(&ApiSpec::new(&am.base)).expect("client");
+    let alert = serde_json::json!([{
+        "labels": {"alertname": "OutboxStalled", "instance": "cn-index", "severity": "page"},
+        "annotations": {"summary": "index-v1 has not moved for 10m",
+                        "runbook_url": "https://runbooks.example/outbox"},
+        "startsAt": format_time(now_ms() - 120_000),
+    }]);
+    let posted = reqwest::Client::new()
+        .post(format!("{}/api/v2/alerts", am.base))
+        .header("Content-Type", "application/json")
+        .body(alert.to_string())
+        .send()
+        .await
+        .expect("post alert");
+    assert!(posted.status().is_success());
+    let id = client
+        .create_silence(&NewSilence {
+            matchers: vec![Matcher::equal("alertname", "OutboxStalled")],
+            starts_at_ms: now_ms(),
+            ends_at_ms: now_ms() + 3_600_000,
+            created_by: "alice".into(),
+            comment: "reindex running".into(),
+        })
+        .await
+        .expect("silence");
+    let alerts = eventually("the alert, suppressed", Duration::from_secs(10), || async {
+        let a = client.alerts(&AlertFilter::default()).await.ok()?;
+        (a.len() == 1 && a[0].state == AlertState::Suppressed).then_some(a)
+    })
+    .await;
+    let silences = client.silences().await.expect("silences");
+    assert!(silences.iter().any(|s| s.id == id));
+
+    let text = format!(
+        "[[target]]\nname = \"svc\"\nhealth = [\"http://127.0.0.1:9/healthz\"]\n\n[alertmanager]\nurl = \"{}\"\ninterval = \"5s\"\n",
+        am.base
+    );
+    let config = Config::parse(&text, None, &|_| None).expect("config");
+    let opts = Options {
+        theme: Some("monochrome".into()),
+        mouse: false,
+        read_only: false,
+        bell: false,
+    };
+    let mut m = cockpit::model(&config, &opts).expect("model");
+    m.size = (140, 30);
+    let at = now_ms();
+    m.now_ms = at + 4_000;
+    update(
+        &mut m,
+        Msg::Alertmanager {
+            at_ms: at,
+            answer: Ok(Box::new((alerts, silences))),
+        },
+    );
+    update(
+        &mut m,
+        Msg::Key(KeyEvent::new(KeyCode::Char('M'), KeyModifiers::NONE)),
+    );
+    let render = render_model;
+    let screen = render(&m);
+    for want in [
+        &format!("[M] Alertmanager {}/", am.base) as &str,
+        "1 alert(s), 1 silence(s) · read 4s ago",
+        "suppressed",
+        "OutboxStalled",
+        "instance=cn-index severity=page",
+        "index-v1 has not moved for 10m   runbook: https://runbooks.example/outbox",
+        "alertname=OutboxStalled",
+        "by alice: reindex running",
+    ] {
+        assert!(screen.contains(want), "{want:?} missing:\n{screen}");
+    }
+    // The Alertmanager goes away: the last answer stays, the failure is said.
+    drop(am);
+    update(
+        &mut m,
+        Msg::Alertmanager {
+            at_ms: at + 5_000,
+            answer: Err("cannot connect to 127.0.0.1: connection refused".into()),
+        },
+    );
+    let screen = render(&m);
+    assert!(
+        screen.contains("cannot read it: cannot connect"),
+        "{screen}"
+    );
+    assert!(screen.contains("OutboxStalled"), "{screen}");
+}
+
+#[test]
+fn the_alertmanager_section_is_checked_like_the_rest() {
+    use watchdeck::config::Config;
+    let base = "[[target]]\nname = \"svc\"\nhealth = [\"http://127.0.0.1:9/healthz\"]\n\n";
+    let err = |body: &str| {
+        Config::parse(&format!("{base}{body}"), None, &|_| None)
+            .expect_err("refused")
+            .to_string()
+    };
+    let msg =
+        err("[alertmanager]\nurl = \"127.0.0.1:9093\"\ntoken_env = \"AM_TOKEN\"\nurgency = 1\n");
+    assert!(
+        msg.contains("unknown key `urgency` in [alertmanager]"),
+        "{msg}"
+    );
+    let msg = err("[alertmanager]\nurl = \"localhost:9093\"\ntoken_env = \"AM_TOKEN\"\n");
+    assert!(
+        msg.contains("does not start with http:// or https://"),
+        "{msg}"
+    );
+    assert!(msg.contains("token_env: $AM_TOKEN is not set"), "{msg}");
+    let ok = Config::parse(
+        &format!("{base}[alertmanager]\nurl = \"http://127.0.0.1:9093\"\ntoken_env = \"AM_TOKEN\"\ntenant = \"team-a\"\n"),
+        None,
+        &|k| (k == "AM_TOKEN").then(|| "s3cret-token".to_owned()),
+    )
+    .expect("valid");
+    let am = ok.alertmanager.expect("configured");
+    assert_eq!(am.tenant.as_deref(), Some("team-a"));
+    assert_eq!(am.interval, Duration::from_secs(15));
+    assert!(
+        !format!("{am:?}").contains("s3cret-token"),
+        "the token never prints"
+    );
+}
+
+/// The whole screen of a model, as text.
+fn render_model(m: &watchdeck::app::model::Model) -> String {
+    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(m.size.0, m.size.1))
+        .expect("terminal");
+    t.draw(|f| watchdeck::ui::view(m, f)).expect("draw");
+    let buf = t.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}

@@ -53,10 +53,11 @@ pub enum Command {
     Skip,
     Note,
     Finish,
+    Alertmanager,
 }
 
 /// (command, name, description), in the order commands are listed to users.
-const TABLE: [(Command, &str, &str); 42] = [
+const TABLE: [(Command, &str, &str); 43] = [
     (Command::Quit, "quit", "Quit watchdeck"),
     (Command::Help, "help", "Show the key bindings"),
     (Command::Palette, "palette", "Open the command palette"),
@@ -171,12 +172,17 @@ const TABLE: [(Command, &str, &str); 42] = [
         "finish",
         "Checklist: write the report (Markdown and JSON)",
     ),
+    (
+        Command::Alertmanager,
+        "alertmanager",
+        "The configured Alertmanager's alerts and silences",
+    ),
 ];
 
 impl Command {
     /// Every command, in the order help and the palette list them.
-    pub const ALL: [Command; 42] = {
-        let mut all = [Command::Quit; 42];
+    pub const ALL: [Command; 43] = {
+        let mut all = [Command::Quit; 43];
         let mut i = 0;
         while i < TABLE.len() {
             all[i] = TABLE[i].0;

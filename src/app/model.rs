@@ -81,6 +81,8 @@ pub enum View {
     Audit { scroll: usize },
     /// The daily checklist walkthrough.
     Checklist,
+    /// The configured Alertmanager's alerts and silences.
+    Alertmanager { scroll: usize },
 }
 
 /// The series browser of one target.
@@ -153,6 +155,18 @@ pub enum SparkKey {
     P95(String, String),
 }
 
+/// What the configured Alertmanager said last.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AmView {
+    pub url: String,
+    /// When it was last read successfully (unix ms).
+    pub at_ms: Option<i64>,
+    pub alerts: Vec<crate::source::alertmanager::Alert>,
+    pub silences: Vec<crate::source::alertmanager::Silence>,
+    /// Why the last read failed; the last good answer stays shown.
+    pub error: Option<String>,
+}
+
 #[allow(clippy::struct_excessive_bools)] // independent switches the operator flips
 pub struct Model {
     pub environment: Option<String>,
@@ -187,6 +201,8 @@ pub struct Model {
     pub walk: Option<crate::app::walk::WalkView>,
     /// `F` was pressed once with items still undecided: the next `F` writes the report.
     pub walk_finish_armed: bool,
+    /// The configured Alertmanager, as last read (`None` without `[alertmanager]`).
+    pub am: Option<AmView>,
     pub keymap: Keymap,
     pub styles: Styles,
     pub toast: Option<Toast>,
@@ -227,6 +243,10 @@ impl Model {
             bell: false,
             walk: None,
             walk_finish_armed: false,
+            am: config.alertmanager.as_ref().map(|a| AmView {
+                url: a.url.to_string(),
+                ..AmView::default()
+            }),
             keymap,
             styles,
             toast: None,
@@ -342,7 +362,9 @@ impl Model {
             }
             (Some(Popup::Plan(_) | Popup::TopicPick(_) | Popup::Alert(_)), _) => Mode::Input,
             (None, View::Browse(_)) => Mode::Browse,
-            (None, View::Actions { .. } | View::Audit { .. }) => Mode::Actions,
+            (None, View::Actions { .. } | View::Audit { .. } | View::Alertmanager { .. }) => {
+                Mode::Actions
+            }
             (None, View::Checklist) if self.walk.as_ref().is_some_and(|w| w.note.is_some()) => {
                 Mode::Input
             }

@@ -74,7 +74,18 @@ pub enum Msg {
     WalkFinished(Result<String, String>),
     /// Saving the walkthrough failed.
     WalkError(String),
+    /// What the configured Alertmanager answered (alerts, silences), or why it did not.
+    Alertmanager {
+        at_ms: i64,
+        answer: Result<Box<AmAnswer>, String>,
+    },
 }
+
+/// Alerts and silences of one read of the Alertmanager.
+pub type AmAnswer = (
+    Vec<crate::source::alertmanager::Alert>,
+    Vec<crate::source::alertmanager::Silence>,
+);
 
 /// Side effects requested by `update`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -203,20 +214,40 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
             spark,
         } => walk::judged(m, &key, *outcome, spark),
         Msg::WalkFinished(r) => walk::finished(m, r),
+        Msg::Alertmanager { at_ms, answer } => {
+            am_answer(m, at_ms, answer);
+            Vec::new()
+        }
         Msg::WalkError(e) => {
             toast(m, e, true);
             Vec::new()
         }
-        Msg::Audit(r) => {
-            match r {
-                Ok(records) => {
-                    m.acts.audit = records;
-                    m.acts.audit_error = None;
-                }
-                Err(e) => m.acts.audit_error = Some(e),
-            }
+        Msg::Audit(Ok(records)) => {
+            m.acts.audit = records;
+            m.acts.audit_error = None;
             Vec::new()
         }
+        Msg::Audit(Err(e)) => {
+            m.acts.audit_error = Some(e);
+            Vec::new()
+        }
+    }
+}
+
+/// The last good answer stays shown when a read fails; the failure is said beside it.
+fn am_answer(m: &mut Model, at_ms: i64, answer: Result<Box<AmAnswer>, String>) {
+    let Some(am) = m.am.as_mut() else {
+        return;
+    };
+    match answer {
+        Ok(a) => {
+            let (alerts, silences) = *a;
+            am.alerts = alerts;
+            am.silences = silences;
+            am.at_ms = Some(at_ms);
+            am.error = None;
+        }
+        Err(e) => am.error = Some(e),
     }
 }
 
@@ -364,6 +395,13 @@ fn move_sel(m: &mut Model, delta: isize) {
             *scroll = step((*scroll).min(n.saturating_sub(1)), delta, n);
             return;
         }
+        View::Alertmanager { scroll } => {
+            let n =
+                m.am.as_ref()
+                    .map_or(0, |a| a.alerts.len() + a.silences.len());
+            *scroll = step(*scroll, delta, n);
+            return;
+        }
         _ => {}
     }
     let n = rows_in(m, m.focus);
@@ -411,6 +449,17 @@ pub fn command(m: &mut Model, c: Command) -> Vec<Cmd> {
         }
         Command::Actions => cmds.extend(act::open_actions(m)),
         Command::Audit => cmds.extend(act::open_audit(m)),
+        Command::Alertmanager => {
+            if m.am.is_some() {
+                m.view = View::Alertmanager { scroll: 0 };
+            } else {
+                toast(
+                    m,
+                    "no Alertmanager configured — add [alertmanager] url = \"http://host:9093\" to the config",
+                    true,
+                );
+            }
+        }
         Command::CancelAction => cmds.extend(act::cancel_action(m)),
         Command::Run | Command::Close
             if m.popup.is_none() && m.walk.as_ref().is_some_and(|w| w.note.is_some()) =>
@@ -525,7 +574,9 @@ pub fn command(m: &mut Model, c: Command) -> Vec<Cmd> {
                         m.focus = PanelId::Overview;
                         m.selected[PanelId::Overview.index()] = target;
                     }
-                    View::Audit { .. } | View::Checklist => m.view = View::Main,
+                    View::Audit { .. } | View::Checklist | View::Alertmanager { .. } => {
+                        m.view = View::Main;
+                    }
                     View::Main => {}
                 }
             }

@@ -30,6 +30,7 @@ pub(super) struct FileConfig {
     pub keys: Option<KeysFile>,
     /// `[actions]`: read-only switch, state directory, audit file.
     pub actions: Option<ActionsFile>,
+    pub alertmanager: Option<Spanned<super::alertmanager::AlertmanagerFile>>,
 }
 
 #[derive(Debug, Deserialize)]

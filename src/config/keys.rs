@@ -25,6 +25,7 @@ const ROOT: &[&str] = &[
     "theme",
     "keys",
     "actions",
+    "alertmanager",
 ];
 const KEYS: &[&str] = KeysFile::KEYS;
 const KEY_ENTRY: &[&str] = EntryFile::KEYS;
@@ -143,6 +144,15 @@ pub(super) fn report_unknown(text: &str, p: &mut Problems<'_>) -> bool {
             }
             ("actions", Node::Table(t)) => {
                 check(t, ACTIONS_KEYS, "[actions]", p, &mut found);
+            }
+            ("alertmanager", Node::Table(t)) => {
+                check(
+                    t,
+                    super::alertmanager::ALERTMANAGER_KEYS,
+                    "[alertmanager]",
+                    p,
+                    &mut found,
+                );
             }
             ("disk", Node::Array(items)) => {
                 for item in items {

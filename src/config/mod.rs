@@ -7,6 +7,7 @@
 //! bad key binding is reported at config load like any other mistake.
 
 pub mod actions;
+pub mod alertmanager;
 mod endpoint;
 mod error;
 mod file;
@@ -60,6 +61,8 @@ pub struct Config {
     pub keys: KeyOverrides,
     /// `[actions]`: read-only switch, state directory, audit file.
     pub actions: ActionsConfig,
+    /// `[alertmanager]`: an Alertmanager whose alerts and silences the cockpit shows.
+    pub alertmanager: Option<alertmanager::AlertmanagerConfig>,
 }
 
 /// One service to poll.

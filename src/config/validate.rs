@@ -86,6 +86,10 @@ pub(super) fn build(file: FileConfig, cx: &Context<'_>, p: &mut Problems<'_>) ->
         theme,
         keys,
         actions,
+        alertmanager: file
+            .alertmanager
+            .as_ref()
+            .and_then(|a| super::alertmanager::alertmanager(a, cx, p)),
     }
 }
 

@@ -4,6 +4,7 @@
 //! health, signals), `browse`, `popups`. `layout` says where each goes.
 
 mod actions;
+mod alertmanager;
 mod alerts;
 mod browse;
 mod database;
@@ -66,6 +67,7 @@ pub fn render(m: &Model, area: Rect, buf: &mut Buffer) {
         View::Actions { target } => actions::render(m, *target, buf, body),
         View::Audit { scroll } => actions::render_audit(m, *scroll, buf, body),
         View::Checklist => walk::render(m, buf, body),
+        View::Alertmanager { scroll } => alertmanager::render(m, *scroll, buf, body),
         View::Main | View::Detail { .. } => {
             for (panel, rect) in layout::panel_areas(m) {
                 render_panel(m, panel, buf, rect);

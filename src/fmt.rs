@@ -92,6 +92,17 @@ pub fn bar(ratio: f64, width: usize) -> String {
     s
 }
 
+/// `HH:MM:SS UTC` of a unix-ms time.
+pub fn clock(now_ms: i64) -> String {
+    let secs = now_ms.div_euclid(1000).rem_euclid(86_400);
+    format!(
+        "{:02}:{:02}:{:02} UTC",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

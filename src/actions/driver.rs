@@ -19,12 +19,20 @@ use crate::config::{BackupConfig, BackupKind, RollbackKind, TargetConfig, TopicD
 /// The driver-specific part of a plan.
 #[derive(Debug, Clone)]
 pub(super) enum DriverPlan {
-    Command { argv: Vec<String> },
+    Command {
+        argv: Vec<String>,
+    },
     PgBackup(Box<(PgBackupSpec, BackupPlan)>),
     SqliteBackup(Box<(SqliteBackupSpec, BackupPlan)>),
     Symlink(Box<(SymlinkSpec, SymlinkPlan)>),
     Kube(Box<CommandRollbackSpec>),
     Topic(Box<(TopicDriver, TopicPlan)>),
+    Alertmanager(
+        Box<(
+            crate::config::alertmanager::AlertmanagerConfig,
+            super::am::AmPlan,
+        )>,
+    ),
 }
 
 /// A successful run.
@@ -118,6 +126,7 @@ fn not_configured(t: &TargetConfig, req: &Request) -> ActionError {
             Request::Suspend { .. } | Request::Resume { .. } => "topics",
             Request::Rollback { .. } => "rollback",
             Request::Run { .. } => "command",
+            Request::Silence { .. } | Request::Unsilence { .. } => "alertmanager",
         },
     }
 }
@@ -242,7 +251,30 @@ pub(super) async fn plan(
             }
         }
         Request::Suspend { topic, .. } | Request::Resume { topic, .. } => plan_topic(t, req, topic),
+        Request::Silence { .. } | Request::Unsilence { .. } => Err(not_configured(t, req)),
     }
+}
+
+/// Plans a silence change in the configured Alertmanager.
+pub(super) fn plan_alertmanager(
+    am: &crate::config::alertmanager::AlertmanagerConfig,
+    req: &Request,
+) -> Result<Prepared, ActionError> {
+    let (risk, title, steps, fingerprint, plan) = super::am::plan(am, req)?;
+    let shown = Shown {
+        risk,
+        title,
+        steps,
+        confirm_word: super::exec::ALERTMANAGER.to_owned(),
+        fingerprint,
+        timeout: Duration::from_secs(30),
+        dry_run: None,
+    };
+    Ok(prepared(
+        req,
+        shown,
+        DriverPlan::Alertmanager(Box::new((am.clone(), plan))),
+    ))
 }
 
 fn topic_driver(t: &TargetConfig, req: &Request) -> Result<(TopicDriver, Duration), ActionError> {
@@ -504,6 +536,17 @@ pub(super) async fn run(p: &Prepared, ctx: &Ctx) -> Result<DriverReport, DriverF
                 stderr_tail: Vec::new(),
             })
         }
+        DriverPlan::Alertmanager(a) => match super::am::run(&a.0, &a.1, ctx).await {
+            Ok(summary) => Ok(DriverReport {
+                summary,
+                ..DriverReport::default()
+            }),
+            Err(message) => Err(DriverFailure {
+                cancelled: ctx.cancel.is_cancelled(),
+                message,
+                ..DriverFailure::default()
+            }),
+        },
         DriverPlan::Kube(spec) => {
             let o = rollback::run_command(spec, ctx).await?;
             let last = o.status.unwrap_or(o.undo);

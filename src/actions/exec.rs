@@ -25,12 +25,38 @@ use crate::config::{self, Config, TargetConfig};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "action", rename_all = "kebab-case")]
 pub enum Request {
-    Backup { target: String },
-    Suspend { target: String, topic: String },
-    Resume { target: String, topic: String },
-    Rollback { target: String },
-    Run { target: String, name: String },
+    Backup {
+        target: String,
+    },
+    Suspend {
+        target: String,
+        topic: String,
+    },
+    Resume {
+        target: String,
+        topic: String,
+    },
+    Rollback {
+        target: String,
+    },
+    Run {
+        target: String,
+        name: String,
+    },
+    /// A silence in the configured Alertmanager for alerts matching every `labels` pair.
+    Silence {
+        labels: Vec<(String, String)>,
+        minutes: u32,
+        comment: String,
+    },
+    /// Expire the Alertmanager silence `id`.
+    Unsilence {
+        id: String,
+    },
 }
+
+/// What Alertmanager actions are audited and locked under.
+pub const ALERTMANAGER: &str = "alertmanager";
 
 impl Request {
     pub fn target(&self) -> &str {
@@ -40,6 +66,7 @@ impl Request {
             | Request::Resume { target, .. }
             | Request::Rollback { target }
             | Request::Run { target, .. } => target,
+            Request::Silence { .. } | Request::Unsilence { .. } => ALERTMANAGER,
         }
     }
 
@@ -50,6 +77,8 @@ impl Request {
             Request::Resume { .. } => ActionKind::Resume,
             Request::Rollback { .. } => ActionKind::Rollback,
             Request::Run { .. } => ActionKind::Run,
+            Request::Silence { .. } => ActionKind::Silence,
+            Request::Unsilence { .. } => ActionKind::Unsilence,
         }
     }
 
@@ -60,6 +89,12 @@ impl Request {
                 serde_json::json!({ "topic": topic })
             }
             Request::Run { name, .. } => serde_json::json!({ "name": name }),
+            Request::Silence {
+                labels,
+                minutes,
+                comment,
+            } => serde_json::json!({ "matchers": labels, "minutes": minutes, "comment": comment }),
+            Request::Unsilence { id } => serde_json::json!({ "silence": id }),
             Request::Backup { .. } | Request::Rollback { .. } => serde_json::Value::Null,
         }
     }
@@ -177,6 +212,7 @@ pub enum ActionError {
 #[derive(Debug, Clone)]
 pub struct Actions {
     targets: Vec<TargetConfig>,
+    alertmanager: Option<crate::config::alertmanager::AlertmanagerConfig>,
     read_only: bool,
     state_dir: PathBuf,
     audit: AuditLog,
@@ -220,8 +256,12 @@ impl Actions {
         // Longest first, so a whole value is masked before its parts.
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         secrets.dedup();
+        if let Some(t) = config.alertmanager.as_ref().and_then(|a| a.token.as_ref()) {
+            secrets.push(t.expose().to_owned());
+        }
         Actions {
             targets: config.targets.clone(),
+            alertmanager: config.alertmanager.clone(),
             read_only: read_only_flag || config.actions.read_only,
             state_dir,
             audit: AuditLog::new(audit_path, secrets),
@@ -292,9 +332,19 @@ impl Actions {
     /// The plan for `req`, without side effects. `allow_exec`: whether a driver may run a
     /// read-only preview command (a server-side dry run); never in read-only mode.
     pub async fn plan(&self, req: &Request, allow_exec: bool) -> Result<Prepared, ActionError> {
-        let t = self.target(req.target())?;
-        let allow_exec = allow_exec && self.read_only_reason(&t.name).is_none();
-        let mut p = driver::plan(t, req, allow_exec).await?;
+        let mut p = if matches!(req, Request::Silence { .. } | Request::Unsilence { .. }) {
+            let am = self.alertmanager.as_ref().ok_or_else(|| {
+                ActionError::Invalid(
+                    "no Alertmanager configured — add [alertmanager] url = \"http://host:9093\""
+                        .into(),
+                )
+            })?;
+            driver::plan_alertmanager(am, req)?
+        } else {
+            let t = self.target(req.target())?;
+            let allow_exec = allow_exec && self.read_only_reason(&t.name).is_none();
+            driver::plan(t, req, allow_exec).await?
+        };
         let secrets = self.audit.secrets();
         for s in &mut p.steps {
             s.mask(secrets);

@@ -6,6 +6,7 @@
 //! cancel, deadline) and returns an [`Outcome`]. Nothing here imports the terminal: the
 //! cockpit, `watchdeck action` and the tests drive the same code.
 
+mod am;
 pub mod audit;
 pub mod backup;
 pub mod child;
@@ -35,15 +36,21 @@ pub enum ActionKind {
     Resume,
     Rollback,
     Run,
+    /// Create a silence in the configured Alertmanager.
+    Silence,
+    /// Expire a silence in the configured Alertmanager.
+    Unsilence,
 }
 
 impl ActionKind {
-    pub const ALL: [ActionKind; 5] = [
+    pub const ALL: [ActionKind; 7] = [
         ActionKind::Backup,
         ActionKind::Suspend,
         ActionKind::Resume,
         ActionKind::Rollback,
         ActionKind::Run,
+        ActionKind::Silence,
+        ActionKind::Unsilence,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -53,6 +60,8 @@ impl ActionKind {
             ActionKind::Resume => "resume",
             ActionKind::Rollback => "rollback",
             ActionKind::Run => "run",
+            ActionKind::Silence => "silence",
+            ActionKind::Unsilence => "unsilence",
         }
     }
 

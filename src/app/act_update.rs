@@ -215,7 +215,9 @@ fn execute(m: &mut Model, prepared: Box<Prepared>, c: Confirmation) -> Vec<Cmd> 
         bytes: None,
         output: std::collections::VecDeque::new(),
     });
-    m.view = View::Actions { target };
+    if target != super::model::AM_TARGET {
+        m.view = View::Actions { target };
+    }
     vec![Cmd::Execute(prepared, c)]
 }
 
@@ -354,4 +356,59 @@ pub(super) fn type_key(m: &mut Model, c: Option<char>, backspace: bool) -> bool 
     };
     super::update::edit(field, c, backspace, 256);
     true
+}
+
+/// `s` on an Alertmanager alert: plan a silence of exactly its labels (1 h).
+pub(super) fn am_silence(m: &mut Model) -> Vec<Cmd> {
+    let View::Alertmanager { scroll } = m.view else {
+        return Vec::new();
+    };
+    let Some(am) = &m.am else {
+        return Vec::new();
+    };
+    let (alerts, _) = am.rows();
+    let Some(a) = alerts.get(scroll) else {
+        toast(
+            m,
+            "move onto an alert to silence it (s), or onto a silence to expire it (x)",
+            true,
+        );
+        return Vec::new();
+    };
+    let labels: Vec<(String, String)> = a
+        .labels
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let comment = format!("silenced from watchdeck: {}", a.name());
+    let req = Request::Silence {
+        labels,
+        minutes: 60,
+        comment,
+    };
+    ask_plan(m, req, "preparing the silence…".into())
+}
+
+/// `x` on an Alertmanager silence: plan its expiry.
+pub(super) fn am_expire(m: &mut Model) -> Vec<Cmd> {
+    let View::Alertmanager { scroll } = m.view else {
+        return Vec::new();
+    };
+    let Some(am) = &m.am else {
+        return Vec::new();
+    };
+    let (alerts, silences) = am.rows();
+    let Some(s) = scroll
+        .checked_sub(alerts.len())
+        .and_then(|i| silences.get(i))
+    else {
+        toast(
+            m,
+            "move onto a silence to expire it (x), or onto an alert to silence it (s)",
+            true,
+        );
+        return Vec::new();
+    };
+    let req = Request::Unsilence { id: s.id.clone() };
+    ask_plan(m, req, "preparing the expiry…".into())
 }

@@ -258,6 +258,8 @@ pub fn request_of(offer: &Offer, target: &str, topic: Option<String>) -> Option<
             target,
             topic: topic?,
         },
+        // Not offered per target: planned from the Alertmanager view.
+        ActionKind::Silence | ActionKind::Unsilence => return None,
     })
 }
 

@@ -167,6 +167,30 @@ pub struct AmView {
     pub error: Option<String>,
 }
 
+impl AmView {
+    /// Alerts (firing first, oldest first) and the silences not yet expired, in the order the
+    /// view lists them: the selection counts over alerts, then silences.
+    pub fn rows(
+        &self,
+    ) -> (
+        Vec<&crate::source::alertmanager::Alert>,
+        Vec<&crate::source::alertmanager::Silence>,
+    ) {
+        use crate::source::alertmanager::{AlertState, SilenceState};
+        let mut alerts: Vec<_> = self.alerts.iter().collect();
+        alerts.sort_by_key(|a| (a.state != AlertState::Active, a.starts_at_ms));
+        let silences = self
+            .silences
+            .iter()
+            .filter(|s| s.state != SilenceState::Expired)
+            .collect();
+        (alerts, silences)
+    }
+}
+
+/// The target index the Alertmanager's actions run under (they belong to no target).
+pub const AM_TARGET: usize = usize::MAX;
+
 #[allow(clippy::struct_excessive_bools)] // independent switches the operator flips
 pub struct Model {
     pub environment: Option<String>,
@@ -419,8 +443,11 @@ impl Model {
             .count()
     }
 
-    /// The index of the target named `name`.
+    /// The index of the target named `name` (the Alertmanager's actions: [`AM_TARGET`]).
     pub fn target_index(&self, name: &str) -> Option<usize> {
+        if name == crate::actions::exec::ALERTMANAGER && self.am.is_some() {
+            return Some(AM_TARGET);
+        }
         self.shown.targets.iter().position(|t| t.name == name)
     }
 

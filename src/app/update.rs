@@ -460,6 +460,12 @@ pub fn command(m: &mut Model, c: Command) -> Vec<Cmd> {
                 );
             }
         }
+        Command::CancelAction if matches!(m.view, View::Alertmanager { .. }) => {
+            cmds.extend(act::am_expire(m));
+        }
+        Command::SilenceAlert if matches!(m.view, View::Alertmanager { .. }) => {
+            cmds.extend(act::am_silence(m));
+        }
         Command::CancelAction => cmds.extend(act::cancel_action(m)),
         Command::Run | Command::Close
             if m.popup.is_none() && m.walk.as_ref().is_some_and(|w| w.note.is_some()) =>

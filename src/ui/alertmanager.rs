@@ -58,8 +58,7 @@ pub fn render(m: &Model, scroll: usize, buf: &mut Buffer, area: Rect) {
             Line::styled(fit(&format!(" cannot read it: {e}"), w), s.crit),
         ));
     }
-    let mut alerts: Vec<_> = am.alerts.iter().collect();
-    alerts.sort_by_key(|a| (a.state != AlertState::Active, a.starts_at_ms));
+    let (alerts, _) = am.rows();
     if alerts.is_empty() && am.at_ms.is_some() {
         rows.push((false, Line::styled(" no alerts", s.dim)));
     }
@@ -108,11 +107,7 @@ pub fn render(m: &Model, scroll: usize, buf: &mut Buffer, area: Rect) {
 fn silence_rows(m: &Model, am: &crate::app::model::AmView, rows: &mut Vec<(bool, Line<'static>)>) {
     let s = &m.styles;
     rows.push((false, Line::styled(" Silences", s.header)));
-    let live: Vec<_> = am
-        .silences
-        .iter()
-        .filter(|x| x.state != SilenceState::Expired)
-        .collect();
+    let (_, live) = am.rows();
     if live.is_empty() {
         rows.push((false, Line::styled(" none active or pending", s.dim)));
     }

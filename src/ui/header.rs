@@ -11,16 +11,7 @@ use super::render_widget;
 
 use crate::app::model::Model;
 
-/// `HH:MM:SS UTC` of a unix-ms time.
-pub fn clock(now_ms: i64) -> String {
-    let secs = now_ms.div_euclid(1000).rem_euclid(86_400);
-    format!(
-        "{:02}:{:02}:{:02} UTC",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
+pub use crate::fmt::clock;
 
 pub fn render(m: &Model, buf: &mut Buffer, area: Rect) {
     let s = &m.styles;
@@ -79,7 +70,7 @@ pub fn render(m: &Model, buf: &mut Buffer, area: Rect) {
             .shown
             .targets
             .get(r.target)
-            .map_or("?", |t| t.name.as_str());
+            .map_or(crate::actions::exec::ALERTMANAGER, |t| t.name.as_str());
         let more = if m.acts.running.len() > 1 {
             format!(" +{}", m.acts.running.len() - 1)
         } else {

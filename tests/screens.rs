@@ -3,9 +3,7 @@
 
 use std::sync::Arc;
 
-use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::Terminal;
 use watchdeck::app::model::Model;
 use watchdeck::app::update::{update, Msg};
 use watchdeck::cockpit::{self, Options};
@@ -210,20 +208,9 @@ fn scripted() -> Model {
     m
 }
 
-fn render(m: &Model) -> String {
-    let mut term = Terminal::new(TestBackend::new(m.size.0, m.size.1)).expect("terminal");
-    term.draw(|f| watchdeck::ui::view(m, f)).expect("draw");
-    let buf = term.backend().buffer().clone();
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        let line: String = (0..buf.area.width)
-            .map(|x| buf[(x, y)].symbol().to_owned())
-            .collect();
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
+#[path = "common/screen.rs"]
+mod screen;
+use screen::render;
 
 fn key(m: &mut Model, code: KeyCode) {
     update(m, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));

@@ -9,9 +9,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
-use ratatui::Terminal;
 use watchdeck::actions::audit::{Operator, Record};
 use watchdeck::actions::{
     ActionKind, Actions, Confirmation, Outcome, Prepared, Progress, Request, Risk, Stream,
@@ -171,20 +169,9 @@ fn model() -> Model {
     model_of(&fake_config(), false)
 }
 
-fn render(m: &Model) -> String {
-    let mut term = Terminal::new(TestBackend::new(m.size.0, m.size.1)).expect("terminal");
-    term.draw(|f| watchdeck::ui::view(m, f)).expect("draw");
-    let buf = term.backend().buffer().clone();
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        let line: String = (0..buf.area.width)
-            .map(|x| buf[(x, y)].symbol().to_owned())
-            .collect();
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
+#[path = "common/screen.rs"]
+mod screen;
+use screen::render;
 
 fn press(m: &mut Model, code: KeyCode) -> Vec<Cmd> {
     update(m, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))

@@ -738,3 +738,92 @@ fn the_alertmanager_section_is_checked_like_the_rest() {
         "the token never prints"
     );
 }
+
+/// A silence made and expired from watchdeck goes through the action layer: plan (the exact
+/// request), confirmation, audit records, and it shows in Alertmanager; read-only refuses it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silences_are_created_and_expired_as_audited_actions() {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    use watchdeck::actions::{Actions, Confirmation, Ctx, Request};
+    use watchdeck::config::Config;
+
+    let am = start_alertmanager().await;
+    let state = tempfile::tempdir().expect("state");
+    let text = format!(
+        "[[target]]\nname = \"svc\"\nhealth = [\"http://127.0.0.1:9/healthz\"]\n\n[actions]\nstate_dir = \"{}\"\n\n[alertmanager]\nurl = \"{}\"\n",
+        state.path().display(),
+        am.base
+    );
+    let config = Config::parse(&text, None, &|_| None).expect("config");
+    let never = Arc::new(AtomicBool::new(false));
+    let ctx = || Ctx::detached(Duration::from_secs(30)).0;
+
+    let read_only = Actions::new(&config, true, state.path());
+    let req = Request::Silence {
+        labels: vec![("alertname".into(), "OutboxStalled".into())],
+        minutes: 60,
+        comment: "reindex running".into(),
+    };
+    let plan = read_only.plan(&req, true).await.expect("plan");
+    let out = read_only
+        .execute(&plan, &Confirmation::Yes, ctx(), &never)
+        .await;
+    assert_eq!(out.result, "refused");
+    let client = AmClient::new(&ApiSpec::new(&am.base)).expect("client");
+    assert!(client.silences().await.expect("silences").is_empty());
+
+    let actions = Actions::new(&config, false, state.path());
+    let plan = actions.plan(&req, true).await.expect("plan");
+    assert!(
+        plan.plan_lines()[0].starts_with(&format!("POST {}/api/v2/silences", am.base)),
+        "{:?}",
+        plan.plan_lines()
+    );
+    let out = actions
+        .execute(&plan, &Confirmation::Yes, ctx(), &never)
+        .await;
+    assert_eq!(out.result, "succeeded", "{}", out.summary);
+    let listed = client.silences().await.expect("silences");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].state, SilenceState::Active);
+    assert_eq!(listed[0].comment, "reindex running");
+    assert!(out.summary.contains(&listed[0].id), "{}", out.summary);
+
+    let expire = Request::Unsilence {
+        id: listed[0].id.clone(),
+    };
+    let plan = actions.plan(&expire, true).await.expect("plan");
+    let out = actions
+        .execute(&plan, &Confirmation::Yes, ctx(), &never)
+        .await;
+    assert_eq!(out.result, "succeeded", "{}", out.summary);
+    let listed = client.silences().await.expect("silences");
+    assert_eq!(listed[0].state, SilenceState::Expired);
+
+    let audit = std::fs::read_to_string(state.path().join("audit.jsonl")).expect("audit");
+    let records: Vec<serde_json::Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    let kinds: Vec<(&str, &str)> = records
+        .iter()
+        .map(|r| {
+            (
+                r["action"].as_str().unwrap_or_default(),
+                r["phase"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("silence", "intent"),
+            ("silence", "outcome"),
+            ("unsilence", "intent"),
+            ("unsilence", "outcome")
+        ]
+    );
+    assert_eq!(records[0]["target"], "alertmanager");
+    assert_eq!(records[0]["params"]["comment"], "reindex running");
+}

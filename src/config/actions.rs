@@ -55,7 +55,6 @@ pub(super) struct TopicsFile {
     pub suspend_sql: Option<Spanned<String>>,
     pub resume_sql: Option<Spanned<String>>,
     pub state_sql: Option<Spanned<String>>,
-    pub list_sql: Option<Spanned<String>>,
     pub metric: Option<Spanned<String>>,
     pub label: Option<Spanned<String>>,
     pub timeout: Option<Spanned<toml::Value>>,
@@ -107,7 +106,6 @@ pub(super) const TOPICS_KEYS: &[&str] = &[
     "suspend_sql",
     "resume_sql",
     "state_sql",
-    "list_sql",
     "metric",
     "label",
     "timeout",
@@ -187,8 +185,6 @@ pub struct TopicsConfig {
     /// Counter whose `label` values are the topics (for the picker's traffic column).
     pub metric: Option<String>,
     pub label: String,
-    /// `SELECT topic_id, state …` listing topics (needs `[target.postgres]`).
-    pub list_sql: Option<String>,
     pub timeout: Duration,
 }
 
@@ -510,9 +506,6 @@ fn topics(
             return None;
         }
     };
-    if f.list_sql.is_some() && !t.has_postgres {
-        p.push(&f.driver.span(), format!("{ctx}list_sql runs on the target's [target.postgres] connection — add that section"));
-    }
     Some(TopicsConfig {
         driver,
         metric: f.metric.as_ref().map(|m| m.get_ref().clone()),
@@ -520,7 +513,6 @@ fn topics(
             .label
             .as_ref()
             .map_or("topic".to_owned(), |l| l.get_ref().clone()),
-        list_sql: f.list_sql.as_ref().map(|q| q.get_ref().clone()),
         timeout: duration_or(
             &ctx,
             "timeout",

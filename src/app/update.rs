@@ -153,9 +153,11 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
             }
             let mut cmds = Vec::new();
             if let Some(t) = target {
-                let ringing = m.ringing();
+                // The alert rows are only built for the bell when it is on: this runs at every
+                // observation.
+                let ringing = m.bell.then(|| m.ringing());
                 m.evaluate_alerts(t);
-                if m.bell && m.ringing() > ringing {
+                if ringing.is_some_and(|before| m.ringing() > before) {
                     cmds.push(Cmd::Bell);
                 }
             }

@@ -44,7 +44,7 @@ pub async fn run(config: &Config, opts: &Options, out: &mut dyn Write) -> Result
         .transpose()
         .map_err(|e| e.to_string())?;
     let plan = checklist::plan(config, chosen.as_ref()).map_err(|e| e.to_string())?;
-    if plan.is_empty() {
+    if plan.is_empty() && config.fleets.is_empty() {
         return Err(
             "nothing to check: no target has a preset; name a checklist with --checklist NAME|PATH"
                 .into(),
@@ -59,7 +59,7 @@ pub async fn run(config: &Config, opts: &Options, out: &mut dyn Write) -> Result
     };
     let snap = snapshot::run(config, &snap_opts, |_| {}).await?;
     let outcomes = checklist::judge_all(&plan, config, &snap.targets, PROBE_TIMEOUT).await;
-    let report = checklist::headless_report(
+    let mut report = checklist::headless_report(
         &plan,
         &outcomes,
         snap.alerts.clone(),
@@ -68,6 +68,7 @@ pub async fn run(config: &Config, opts: &Options, out: &mut dyn Write) -> Result
         started,
         crate::source::now_ms(),
     );
+    add_fleet_items(&mut report, &snap);
     let mut code = report.exit_code();
     if let Some(dir) = &opts.reports_dir {
         match report.write(dir) {
@@ -90,6 +91,72 @@ pub async fn run(config: &Config, opts: &Options, out: &mut dyn Write) -> Result
         }
     }
     Ok(code)
+}
+
+/// One automatic item per `[[fleet]]`: every instance up and every panel read (pass), an
+/// instance down (fail), or the store or a panel query failing (could not check).
+fn add_fleet_items(report: &mut Report, snap: &snapshot::Snapshot) {
+    use crate::checklist::{ItemKind, ItemReport, Status, Summary};
+    for f in &snap.fleets {
+        let down: Vec<&str> = snap
+            .targets
+            .iter()
+            .filter(|t| t.fleet.as_deref() == Some(f.name.as_str()))
+            .filter(|t| t.status == "down")
+            .map(|t| t.name.as_str())
+            .collect();
+        let (status, evidence) = if let Some(e) = &f.error {
+            (
+                Status::Unknown,
+                format!("the store could not be queried: {e}"),
+            )
+        } else if !down.is_empty() {
+            let shown: Vec<&str> = down.iter().take(10).copied().collect();
+            let more = down.len().saturating_sub(shown.len());
+            let more = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            (
+                Status::Fail,
+                format!(
+                    "{}/{} instances up; down: {}{more}",
+                    f.up,
+                    f.instances,
+                    shown.join(", ")
+                ),
+            )
+        } else if !f.notes.is_empty() {
+            (Status::Unknown, f.notes.join("; "))
+        } else if f.instances == 0 {
+            (Status::Unknown, format!("no instance matched at {}", f.url))
+        } else {
+            (
+                Status::Pass,
+                format!(
+                    "{}/{} instances up, every panel read ({} queries)",
+                    f.up, f.instances, f.queries
+                ),
+            )
+        };
+        report.items.push(ItemReport {
+            key: format!("fleet/{}", f.name),
+            checklist: "fleet".into(),
+            target: Some(f.name.clone()),
+            title: format!("Fleet {} through {} (promql)", f.name, f.url),
+            kind: ItemKind::Auto,
+            status,
+            evidence,
+            note: None,
+            at: Some(report.finished.clone()),
+            hint: None,
+        });
+        if !report.checklists.iter().any(|c| c == "fleet") {
+            report.checklists.push("fleet".into());
+        }
+    }
+    report.summary = Summary::of(&report.items, &report.alerts);
 }
 
 pub fn render(report: &Report, format: Format) -> String {

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::config::{Config, Preset};
-use crate::derive::panels::{local_disks, target_panels, DiskRow, TargetPanels};
+use crate::derive::panels::{local_disks, store_panels, DiskRow, TargetPanels};
 use crate::derive::rules::AlertBook;
 use crate::derive::{format_eta, Direction, Trend};
 use crate::fmt::{bytes, num, secs};
@@ -40,6 +40,56 @@ pub struct Snapshot {
     pub local_disks: Vec<DiskRow>,
     /// Firing, then pending preset alerts, with their runbook hints.
     pub alerts: Vec<crate::derive::rules::AlertRow>,
+    /// `[[fleet]]` sources: how many instances, how many up, what failed.
+    pub fleets: Vec<FleetSummary>,
+}
+
+/// One `[[fleet]]` as of a snapshot.
+#[derive(Debug, Clone, Serialize)]
+pub struct FleetSummary {
+    pub name: String,
+    pub url: String,
+    pub preset: Option<String>,
+    pub instances: usize,
+    pub up: usize,
+    /// Queries sent in the latest round.
+    pub queries: u32,
+    /// Why the latest round could not list the instances.
+    pub error: Option<String>,
+    /// Problems with single panels (failed queries, partial answers), in plain words.
+    pub notes: Vec<String>,
+}
+
+/// The fleets of a store, for snapshots and the cockpit.
+pub fn fleet_summaries(store: &Store) -> Vec<FleetSummary> {
+    store
+        .fleets
+        .iter()
+        .map(|f| FleetSummary {
+            name: f.name.clone(),
+            url: f.url.clone(),
+            preset: f.preset.clone(),
+            instances: f.instances,
+            up: f.up,
+            queries: f.queries,
+            error: f.error.clone(),
+            notes: f.notes.iter().map(ToString::to_string).collect(),
+        })
+        .collect()
+}
+
+/// The preset of every target of the store, fleet instances included.
+pub fn store_presets(store: &Store) -> Vec<Option<Preset>> {
+    store
+        .targets
+        .iter()
+        .map(|t| {
+            t.preset
+                .as_deref()
+                .and_then(|p| p.parse::<crate::config::PresetName>().ok())
+                .map(Preset::load)
+        })
+        .collect()
 }
 
 impl Snapshot {
@@ -57,11 +107,7 @@ pub fn build(
     opts: &Options,
     now: i64,
 ) -> Snapshot {
-    let presets: Vec<Option<Preset>> = config
-        .targets
-        .iter()
-        .map(|t| t.preset.map(Preset::load))
-        .collect();
+    let presets = store_presets(store);
     let mut snap = Snapshot {
         at_ms: now,
         environment: config.environment.clone(),
@@ -72,14 +118,14 @@ pub fn build(
         round,
         rounds: opts.rounds,
         window_s: opts.window_ms as f64 / 1000.0,
-        targets: store
-            .targets
+        targets: presets
             .iter()
-            .zip(&presets)
-            .map(|(t, p)| target_panels(t, p.as_ref(), opts.window_ms, now))
+            .enumerate()
+            .map(|(i, p)| store_panels(store, i, p.as_ref(), opts.window_ms, now))
             .collect(),
         local_disks: local_disks(&store.disks, opts.window_ms, now),
         alerts: Vec::new(),
+        fleets: fleet_summaries(store),
     };
     crate::derive::db::flag_disagreements(&mut snap.targets);
     let names: Vec<String> = snap.targets.iter().map(|t| t.name.clone()).collect();
@@ -96,7 +142,7 @@ pub async fn run(
 ) -> Result<Snapshot, String> {
     let mut collector = Collector::start(config, Some(opts.rounds))?;
     let mut store = Store::new(config);
-    let presets: Vec<Option<Preset>> = config
+    let mut presets: Vec<Option<Preset>> = config
         .targets
         .iter()
         .map(|t| t.preset.map(Preset::load))
@@ -111,6 +157,7 @@ pub async fn run(
             .iter()
             .all(|t| t.rounds >= k && t.pg.as_ref().is_none_or(|p| p.rounds >= k))
             && (store.disks.is_empty() || disk_rounds >= k)
+            && store.fleets.iter().all(|f| f.rounds >= k)
     };
     loop {
         let obs = collector.rx.recv().await;
@@ -124,12 +171,25 @@ pub async fn run(
                 crate::source::Observation::Target { target, .. } => Some(*target),
                 crate::source::Observation::Postgres(m) => Some(m.target()),
                 crate::source::Observation::Series { .. } => None,
+                crate::source::Observation::Fleet(r) => Some(r.fleet),
             };
+            let fleet = matches!(obs, crate::source::Observation::Fleet(_));
             store.apply(obs);
-            if let Some(t) = target {
-                let now = now_ms();
-                let panels =
-                    target_panels(&store.targets[t], presets[t].as_ref(), opts.window_ms, now);
+            let now = now_ms();
+            if fleet {
+                // New instances get their preset's rules; then every instance is evaluated.
+                let all = store_presets(&store);
+                for (i, p) in all.iter().enumerate().skip(presets.len()) {
+                    alerts.add_target(i, p.as_ref());
+                }
+                presets = all;
+                let f = target.and_then(|f| store.fleets.get(f));
+                for &t in f.map(|f| f.targets.values()).into_iter().flatten() {
+                    let panels = store_panels(&store, t, presets[t].as_ref(), opts.window_ms, now);
+                    alerts.evaluate(t, &panels, now);
+                }
+            } else if let Some(t) = target {
+                let panels = store_panels(&store, t, presets[t].as_ref(), opts.window_ms, now);
                 alerts.evaluate(t, &panels, now);
             }
         }
@@ -182,6 +242,7 @@ fn age(ms: Option<i64>) -> String {
 pub fn render_text(s: &Snapshot) -> String {
     let mut o = String::new();
     render_targets(&mut o, s);
+    render_fleets(&mut o, s);
     render_alerts(&mut o, s);
     render_health(&mut o, s);
     render_database(&mut o, s);
@@ -234,6 +295,30 @@ fn render_targets(o: &mut String, s: &Snapshot) {
         );
         for m in &t.malformed_examples {
             let _ = writeln!(o, "  {:<14}   malformed {m}", "");
+        }
+    }
+}
+
+fn render_fleets(o: &mut String, s: &Snapshot) {
+    if s.fleets.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "\nFLEETS (promql)");
+    for f in &s.fleets {
+        let state = match &f.error {
+            Some(e) => format!("cannot list instances: {e}"),
+            None => format!("{}/{} instances up", f.up, f.instances),
+        };
+        let _ = writeln!(
+            o,
+            "  {:<14} {} — {} — {state} — {} queries per refresh",
+            f.name,
+            f.url,
+            f.preset.as_deref().unwrap_or("no preset"),
+            f.queries
+        );
+        for n in &f.notes {
+            let _ = writeln!(o, "  {:<14}   {n}", "");
         }
     }
 }

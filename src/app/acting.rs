@@ -132,6 +132,13 @@ impl ActionState {
 }
 
 impl ActionState {
+    /// A target added at run time (a fleet instance): it offers no actions.
+    pub fn add_target(&mut self) {
+        self.offered.push(Vec::new());
+        self.read_only.push(None);
+        self.topic_metric.push(None);
+    }
+
     pub fn new(config: &Config) -> ActionState {
         let mut s = ActionState::default();
         for t in &config.targets {

@@ -9,7 +9,7 @@ use std::collections::{HashMap, VecDeque};
 use crate::app::keymap::{Keymap, Mode};
 use crate::app::palette::PaletteMatch;
 use crate::config::{Config, Preset};
-use crate::derive::panels::{local_disks, target_panels, DiskRow, TargetPanels};
+use crate::derive::panels::{local_disks, store_panels, DiskRow, TargetPanels};
 use crate::store::Store;
 use crate::theme::Styles;
 
@@ -287,12 +287,82 @@ impl Model {
         if self.frozen || self.shown.targets.len() != self.store.targets.len() {
             return self.rederive();
         }
-        let (Some(t), Some(p)) = (self.store.targets.get(target), self.presets.get(target)) else {
+        let Some(p) = self
+            .presets
+            .get(target)
+            .filter(|_| target < self.store.targets.len())
+        else {
             return;
         };
-        self.shown.targets[target] = target_panels(t, p.as_ref(), self.window_ms, self.now_ms);
+        self.shown.targets[target] =
+            store_panels(&self.store, target, p.as_ref(), self.window_ms, self.now_ms);
         crate::derive::db::flag_disagreements(&mut self.shown.targets);
         self.shown.at_ms = self.now_ms;
+    }
+
+    /// Takes in the targets a fleet added to the store since the last call: their presets,
+    /// alert rules, (no) actions and panels. Targets are only appended, so indices hold.
+    pub fn adopt_new_targets(&mut self) {
+        let from = self.presets.len();
+        for i in from..self.store.targets.len() {
+            let preset = self.store.targets[i]
+                .preset
+                .as_deref()
+                .and_then(|p| p.parse::<crate::config::PresetName>().ok())
+                .map(Preset::load);
+            self.alerts.add_target(i, preset.as_ref());
+            self.acts.add_target();
+            self.shown.targets.push(store_panels(
+                &self.store,
+                i,
+                preset.as_ref(),
+                self.window_ms,
+                self.now_ms,
+            ));
+            self.presets.push(preset);
+        }
+    }
+
+    /// Sparkline history a fleet's backfill read: it replaces a shorter line.
+    pub fn take_backfill(&mut self) {
+        use crate::source::fleet::PanelKind;
+        for (fleet, b) in std::mem::take(&mut self.store.pending_backfill) {
+            let Some(f) = self.store.fleets.get(fleet) else {
+                continue;
+            };
+            for ((key, kind, title, labels), points) in b.lines {
+                let Some(t) = f.targets.get(&key).and_then(|&i| self.store.targets.get(i)) else {
+                    continue;
+                };
+                let name = t.name.clone();
+                let scale = if kind == PanelKind::Latency {
+                    self.presets
+                        .get(f.targets[&key])
+                        .and_then(Option::as_ref)
+                        .and_then(|p| p.latency.iter().find(|l| l.title == title))
+                        .map_or(1.0, |l| l.scale)
+                } else {
+                    1.0
+                };
+                let k = match kind {
+                    PanelKind::Backlog => SparkKey::Backlog(name, labels),
+                    PanelKind::Sse => SparkKey::Sse(name, labels),
+                    PanelKind::Latency => SparkKey::P95(name, title),
+                    _ => continue,
+                };
+                let line: VecDeque<f64> = points
+                    .iter()
+                    .rev()
+                    .take(SPARK_POINTS)
+                    .rev()
+                    .map(|p| p.1 * scale)
+                    .collect();
+                let cur = self.sparks.entry(k).or_default();
+                if cur.len() < line.len() {
+                    *cur = line;
+                }
+            }
+        }
     }
 
     /// Recomputes the local disk rows (unless frozen).
@@ -312,11 +382,10 @@ impl Model {
         self.shown = Shown {
             at_ms: now,
             targets: self
-                .store
-                .targets
+                .presets
                 .iter()
-                .zip(&self.presets)
-                .map(|(t, p)| target_panels(t, p.as_ref(), window, now))
+                .enumerate()
+                .map(|(i, p)| store_panels(&self.store, i, p.as_ref(), window, now))
                 .collect(),
             local_disks: local_disks(&self.store.disks, window, now),
         };
@@ -328,11 +397,14 @@ impl Model {
         let fresh;
         let panels = if self.frozen {
             // The display is frozen, the alerts are not: derive the current values anyway.
-            let (Some(t), Some(p)) = (self.store.targets.get(target), self.presets.get(target))
+            let Some(p) = self
+                .presets
+                .get(target)
+                .filter(|_| target < self.store.targets.len())
             else {
                 return;
             };
-            fresh = target_panels(t, p.as_ref(), self.window_ms, self.now_ms);
+            fresh = store_panels(&self.store, target, p.as_ref(), self.window_ms, self.now_ms);
             &fresh
         } else {
             let Some(t) = self.shown.targets.get(target) else {

@@ -128,6 +128,69 @@ pub enum Cmd {
     WalkFinish,
 }
 
+/// An observation of one target (or of the local disks).
+fn observation(m: &mut Model, obs: Observation) -> Vec<Cmd> {
+    let target = match &obs {
+        Observation::Target { target, .. } => Some(*target),
+        Observation::Postgres(msg) => Some(msg.target()),
+        Observation::Disks { .. } | Observation::Series { .. } | Observation::Fleet(_) => None,
+    };
+    let disks = matches!(&obs, Observation::Disks { .. });
+    m.store.apply(obs);
+    match target {
+        Some(t) => m.rederive_target(t),
+        None if disks => m.rederive_disks(),
+        None => {}
+    }
+    let mut cmds = Vec::new();
+    if let Some(t) = target {
+        // The alert rows are only built for the bell when it is on: this runs at every
+        // observation.
+        let ringing = m.bell.then(|| m.ringing());
+        m.evaluate_alerts(t);
+        if ringing.is_some_and(|before| m.ringing() > before) {
+            cmds.push(Cmd::Bell);
+        }
+    }
+    // A frozen display shows one moment: its sparklines do not move either.
+    if let Some(t) = target.filter(|_| !m.frozen) {
+        m.record_sparks(t);
+    }
+    cmds
+}
+
+/// A fleet round: its instances (new ones become targets), their panels, alerts, sparklines.
+fn fleet_round(m: &mut Model, obs: Observation) -> Vec<Cmd> {
+    let Observation::Fleet(round) = &obs else {
+        return Vec::new();
+    };
+    let fleet = round.fleet;
+    m.store.apply(obs);
+    m.adopt_new_targets();
+    m.take_backfill();
+    let targets: Vec<usize> = m
+        .store
+        .fleets
+        .get(fleet)
+        .map(|f| f.targets.values().copied().collect())
+        .unwrap_or_default();
+    let ringing = m.bell.then(|| m.ringing());
+    // One pass over every target: per-target rederives would redo the cross-target checks
+    // once per instance.
+    m.rederive();
+    for &t in &targets {
+        m.evaluate_alerts(t);
+        if !m.frozen {
+            m.record_sparks(t);
+        }
+    }
+    if ringing.is_some_and(|before| m.ringing() > before) {
+        vec![Cmd::Bell]
+    } else {
+        Vec::new()
+    }
+}
+
 /// Applies one message. Returns the side effects to carry out.
 pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
     match msg {
@@ -138,35 +201,8 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
             m.size = (w, h);
             Vec::new()
         }
-        Msg::Observation(obs) => {
-            let target = match &*obs {
-                Observation::Target { target, .. } => Some(*target),
-                Observation::Postgres(msg) => Some(msg.target()),
-                Observation::Disks { .. } | Observation::Series { .. } => None,
-            };
-            let disks = matches!(&*obs, Observation::Disks { .. });
-            m.store.apply(*obs);
-            match target {
-                Some(t) => m.rederive_target(t),
-                None if disks => m.rederive_disks(),
-                None => {}
-            }
-            let mut cmds = Vec::new();
-            if let Some(t) = target {
-                // The alert rows are only built for the bell when it is on: this runs at every
-                // observation.
-                let ringing = m.bell.then(|| m.ringing());
-                m.evaluate_alerts(t);
-                if ringing.is_some_and(|before| m.ringing() > before) {
-                    cmds.push(Cmd::Bell);
-                }
-            }
-            // A frozen display shows one moment: its sparklines do not move either.
-            if let Some(t) = target.filter(|_| !m.frozen) {
-                m.record_sparks(t);
-            }
-            cmds
-        }
+        Msg::Observation(obs) if matches!(&*obs, Observation::Fleet(_)) => fleet_round(m, *obs),
+        Msg::Observation(obs) => observation(m, *obs),
         Msg::Series { target, rows } => {
             if let View::Browse(b) = &mut m.view {
                 if b.target == target {

@@ -31,6 +31,8 @@ pub(super) struct FileConfig {
     /// `[actions]`: read-only switch, state directory, audit file.
     pub actions: Option<ActionsFile>,
     pub alertmanager: Option<Spanned<super::alertmanager::AlertmanagerFile>>,
+    #[serde(default, rename = "fleet")]
+    pub fleets: Vec<Spanned<super::fleet::FleetFile>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -26,6 +26,7 @@ const ROOT: &[&str] = &[
     "keys",
     "actions",
     "alertmanager",
+    "fleet",
 ];
 const KEYS: &[&str] = KeysFile::KEYS;
 const KEY_ENTRY: &[&str] = EntryFile::KEYS;
@@ -154,10 +155,15 @@ pub(super) fn report_unknown(text: &str, p: &mut Problems<'_>) -> bool {
                     &mut found,
                 );
             }
-            ("disk", Node::Array(items)) => {
+            (name @ ("fleet" | "disk"), Node::Array(items)) => {
+                let (keys, place) = if name == "fleet" {
+                    (super::fleet::FLEET_KEYS, "[[fleet]]")
+                } else {
+                    (DISK, "[[disk]]")
+                };
                 for item in items {
                     if let Node::Table(t) = item.get_ref() {
-                        check(t, DISK, "[[disk]]", p, &mut found);
+                        check(t, keys, place, p, &mut found);
                     }
                 }
             }

@@ -11,6 +11,7 @@ pub mod alertmanager;
 mod endpoint;
 mod error;
 mod file;
+pub mod fleet;
 mod headers;
 mod keys;
 mod postgres;
@@ -63,6 +64,9 @@ pub struct Config {
     pub actions: ActionsConfig,
     /// `[alertmanager]`: an Alertmanager whose alerts and silences the cockpit shows.
     pub alertmanager: Option<alertmanager::AlertmanagerConfig>,
+    /// `[[fleet]]`: `promql` sources whose instances are read from a Prometheus-compatible
+    /// store instead of being scraped.
+    pub fleets: Vec<fleet::FleetConfig>,
 }
 
 /// One service to poll.

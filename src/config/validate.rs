@@ -62,6 +62,23 @@ pub(super) fn build(file: FileConfig, cx: &Context<'_>, p: &mut Problems<'_>) ->
     }
 
     let disks = disks(&file.disks, p);
+    let mut fleets = Vec::with_capacity(file.fleets.len());
+    for f in &file.fleets {
+        let name = f.get_ref().name.get_ref();
+        if let Some(first) = seen.get(name) {
+            p.push(
+                &f.get_ref().name.span(),
+                format!(
+                    "{name:?} names a target or fleet already (line {}) — fleet names share one \
+                     namespace with target names; rename one",
+                    p.line_of(first),
+                ),
+            );
+        } else {
+            seen.insert(name.clone(), f.get_ref().name.span());
+        }
+        fleets.extend(super::fleet::fleet(f, cx, p));
+    }
     let theme = file.theme.as_ref().and_then(|t| theme(t, cx, p));
     let keys = file.keys.as_ref().map_or_else(KeyOverrides::default, |k| {
         let (overrides, problems) = overrides_from_file(k);
@@ -70,10 +87,10 @@ pub(super) fn build(file: FileConfig, cx: &Context<'_>, p: &mut Problems<'_>) ->
         }
         overrides
     });
-    if targets.is_empty() && disks.is_empty() {
+    if targets.is_empty() && disks.is_empty() && file.fleets.is_empty() {
         p.push(
             &(0..0),
-            "nothing to watch — add a [[target]] with a metrics or health URL, or a [[disk]]; \
+            "nothing to watch — add a [[target]] with a metrics or health URL, a [[fleet]] or a [[disk]]; \
              `watchdeck config template` prints a commented sample",
         );
     }
@@ -90,6 +107,7 @@ pub(super) fn build(file: FileConfig, cx: &Context<'_>, p: &mut Problems<'_>) ->
             .alertmanager
             .as_ref()
             .and_then(|a| super::alertmanager::alertmanager(a, cx, p)),
+        fleets,
     }
 }
 
@@ -312,7 +330,7 @@ fn user_alerts(
 
 /// Why a target name is not usable, if it is not: it shows in every panel and in the audit
 /// log, so it stays short and free of spaces and quoting.
-fn target_name_problem(name: &str) -> Option<String> {
+pub(super) fn target_name_problem(name: &str) -> Option<String> {
     if name.is_empty() {
         return Some("is empty".into());
     }

@@ -19,6 +19,7 @@ pub mod db;
 pub mod panels;
 pub mod quantile;
 pub mod rate;
+pub mod remote;
 pub mod rules;
 pub mod trend;
 

@@ -109,6 +109,11 @@ pub struct HealthRow {
 pub struct TargetPanels {
     pub name: String,
     pub preset: Option<String>,
+    /// For a fleet instance: its `[[fleet]]` and its `job` label.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
     pub status: &'static str,
     pub stale: bool,
     pub age_ms: Option<i64>,
@@ -137,6 +142,8 @@ impl TargetPanels {
         Self {
             name: name.to_owned(),
             preset: None,
+            fleet: None,
+            job: None,
             status: "pending",
             stale: false,
             age_ms: None,
@@ -496,9 +503,32 @@ fn health_rows(t: &TargetState) -> Vec<HealthRow> {
         .collect()
 }
 
+/// All panels of target `i` of the store (a fleet instance's carry its fleet's problems).
+pub fn store_panels(
+    store: &crate::store::Store,
+    i: usize,
+    preset: Option<&Preset>,
+    window: i64,
+    now: i64,
+) -> TargetPanels {
+    let t = &store.targets[i];
+    let fleet = t.remote.as_ref().and_then(|r| store.fleets.get(r.fleet));
+    target_panels_with(t, fleet, preset, window, now)
+}
+
 /// All panels of one target.
 pub fn target_panels(
     t: &TargetState,
+    preset: Option<&Preset>,
+    window: i64,
+    now: i64,
+) -> TargetPanels {
+    target_panels_with(t, None, preset, window, now)
+}
+
+fn target_panels_with(
+    t: &TargetState,
+    fleet: Option<&crate::store::FleetState>,
     preset: Option<&Preset>,
     window: i64,
     now: i64,
@@ -507,6 +537,8 @@ pub fn target_panels(
     let mut out = TargetPanels {
         name: t.name.clone(),
         preset: t.preset.clone(),
+        fleet: None,
+        job: None,
         status: status.as_str(),
         stale: t.is_stale(),
         age_ms: t.age_ms(now),
@@ -541,6 +573,11 @@ pub fn target_panels(
         disks: node_filesystems(t, window, now),
         db: None,
     };
+    if let Some(r) = &t.remote {
+        out.disks.clear();
+        super::remote::remote_panels(&mut out, t, r, fleet, preset, window, now);
+        return out;
+    }
     if let Some(p) = preset {
         preset_panels(&mut out, t, p, window, now);
     }

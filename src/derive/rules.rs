@@ -178,6 +178,18 @@ impl AlertBook {
         book
     }
 
+    /// Adds the preset rules of a target that appeared at run time (a fleet instance).
+    pub fn add_target(&mut self, target: usize, preset: Option<&Preset>) {
+        for spec in preset.iter().flat_map(|p| &p.alerts) {
+            self.entries.push(Entry {
+                target,
+                spec: spec.clone(),
+                rule: rule(spec),
+                alert: Alert::new(),
+            });
+        }
+    }
+
     /// Evaluates the rules of one target against its freshly derived panels.
     pub fn evaluate(&mut self, target: usize, panels: &TargetPanels, now_ms: i64) {
         for e in self.entries.iter_mut().filter(|e| e.target == target) {

@@ -76,6 +76,8 @@ pub enum Observation {
         target: usize,
         rows: Vec<(String, f64)>,
     },
+    /// One round of a `[[fleet]]` (the `promql` source): every instance's panel values.
+    Fleet(Box<super::fleet::FleetRound>),
 }
 
 /// Which target the series browser is showing, if any.
@@ -154,6 +156,11 @@ impl Collector {
                     }
                 }
             }));
+        }
+        for (i, f) in config.fleets.iter().enumerate() {
+            let poller = super::fleet::FleetPoller::new(i, f)
+                .map_err(|e| format!("fleet {:?}: {e}", f.name))?;
+            tasks.push(tokio::spawn(poller.run(tx.clone(), rounds)));
         }
         if !config.disks.is_empty() {
             let paths: Vec<_> = config.disks.iter().map(|d| d.path.clone()).collect();

@@ -5,6 +5,7 @@ pub mod alertmanager;
 pub mod api;
 mod collector;
 pub mod disk;
+pub mod fleet;
 pub mod health;
 pub mod http;
 pub mod postgres;

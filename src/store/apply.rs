@@ -33,6 +33,19 @@ impl Store {
                 })
                 .collect(),
             limits: super::HistoryLimits::default(),
+            fleets: config
+                .fleets
+                .iter()
+                .map(|f| super::FleetState {
+                    name: f.name.clone(),
+                    preset: f.preset.map(|p| p.to_string()),
+                    url: display_url(&f.url),
+                    window_ms: f.window.as_millis() as i64,
+                    name_label: f.name_label.clone(),
+                    ..super::FleetState::default()
+                })
+                .collect(),
+            pending_backfill: Vec::new(),
         }
     }
 
@@ -112,6 +125,7 @@ impl Store {
                 }
             }
             Observation::Series { .. } => {}
+            Observation::Fleet(round) => self.apply_fleet(*round),
             Observation::Postgres(msg) => self.apply_pg(*msg),
             Observation::Disks { at_ms, usage } => {
                 let limits = self.limits;

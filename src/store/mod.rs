@@ -6,6 +6,9 @@
 //! histories (by points and by age) of only the series the panels watch.
 
 mod apply;
+mod fleet;
+
+pub use fleet::{remote_key, FleetState, RemoteState};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -98,6 +101,8 @@ pub struct TargetState {
     pub present: Vec<Arc<str>>,
     /// The target's database, when it has a `[target.postgres]` section.
     pub pg: Option<PgState>,
+    /// For an instance of a `[[fleet]]`: its values as the store reported them.
+    pub remote: Option<RemoteState>,
 }
 
 /// What the Postgres collector of a target has seen.
@@ -253,6 +258,10 @@ pub struct Store {
     pub targets: Vec<TargetState>,
     pub disks: Vec<DiskState>,
     pub limits: HistoryLimits,
+    /// `[[fleet]]` sources, in config order.
+    pub fleets: Vec<FleetState>,
+    /// Sparkline histories read by a fleet's backfill, for the cockpit to take.
+    pub pending_backfill: Vec<(usize, crate::source::fleet::Backfill)>,
 }
 
 #[cfg(test)]

@@ -64,9 +64,19 @@ pub fn lines(m: &Model, width: u16) -> Vec<(bool, Line<'static>)> {
     if m.shown.targets.is_empty() {
         out.push((false, Line::styled("  no targets configured", s.dim)));
     }
+    let groups = group_counts(m);
+    let mut group: Option<(&str, &str)> = None;
     for (i, t) in m.shown.targets.iter().enumerate() {
         if only.is_some_and(|o| o != i) {
             continue;
+        }
+        if let (Some(f), Some(job)) = (t.fleet.as_deref(), t.job.as_deref()) {
+            if group != Some((f, job)) {
+                group = Some((f, job));
+                out.push((false, group_header(m, f, job, &groups, w)));
+            }
+        } else {
+            group = None;
         }
         let (mark, style) = match t.status {
             "up" => ("●", s.ok),
@@ -89,10 +99,12 @@ pub fn lines(m: &Model, width: u16) -> Vec<(bool, Line<'static>)> {
             }
         };
         let (healthy, health) = health_summary(t);
+        // A fleet's panel problems are on its group's heading, not on each of its instances.
+        let warning = t.warning.clone().filter(|_| t.fleet.is_none());
         let detail = t
             .error
             .clone()
-            .or_else(|| t.warning.clone())
+            .or(warning)
             .or_else(|| {
                 (t.malformed > 0).then(|| t.malformed_examples.first().cloned().unwrap_or_default())
             })
@@ -124,4 +136,58 @@ pub fn lines(m: &Model, width: u16) -> Vec<(bool, Line<'static>)> {
         out.push((true, Line::from(spans)));
     }
     out
+}
+
+/// (fleet, job) → (instances, up).
+fn group_counts(m: &Model) -> std::collections::HashMap<(String, String), (usize, usize)> {
+    let mut out: std::collections::HashMap<(String, String), (usize, usize)> =
+        std::collections::HashMap::new();
+    for t in &m.shown.targets {
+        if let (Some(f), Some(j)) = (&t.fleet, &t.job) {
+            let e = out.entry((f.clone(), j.clone())).or_default();
+            e.0 += 1;
+            e.1 += usize::from(t.status == "up");
+        }
+    }
+    out
+}
+
+/// `── fleet overlays · job overlay · 250/250 up · promql http://prom:9090 ── problems`.
+fn group_header(
+    m: &Model,
+    fleet: &str,
+    job: &str,
+    groups: &std::collections::HashMap<(String, String), (usize, usize)>,
+    w: usize,
+) -> Line<'static> {
+    let s = &m.styles;
+    let (n, up) = groups
+        .get(&(fleet.to_owned(), job.to_owned()))
+        .copied()
+        .unwrap_or_default();
+    let f = m.store.fleets.iter().find(|f| f.name == fleet);
+    let url = f.map(|f| f.url.clone()).unwrap_or_default();
+    let mut spans = vec![Span::styled(
+        format!("── {fleet} · job {job} · {up}/{n} up · promql {url} "),
+        if up < n { s.warn } else { s.dim },
+    )];
+    if let Some(f) = f {
+        if let Some(e) = &f.error {
+            spans.push(Span::styled(format!("✖ {e}"), s.crit));
+        } else if let Some(first) = f.notes.first() {
+            let more = f.notes.len() - 1;
+            let more = if more > 0 {
+                format!(" (+{more} more: Enter on an instance)")
+            } else {
+                String::new()
+            };
+            spans.push(Span::styled(format!("⚠ {first}{more}"), s.warn));
+        }
+    }
+    let text: String = spans.iter().map(|sp| sp.content.as_ref()).collect();
+    if text.chars().count() > w {
+        let style = spans.last().map_or(s.dim, |sp| sp.style);
+        return Line::styled(fit(&text, w), style);
+    }
+    Line::from(spans)
 }

@@ -1,0 +1,806 @@
+//! The `promql` source: a fleet's panels read from a Prometheus-compatible store.
+//!
+//! Each preset panel becomes one PromQL expression (the server aggregates; watchdeck only
+//! splits the answer by instance): gauges are `sum by (job, instance, <by>)`, latency is
+//! `histogram_quantile(q, sum by (job, instance, le) (rate(<h>_bucket[window])))` for p50/p95/p99,
+//! counters and error shares are `increase(…[window])`. Parts of one panel travel in one query,
+//! told apart by a `wd_part` label added with `label_replace`, so a refresh costs one query per
+//! panel (plus one for the instances' `up`) whatever the number of instances, and a failing
+//! panel fails alone, in plain words.
+//!
+//! Sparklines start filled: the first round (and any round that finds new instances, at most
+//! once a minute) also runs range queries over the last minutes for the panels that draw one.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use super::api::{ApiError, ApiSpec, Auth};
+use super::collector::Observation;
+use super::http::HttpLimits;
+use super::promql::{PromClient, QueryOutcome, Range, Series};
+use crate::config::fleet::{FleetAuth, FleetConfig};
+use crate::config::{LatencyPanel, Preset};
+
+/// The label that tells the parts of one panel's query apart.
+pub const PART: &str = "wd_part";
+/// Quantiles of a latency panel, in the order of [`InstanceValues::latency`].
+pub const QUANTILES: [f64; 3] = [0.5, 0.95, 0.99];
+/// Sparkline points fetched by the backfill.
+pub const BACKFILL_POINTS: u32 = 120;
+
+/// Which panel a query feeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PanelKind {
+    Backlog,
+    Sse,
+    Queue,
+    Latency,
+    Errors,
+    Counters,
+    Storage,
+    Disks,
+}
+
+impl PanelKind {
+    pub fn word(self) -> &'static str {
+        match self {
+            PanelKind::Backlog => "Backlog",
+            PanelKind::Sse => "SSE",
+            PanelKind::Queue => "Queue",
+            PanelKind::Latency => "Latency",
+            PanelKind::Errors => "Errors",
+            PanelKind::Counters => "Counters",
+            PanelKind::Storage => "Storage",
+            PanelKind::Disks => "Disk",
+        }
+    }
+}
+
+/// The PromQL of one panel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PanelQuery {
+    pub kind: PanelKind,
+    /// The panel's row title.
+    pub title: String,
+    /// The `by` labels a row is made of (gauges, counters).
+    pub by: Vec<String>,
+    pub promql: String,
+    /// For the backfill: the expression whose history is the sparkline (backlog, SSE: the
+    /// gauge; latency: p95).
+    pub spark: Option<String>,
+}
+
+/// `metric{matchers}`, or `metric` when there are none (`up{}` is not valid PromQL).
+fn selector(metric: &str, matchers: &[String]) -> String {
+    let m: Vec<&str> = matchers
+        .iter()
+        .map(String::as_str)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if m.is_empty() {
+        metric.to_owned()
+    } else {
+        format!("{metric}{{{}}}", m.join(", "))
+    }
+}
+
+fn part(expr: &str, name: &str) -> String {
+    format!("label_replace({expr}, \"{PART}\", \"{name}\", \"\", \"\")")
+}
+
+fn by_clause(extra: &[String]) -> String {
+    let mut labels = vec!["job".to_owned(), "instance".to_owned()];
+    labels.extend(
+        extra
+            .iter()
+            .filter(|l| *l != "job" && *l != "instance")
+            .cloned(),
+    );
+    labels.join(", ")
+}
+
+/// Escapes text for a PromQL double-quoted string holding a regular expression.
+fn regex_literal(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push_str("\\\\");
+        } else if c == '"' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn window_text(window: Duration) -> String {
+    format!("{}s", window.as_secs().max(1))
+}
+
+/// The status query: `up`, the time of the last scrape and its duration, per instance.
+pub fn status_query(fleet_selector: Option<&str>) -> String {
+    let m: Vec<String> = fleet_selector.map(str::to_owned).into_iter().collect();
+    let up = selector("up", &m);
+    [
+        part(&up, "up"),
+        part(&format!("timestamp({up})"), "ts"),
+        part(&selector("scrape_duration_seconds", &m), "dur"),
+    ]
+    .join(" or ")
+}
+
+/// The latency panel's three quantiles, told apart by `wd_part` = `0.5`, `0.95`, `0.99`.
+fn latency_query(l: &LatencyPanel, m: &[String], window: &str) -> (String, String) {
+    let mut matchers = m.to_vec();
+    for (k, v) in &l.matchers {
+        matchers.push(format!(
+            "{k}=\"{}\"",
+            v.replace('\\', "\\\\").replace('"', "\\\"")
+        ));
+    }
+    let rate = format!(
+        "sum by ({}) (rate({}[{window}]))",
+        by_clause(&["le".to_owned()]),
+        selector(&format!("{}_bucket", l.histogram), &matchers)
+    );
+    let q = |q: f64| format!("histogram_quantile({q}, {rate})");
+    let promql = QUANTILES
+        .iter()
+        .map(|&x| part(&q(x), &x.to_string()))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    (promql, q(0.95))
+}
+
+/// Every panel query of a preset (and the disk panel every target has), in panel order.
+pub fn panel_queries(
+    preset: Option<&Preset>,
+    fleet_selector: Option<&str>,
+    window: Duration,
+) -> Vec<PanelQuery> {
+    let m: Vec<String> = fleet_selector.map(str::to_owned).into_iter().collect();
+    let w = window_text(window);
+    let mut out = Vec::new();
+    if let Some(p) = preset {
+        for (kind, panels) in [
+            (PanelKind::Backlog, &p.backlog),
+            (PanelKind::Sse, &p.sse),
+            (PanelKind::Queue, &p.queue),
+        ] {
+            for g in panels {
+                let expr = format!(
+                    "sum by ({}) ({})",
+                    by_clause(&g.by),
+                    selector(&g.metric, &m)
+                );
+                out.push(PanelQuery {
+                    kind,
+                    title: g.title.clone(),
+                    by: g.by.clone(),
+                    spark: matches!(kind, PanelKind::Backlog | PanelKind::Sse)
+                        .then(|| expr.clone()),
+                    promql: expr,
+                });
+            }
+        }
+        for l in &p.latency {
+            let (promql, p95) = latency_query(l, &m, &w);
+            out.push(PanelQuery {
+                kind: PanelKind::Latency,
+                title: l.title.clone(),
+                by: Vec::new(),
+                promql,
+                spark: Some(p95),
+            });
+        }
+        out.extend(p.errors.iter().map(|e| error_query(e, &m, &w)));
+        out.extend(p.counters.iter().map(|c| counter_query(c, &m, &w)));
+        out.extend(p.storage.iter().map(|s| storage_query(s, &m)));
+    }
+    out.push(disk_query(&m));
+    out
+}
+
+fn error_query(e: &crate::config::ErrorRatePanel, m: &[String], w: &str) -> PanelQuery {
+    let mut bad = m.to_vec();
+    bad.push(format!(
+        "{}=~\"{}.*\"",
+        e.status_label,
+        regex_literal(&e.error_prefix)
+    ));
+    let by = by_clause(&[]);
+    PanelQuery {
+        kind: PanelKind::Errors,
+        title: e.title.clone(),
+        by: Vec::new(),
+        promql: format!(
+            "{} or {}",
+            part(
+                &format!(
+                    "sum by ({by}) (increase({}[{w}]))",
+                    selector(&e.metric, &bad)
+                ),
+                "bad"
+            ),
+            part(
+                &format!("sum by ({by}) (increase({}[{w}]))", selector(&e.metric, m)),
+                "all"
+            ),
+        ),
+        spark: None,
+    }
+}
+
+fn counter_query(c: &crate::config::CounterPanel, m: &[String], w: &str) -> PanelQuery {
+    let by = by_clause(&c.by);
+    let s = selector(&c.metric, m);
+    PanelQuery {
+        kind: PanelKind::Counters,
+        title: c.title.clone(),
+        by: c.by.clone(),
+        promql: format!(
+            "{} or {}",
+            part(&format!("sum by ({by}) ({s})"), "value"),
+            part(&format!("sum by ({by}) (increase({s}[{w}]))"), "inc"),
+        ),
+        spark: None,
+    }
+}
+
+fn storage_query(s: &crate::config::StoragePanel, m: &[String]) -> PanelQuery {
+    let by = by_clause(&[]);
+    PanelQuery {
+        kind: PanelKind::Storage,
+        title: s.title.clone(),
+        by: Vec::new(),
+        promql: format!(
+            "{} or {}",
+            part(&format!("sum by ({by}) ({})", selector(&s.used, m)), "used"),
+            part(
+                &format!("sum by ({by}) ({})", selector(&s.limit, m)),
+                "limit"
+            ),
+        ),
+        spark: None,
+    }
+}
+
+/// node_exporter's filesystems, as every scraped target's disk panel reads them.
+fn disk_query(m: &[String]) -> PanelQuery {
+    let by = by_clause(&["mountpoint".to_owned()]);
+    let fs =
+        |metric: &str, name: &str| part(&format!("max by ({by}) ({})", selector(metric, m)), name);
+    PanelQuery {
+        kind: PanelKind::Disks,
+        title: "Disk".into(),
+        by: vec!["mountpoint".into()],
+        promql: [
+            fs("node_filesystem_size_bytes", "size"),
+            fs("node_filesystem_avail_bytes", "avail"),
+            fs("node_filesystem_free_bytes", "free"),
+        ]
+        .join(" or "),
+        spark: None,
+    }
+}
+
+/// One row of a gauge panel (backlog, SSE, queue) of one instance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GaugeValue {
+    pub kind: PanelKind,
+    pub title: String,
+    pub labels: String,
+    pub value: f64,
+}
+
+/// One row of a counter panel of one instance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CounterValue {
+    pub title: String,
+    pub labels: String,
+    pub value: f64,
+    pub increase: Option<f64>,
+}
+
+/// One instance's values in one round.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct InstanceValues {
+    pub job: String,
+    pub instance: String,
+    /// Labels of `up` (job and instance included), for naming and filtering.
+    pub labels: super::promql::Labels,
+    /// `up == 1`.
+    pub up: bool,
+    /// When the store last scraped it (unix ms).
+    pub scraped_ms: Option<i64>,
+    /// How long that scrape took.
+    pub scrape_ms: Option<f64>,
+    pub gauges: Vec<GaugeValue>,
+    /// Title and p50, p95, p99 in the histogram's unit (scale not applied).
+    pub latency: Vec<(String, [f64; 3])>,
+    /// Title, errors and all requests over the window.
+    pub errors: Vec<(String, Option<f64>, Option<f64>)>,
+    pub counters: Vec<CounterValue>,
+    /// Title, used, limit.
+    pub storage: Vec<(String, f64, f64)>,
+    /// Mount point, size, avail, free.
+    pub disks: Vec<(String, f64, Option<f64>, Option<f64>)>,
+}
+
+/// A problem with one panel of a fleet (or a warning on its answer), in plain words.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PanelNote {
+    /// "Latency \"Webhook ACK\"".
+    pub panel: String,
+    pub text: String,
+    /// True when the panel has no values this round (the query failed).
+    pub failed: bool,
+}
+
+impl std::fmt::Display for PanelNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.panel, self.text)
+    }
+}
+
+/// A sparkline of one instance: (instance key, kind, title, labels).
+pub type LineKey = (String, PanelKind, String, String);
+
+/// What the backfill read: per instance key, per sparkline, the points.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Backfill {
+    /// (instance key, kind, title, labels) → points (ms, value), oldest first.
+    pub lines: Vec<(LineKey, Vec<(i64, f64)>)>,
+}
+
+/// One round of one fleet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FleetRound {
+    pub fleet: usize,
+    pub round: u32,
+    /// The store's evaluation time of the status query (unix ms).
+    pub at_ms: i64,
+    /// Why the instances could not be listed this round (every instance keeps its last values).
+    pub error: Option<String>,
+    pub instances: Vec<InstanceValues>,
+    pub notes: Vec<PanelNote>,
+    /// Queries sent this round (backfill included).
+    pub queries: u32,
+    pub backfill: Option<Backfill>,
+}
+
+/// `job` + `instance`: how an instance is told apart across rounds.
+pub fn instance_key(job: &str, instance: &str) -> String {
+    format!("{job}\u{1f}{instance}")
+}
+
+fn series_key(s: &Series) -> String {
+    instance_key(
+        s.label("job").unwrap_or_default(),
+        s.label("instance").unwrap_or_default(),
+    )
+}
+
+fn row_labels(s: &Series, by: &[String]) -> String {
+    by.iter()
+        .map(|l| s.label(l).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The API client spec of a fleet.
+pub fn api_spec(f: &FleetConfig) -> ApiSpec {
+    ApiSpec {
+        base_url: f.url.to_string(),
+        auth: match &f.auth {
+            FleetAuth::None => Auth::None,
+            FleetAuth::Bearer(t) => Auth::Bearer(t.clone()),
+            FleetAuth::Basic { user, password } => Auth::Basic {
+                user: user.clone(),
+                password: password.clone(),
+            },
+        },
+        tenant: f.tenant.clone(),
+        limits: HttpLimits {
+            timeout: f.timeout,
+            // A fleet of thousands answers in a few MB; anything far beyond is a mistake.
+            max_body_bytes: 64 * 1024 * 1024,
+            ..HttpLimits::default()
+        },
+    }
+}
+
+/// Polls one fleet.
+pub struct FleetPoller {
+    pub index: usize,
+    client: Arc<PromClient>,
+    status: String,
+    queries: Vec<PanelQuery>,
+    filter: Option<String>,
+    interval: Duration,
+    known: std::collections::HashSet<String>,
+    last_backfill_ms: Option<i64>,
+}
+
+impl FleetPoller {
+    pub fn new(index: usize, f: &FleetConfig) -> Result<FleetPoller, ApiError> {
+        let preset = f.preset.map(Preset::load);
+        Ok(FleetPoller {
+            index,
+            client: Arc::new(PromClient::new(&api_spec(f))?),
+            status: status_query(f.selector.as_deref()),
+            queries: panel_queries(preset.as_ref(), f.selector.as_deref(), f.window),
+            filter: f.filter.as_ref().map(|s| s.to_lowercase()),
+            interval: f.interval,
+            known: std::collections::HashSet::new(),
+            last_backfill_ms: None,
+        })
+    }
+
+    /// The queries of one refresh (the status query first).
+    pub fn queries(&self) -> Vec<String> {
+        std::iter::once(self.status.clone())
+            .chain(self.queries.iter().map(|q| q.promql.clone()))
+            .collect()
+    }
+
+    /// One round: the status query, then every panel query at the same evaluation time,
+    /// concurrently.
+    pub async fn poll(&mut self, round: u32) -> FleetRound {
+        let mut out = FleetRound {
+            fleet: self.index,
+            round,
+            at_ms: super::now_ms(),
+            error: None,
+            instances: Vec::new(),
+            notes: Vec::new(),
+            queries: 1,
+            backfill: None,
+        };
+        let status = match self.client.instant(&self.status, None).await {
+            Ok(s) => s,
+            Err(e) => {
+                out.error = Some(e.to_string());
+                return out;
+            }
+        };
+        if let Some(at) = status.data.series().first().and_then(|s| s.samples.first()) {
+            out.at_ms = at.at_ms;
+        }
+        let (mut instances, index) = self.read_status(&status);
+        if let Some(w) = status.notes().into_iter().next() {
+            out.notes.push(PanelNote {
+                panel: "Instances (up)".into(),
+                text: w,
+                failed: false,
+            });
+        }
+        let mut set = tokio::task::JoinSet::new();
+        for (i, q) in self.queries.iter().enumerate() {
+            let client = Arc::clone(&self.client);
+            let promql = q.promql.clone();
+            let at = out.at_ms;
+            set.spawn(async move { (i, client.instant(&promql, Some(at)).await) });
+        }
+        let mut answers: Vec<Option<Result<QueryOutcome, ApiError>>> =
+            (0..self.queries.len()).map(|_| None).collect();
+        while let Some(joined) = set.join_next().await {
+            if let Ok((i, r)) = joined {
+                answers[i] = Some(r);
+            }
+        }
+        out.queries += self.queries.len() as u32;
+        for (q, answer) in self.queries.iter().zip(answers) {
+            let panel = if q.kind == PanelKind::Disks {
+                "Disk".to_owned()
+            } else {
+                format!("{} {:?}", q.kind.word(), q.title)
+            };
+            match answer {
+                None => out.notes.push(PanelNote {
+                    panel,
+                    text: "the query task stopped without an answer".into(),
+                    failed: true,
+                }),
+                Some(Err(e)) => out.notes.push(PanelNote {
+                    panel,
+                    text: e.to_string(),
+                    failed: true,
+                }),
+                Some(Ok(o)) => {
+                    for note in o.notes() {
+                        out.notes.push(PanelNote {
+                            panel: panel.clone(),
+                            text: note,
+                            failed: false,
+                        });
+                    }
+                    fold(q, &o, &mut instances, &index);
+                }
+            }
+        }
+        let fresh = instances
+            .iter()
+            .any(|i| !self.known.contains(&instance_key(&i.job, &i.instance)));
+        let due = self
+            .last_backfill_ms
+            .is_none_or(|t| out.at_ms - t >= 60_000);
+        if fresh && due && !instances.is_empty() {
+            self.last_backfill_ms = Some(out.at_ms);
+            let (backfill, sent, notes) = self.backfill(out.at_ms).await;
+            out.queries += sent;
+            out.notes.extend(notes);
+            out.backfill = Some(backfill);
+        }
+        for i in &instances {
+            self.known.insert(instance_key(&i.job, &i.instance));
+        }
+        out.instances = std::mem::take(&mut instances);
+        out
+    }
+
+    fn read_status(&self, status: &QueryOutcome) -> (Vec<InstanceValues>, HashMap<String, usize>) {
+        let mut instances: Vec<InstanceValues> = Vec::new();
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for s in status.data.series() {
+            let key = series_key(s);
+            let i = *seen.entry(key).or_insert_with(|| {
+                instances.push(InstanceValues {
+                    job: s.label("job").unwrap_or_default().to_owned(),
+                    instance: s.label("instance").unwrap_or_default().to_owned(),
+                    ..InstanceValues::default()
+                });
+                instances.len() - 1
+            });
+            let v = s.last().unwrap_or(f64::NAN);
+            let inst = &mut instances[i];
+            match s.label(PART) {
+                Some("up") => {
+                    inst.up = v > 0.5;
+                    inst.labels = s.labels.clone();
+                    inst.labels.remove("__name__");
+                    inst.labels.remove(PART);
+                }
+                Some("ts") if v.is_finite() => inst.scraped_ms = Some((v * 1000.0).round() as i64),
+                Some("dur") if v.is_finite() => inst.scrape_ms = Some(v * 1000.0),
+                _ => {}
+            }
+        }
+        // `filter` keeps instances whose job or instance contains the text.
+        if let Some(needle) = &self.filter {
+            let keep: Vec<bool> = instances
+                .iter()
+                .map(|i| {
+                    i.job.to_lowercase().contains(needle)
+                        || i.instance.to_lowercase().contains(needle)
+                })
+                .collect();
+            let mut it = keep.iter();
+            instances.retain(|_| *it.next().unwrap_or(&false));
+        }
+        instances.sort_by(|a, b| (&a.job, &a.instance).cmp(&(&b.job, &b.instance)));
+        let index = instances
+            .iter()
+            .enumerate()
+            .map(|(n, i)| (instance_key(&i.job, &i.instance), n))
+            .collect();
+        (instances, index)
+    }
+
+    /// Range queries for the sparklines over the last [`BACKFILL_POINTS`] intervals.
+    async fn backfill(&self, at_ms: i64) -> (Backfill, u32, Vec<PanelNote>) {
+        let step = self.interval.max(Duration::from_secs(1));
+        let span = step.as_millis() as i64 * i64::from(BACKFILL_POINTS - 1);
+        let range = Range {
+            start_ms: at_ms - span,
+            end_ms: at_ms,
+            step,
+        };
+        let mut out = Backfill::default();
+        let mut sent = 0;
+        let mut notes = Vec::new();
+        for q in &self.queries {
+            let Some(expr) = &q.spark else { continue };
+            sent += 1;
+            match self.client.range(expr, &range).await {
+                Ok(o) => {
+                    for s in o.data.series() {
+                        let labels = if q.kind == PanelKind::Latency {
+                            String::new()
+                        } else {
+                            row_labels(s, &q.by)
+                        };
+                        out.lines.push((
+                            (series_key(s), q.kind, q.title.clone(), labels),
+                            s.samples.iter().map(|p| (p.at_ms, p.value)).collect(),
+                        ));
+                    }
+                }
+                Err(e) => notes.push(PanelNote {
+                    panel: format!("{} {:?} (sparkline history)", q.kind.word(), q.title),
+                    text: e.to_string(),
+                    failed: false,
+                }),
+            }
+        }
+        (out, sent, notes)
+    }
+
+    /// Polls every `interval` and sends each round; `rounds` stops after that many.
+    pub async fn run(mut self, tx: mpsc::Sender<Observation>, rounds: Option<u32>) {
+        let mut tick = tokio::time::interval(self.interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut round = 0u32;
+        loop {
+            tick.tick().await;
+            round += 1;
+            let r = self.poll(round).await;
+            if tx.send(Observation::Fleet(Box::new(r))).await.is_err() {
+                return;
+            }
+            if rounds.is_some_and(|n| round >= n) {
+                return;
+            }
+        }
+    }
+}
+
+/// Adds one panel's answer to the instances it names (instances not in `up` are ignored).
+/// The row of `rows` that `is` picks, pushed with `new` when there is none.
+fn row<T>(rows: &mut Vec<T>, is: impl Fn(&T) -> bool, new: impl FnOnce() -> T) -> &mut T {
+    let i = rows.iter().position(is).unwrap_or_else(|| {
+        rows.push(new());
+        rows.len() - 1
+    });
+    &mut rows[i]
+}
+
+fn fold(
+    q: &PanelQuery,
+    o: &QueryOutcome,
+    instances: &mut [InstanceValues],
+    index: &HashMap<String, usize>,
+) {
+    for s in o.data.series() {
+        let Some(&i) = index.get(&series_key(s)) else {
+            continue;
+        };
+        let inst = &mut instances[i];
+        let v = s.last().unwrap_or(f64::NAN);
+        let part = s.label(PART).unwrap_or_default();
+        match q.kind {
+            PanelKind::Backlog | PanelKind::Sse | PanelKind::Queue => {
+                inst.gauges.push(GaugeValue {
+                    kind: q.kind,
+                    title: q.title.clone(),
+                    labels: row_labels(s, &q.by),
+                    value: v,
+                });
+            }
+            PanelKind::Latency => {
+                let slot = QUANTILES.iter().position(|x| x.to_string() == part);
+                let Some(slot) = slot else { continue };
+                row(
+                    &mut inst.latency,
+                    |(t, _)| *t == q.title,
+                    || (q.title.clone(), [f64::NAN; 3]),
+                )
+                .1[slot] = v;
+            }
+            PanelKind::Errors => {
+                let r = row(
+                    &mut inst.errors,
+                    |(t, ..)| *t == q.title,
+                    || (q.title.clone(), None, None),
+                );
+                match part {
+                    "bad" => r.1 = Some(v),
+                    "all" => r.2 = Some(v),
+                    _ => {}
+                }
+            }
+            PanelKind::Counters => {
+                let labels = row_labels(s, &q.by);
+                let r = row(
+                    &mut inst.counters,
+                    |c| c.title == q.title && c.labels == labels,
+                    || CounterValue {
+                        title: q.title.clone(),
+                        labels: labels.clone(),
+                        value: f64::NAN,
+                        increase: None,
+                    },
+                );
+                match part {
+                    "value" => r.value = v,
+                    "inc" => r.increase = Some(v),
+                    _ => {}
+                }
+            }
+            PanelKind::Storage => {
+                let r = row(
+                    &mut inst.storage,
+                    |(t, ..)| *t == q.title,
+                    || (q.title.clone(), f64::NAN, f64::NAN),
+                );
+                match part {
+                    "used" => r.1 = v,
+                    "limit" => r.2 = v,
+                    _ => {}
+                }
+            }
+            PanelKind::Disks => {
+                let mount = s.label("mountpoint").unwrap_or_default().to_owned();
+                let r = row(
+                    &mut inst.disks,
+                    |d| d.0 == mount,
+                    || (mount.clone(), f64::NAN, None, None),
+                );
+                match part {
+                    "size" => r.1 = v,
+                    "avail" => r.2 = Some(v),
+                    "free" => r.3 = Some(v),
+                    _ => {}
+                }
+            }
+        }
+    }
+    // Rows in a stable order whatever order the server answered in.
+    for inst in instances.iter_mut() {
+        inst.gauges.sort_by(|a, b| {
+            (a.kind as u8, &a.title, &a.labels).cmp(&(b.kind as u8, &b.title, &b.labels))
+        });
+        inst.counters
+            .sort_by(|a, b| (&a.title, &a.labels).cmp(&(&b.title, &b.labels)));
+    }
+}
+
+/// The PromQL a fleet sends per refresh, for `config check` and the docs.
+pub fn describe(f: &FleetConfig) -> String {
+    let preset = f.preset.map(Preset::load);
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", status_query(f.selector.as_deref()));
+    for q in panel_queries(preset.as_ref(), f.selector.as_deref(), f.window) {
+        let _ = writeln!(out, "{}", q.promql);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::PresetName;
+
+    #[test]
+    fn the_overlay_latency_panel_is_the_issues_example() {
+        let p = Preset::load(PresetName::Overlay);
+        let qs = panel_queries(Some(&p), Some("job=\"overlay\""), Duration::from_secs(60));
+        let ack = qs.iter().find(|q| q.title == "Webhook ACK").expect("panel");
+        assert_eq!(
+            ack.spark.as_deref(),
+            Some("histogram_quantile(0.95, sum by (job, instance, le) (rate(webhook_ack_latency_seconds_bucket{job=\"overlay\"}[60s])))")
+        );
+        assert!(ack.promql.contains("histogram_quantile(0.99,"));
+        assert_eq!(ack.promql.matches(" or ").count(), 2);
+    }
+
+    #[test]
+    fn selectors_without_matchers_stay_valid_promql() {
+        assert_eq!(selector("up", &[]), "up");
+        assert!(status_query(None).starts_with("label_replace(up, "));
+        assert_eq!(regex_literal("5"), "5");
+        assert_eq!(regex_literal("a.b"), "a\\\\.b");
+    }
+
+    #[test]
+    fn gauges_group_by_instance_and_the_panels_labels() {
+        let p = Preset::load(PresetName::Overlay);
+        let qs = panel_queries(Some(&p), None, Duration::from_secs(60));
+        assert_eq!(qs[0].promql, "sum by (job, instance, aud) (sse_clients)");
+        assert_eq!(qs.last().map(|q| q.kind), Some(PanelKind::Disks));
+    }
+}

@@ -383,3 +383,65 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod config_tests {
+    use crate::config::Config;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        let env = |name: &str| (name == "PROM_TOKEN" || name == "PROM_PW").then(|| "s3cret".into());
+        Config::parse(text, None, &env).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_fleet_reads_with_its_defaults() {
+        let c = parse("[[fleet]]\nname = \"web\"\nurl = \"http://prom:9090\"\npreset = \"rest-api\"\nselector = 'job=\"api\"'\ntoken_env = \"PROM_TOKEN\"\ntenant = \"team-a\"\n")
+            .expect("valid");
+        let f = &c.fleets[0];
+        assert_eq!(f.selector.as_deref(), Some("job=\"api\""));
+        assert_eq!(f.interval.as_secs(), 15);
+        assert_eq!(f.window.as_secs(), 60);
+        assert_eq!(f.name_label, "instance");
+        assert!(matches!(&f.auth, super::FleetAuth::Bearer(t) if t.expose() == "s3cret"));
+        assert!(
+            !format!("{c:?}").contains("s3cret"),
+            "the token leaks through Debug"
+        );
+    }
+
+    #[test]
+    fn every_fleet_mistake_is_reported_with_its_line() {
+        let err = parse(
+            "[[target]]\nname = \"web\"\nmetrics = \"http://a:1/metrics\"\n\n[[fleet]]\nname = \"web\"\nurl = \"prom:9090\"\npreset = \"nginx\"\nselector = 'job=\"a\"} or vector(1'\ntoken_env = \"PROM_TOKEN\"\nbasic_user = \"u\"\ninterval = \"5s\"\ntimeout = \"10s\"\nwindow = \"2s\"\nname_label = \"a b\"\n",
+        )
+        .expect_err("invalid");
+        for needle in [
+            "<config>:6:",
+            "names a target or fleet already",
+            "<config>:7:",
+            "does not start with http://",
+            "<config>:8:",
+            "unknown preset \"nginx\"",
+            "<config>:9:",
+            "PromQL label matchers",
+            "either token_env or basic_user",
+            "<config>:13:",
+            "longer than the interval",
+            "<config>:14:",
+            "window must be whole seconds, 10s or more",
+            "<config>:15:",
+            "not a label name",
+        ] {
+            assert!(err.contains(needle), "{needle:?} missing from:\n{err}");
+        }
+        let err = parse("[[fleet]]\nname = \"x\"\nurl = \"http://p:9090\"\ntoken_env = \"NOPE\"\nquery = \"up\"\n")
+            .expect_err("invalid");
+        assert!(
+            err.contains("query") && err.contains("<config>:5:"),
+            "{err}"
+        );
+        let err = parse("[[fleet]]\nname = \"x\"\nurl = \"http://p:9090\"\ntoken_env = \"NOPE\"\n")
+            .expect_err("invalid");
+        assert!(err.contains("$NOPE is not set"), "{err}");
+    }
+}

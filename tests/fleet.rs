@@ -1,0 +1,578 @@
+//! The `promql` source against a real Prometheus scraping the demo fleet: for every preset the
+//! panels read through PromQL agree with the panels from scraping the same services directly
+//! (one config mixing both, as `snapshot` runs it), within what the two scrape timings allow.
+
+#[path = "common/prom.rs"]
+mod prom;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use watchdeck::config::Config;
+use watchdeck::demo::{Fleet, Scenario};
+use watchdeck::derive::panels::TargetPanels;
+use watchdeck::snapshot::{self, OutputFormat, Snapshot};
+
+/// The fleet's scrape config: one job per preset, each instance labelled with the name its
+/// fleet twin gets (`<demo name>-p`).
+fn scrape_config(fleet: &Fleet) -> String {
+    let mut yml =
+        String::from("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n");
+    let mut presets: Vec<&str> = fleet.targets.iter().map(|t| t.preset).collect();
+    presets.dedup();
+    for p in presets {
+        let _ = write!(yml, "  - job_name: {p}\n    static_configs:\n");
+        for t in fleet.targets.iter().filter(|t| t.preset == p) {
+            let hostport = t
+                .metrics_url
+                .trim_start_matches("http://")
+                .trim_end_matches("/metrics");
+            let _ = write!(
+                yml,
+                "      - targets: ['{hostport}']\n        labels: {{wd_name: {}-p}}\n",
+                t.name
+            );
+        }
+    }
+    yml
+}
+
+fn fleet_sections(base: &str, presets: &[&str]) -> String {
+    let mut out = String::new();
+    for p in presets {
+        let _ = write!(
+            out,
+            "\n[[fleet]]\nname = \"prom-{p}\"\nurl = \"{base}\"\npreset = \"{p}\"\nselector = 'job=\"{p}\"'\n\
+             interval = \"1s\"\ntimeout = \"1s\"\nwindow = \"10s\"\nname_label = \"wd_name\"\n"
+        );
+    }
+    out
+}
+
+fn close(a: f64, b: f64, rel: f64, abs: f64) -> bool {
+    (a.is_nan() && b.is_nan()) || (a - b).abs() <= abs.max(rel * a.abs().max(b.abs()))
+}
+
+struct Cmp<'a> {
+    name: &'a str,
+    bad: Vec<String>,
+    report: &'a mut String,
+    /// The direct target's and its fleet twin's panels in the last rounds, for gauges that
+    /// move between scrapes.
+    recent: Vec<(&'a TargetPanels, &'a TargetPanels)>,
+}
+
+impl Cmp<'_> {
+    fn check(&mut self, what: &str, a: f64, b: f64, rel: f64, abs: f64) {
+        let _ = writeln!(
+            self.report,
+            "  {what:<60} direct {a:>12.4}  promql {b:>12.4}"
+        );
+        if !close(a, b, rel, abs) {
+            self.bad
+                .push(format!("{}: {what}: direct {a} vs promql {b}", self.name));
+        }
+    }
+
+    /// A gauge that moves between scrapes: over the same last seconds, the values read
+    /// through the store and those scraped directly cover overlapping ranges. (Each scrape of
+    /// a demo twin advances its simulation, so two scrapers never see one value sequence.)
+    fn gauge(&mut self, what: &str, direct: &[f64], promql: &[f64]) {
+        let range = |v: &[f64]| {
+            (
+                v.iter().copied().fold(f64::INFINITY, f64::min),
+                v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            )
+        };
+        let ((dl, dh), (pl, ph)) = (range(direct), range(promql));
+        let _ = writeln!(
+            self.report,
+            "  {what:<60} direct {dl:>7.1}..{dh:<7.1} promql {pl:>7.1}..{ph:<7.1}"
+        );
+        let slack = 1.0_f64.max(0.05 * dh.abs().max(ph.abs()));
+        if direct.is_empty() || promql.is_empty() || pl > dh + slack || ph < dl - slack {
+            self.bad.push(format!(
+                "{}: {what}: promql {pl}..{ph} does not meet the direct scrapes' {dl}..{dh}",
+                self.name
+            ));
+        }
+    }
+
+    fn same_rows(&mut self, what: &str, d: &BTreeMap<String, f64>, r: &BTreeMap<String, f64>) {
+        let dk: Vec<&String> = d.keys().collect();
+        let rk: Vec<&String> = r.keys().collect();
+        if dk != rk {
+            self.bad.push(format!(
+                "{}: {what} rows differ: direct {dk:?} vs promql {rk:?}",
+                self.name
+            ));
+        }
+    }
+
+    fn rows(
+        &mut self,
+        what: &str,
+        d: &BTreeMap<String, f64>,
+        r: &BTreeMap<String, f64>,
+        rel: f64,
+        abs: f64,
+    ) {
+        self.same_rows(what, d, r);
+        for (k, a) in d {
+            if let Some(b) = r.get(k) {
+                self.check(k, *a, *b, rel, abs);
+            }
+        }
+    }
+}
+
+fn keys(rows: impl Iterator<Item = (String, f64)>) -> BTreeMap<String, f64> {
+    rows.collect()
+}
+
+#[allow(clippy::too_many_lines)] // one comparison per panel kind, read top to bottom
+/// Every panel row of `direct` against the same row of `remote`; the differences found.
+fn compare<'a>(
+    direct: &'a TargetPanels,
+    recent: Vec<(&'a TargetPanels, &'a TargetPanels)>,
+    remote: &TargetPanels,
+    report: &'a mut String,
+) -> Vec<String> {
+    let mut c = Cmp {
+        name: &direct.name,
+        bad: Vec::new(),
+        report,
+        recent,
+    };
+    // Gauges move between scrapes: compare what both saw over the last seconds.
+    let recent = c.recent.clone();
+    let gauge_rows = |t: &TargetPanels| -> Vec<(String, f64)> {
+        let mut v: Vec<(String, f64)> = t
+            .sse
+            .iter()
+            .map(|g| (format!("sse {} {}", g.title, g.labels), g.value))
+            .chain(
+                t.queue
+                    .iter()
+                    .map(|g| (format!("queue {} {}", g.title, g.labels), g.value)),
+            )
+            .chain(
+                t.backlog
+                    .iter()
+                    .map(|b| (format!("backlog {}", b.labels), b.value)),
+            )
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    };
+    let d: BTreeMap<String, f64> = gauge_rows(direct).into_iter().collect();
+    let r: BTreeMap<String, f64> = gauge_rows(remote).into_iter().collect();
+    c.same_rows("gauge", &d, &r);
+    for k in d.keys() {
+        let pick = |t: &TargetPanels| {
+            gauge_rows(t)
+                .into_iter()
+                .filter(|(rk, _)| rk == k)
+                .map(|(_, v)| v)
+        };
+        let seen_d: Vec<f64> = recent.iter().flat_map(|(dt, _)| pick(dt)).collect();
+        let seen_p: Vec<f64> = recent.iter().flat_map(|(_, pt)| pick(pt)).collect();
+        c.gauge(k, &seen_d, &seen_p);
+    }
+    // Quantiles over the same 10 s window of the same histograms, sampled a second apart.
+    let d: BTreeMap<_, _> = direct
+        .latency
+        .iter()
+        .map(|l| (l.title.clone(), l))
+        .collect();
+    let r: BTreeMap<_, _> = remote
+        .latency
+        .iter()
+        .map(|l| (l.title.clone(), l))
+        .collect();
+    if d.keys().collect::<Vec<_>>() != r.keys().collect::<Vec<_>>() {
+        c.bad
+            .push(format!("{}: latency panels differ", direct.name));
+    }
+    for (k, a) in &d {
+        let Some(b) = r.get(k) else { continue };
+        c.check(&format!("latency {k} p50"), a.p50, b.p50, 0.35, 0.005);
+        c.check(&format!("latency {k} p95"), a.p95, b.p95, 0.35, 0.005);
+    }
+    for e in &direct.errors {
+        let Some(f) = remote.errors.iter().find(|f| f.title == e.title) else {
+            c.bad
+                .push(format!("{}: error panel {} missing", direct.name, e.title));
+            continue;
+        };
+        let nan = f64::NAN;
+        c.check(
+            &format!("errors {} ratio", e.title),
+            e.ratio.unwrap_or(nan),
+            f.ratio.unwrap_or(nan),
+            0.5,
+            0.02,
+        );
+        c.check(
+            &format!("errors {} req/s", e.title),
+            e.requests_per_s.unwrap_or(nan),
+            f.requests_per_s.unwrap_or(nan),
+            0.35,
+            1.0,
+        );
+    }
+    // Counter totals: the same counter a second apart.
+    let row = |x: &watchdeck::derive::panels::CounterRow| {
+        (format!("counter {} {}", x.title, x.labels), x.value)
+    };
+    c.rows(
+        "counters",
+        &keys(direct.counters.iter().map(row)),
+        &keys(remote.counters.iter().map(row)),
+        0.05,
+        10.0,
+    );
+    let row = |x: &watchdeck::derive::panels::CounterRow| {
+        (
+            format!("counter {} {} /s", x.title, x.labels),
+            x.rate_per_s.unwrap_or(f64::NAN),
+        )
+    };
+    c.rows(
+        "counter rates",
+        &keys(direct.counters.iter().map(row)),
+        &keys(remote.counters.iter().map(row)),
+        0.5,
+        1.0,
+    );
+    let row = |x: &watchdeck::derive::panels::DiskRow| (format!("disk {}", x.label), x.used_ratio);
+    c.rows(
+        "disks",
+        &keys(direct.disks.iter().map(row)),
+        &keys(remote.disks.iter().map(row)),
+        0.0,
+        0.02,
+    );
+    if direct.status != remote.status {
+        c.bad.push(format!(
+            "{}: status {} vs {}",
+            direct.name, direct.status, remote.status
+        ));
+    }
+    c.bad
+}
+
+fn find<'a>(s: &'a Snapshot, name: &str) -> &'a TargetPanels {
+    s.targets
+        .iter()
+        .find(|t| t.name == name)
+        .unwrap_or_else(|| {
+            panic!(
+                "no target {name}; have {:?}",
+                s.targets.iter().map(|t| &t.name).collect::<Vec<_>>()
+            )
+        })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_presets_panels_agree_between_promql_and_direct_scraping() {
+    let fleet = Fleet::start(Scenario::Calm, None)
+        .await
+        .expect("demo fleet");
+    let prom = prom::start_prometheus(&scrape_config(&fleet)).await;
+    let presets = ["community-node", "overlay", "mail", "rest-api"];
+    let text = format!(
+        "{}{}",
+        fleet.config_toml(Duration::from_secs(1)),
+        fleet_sections(&prom.base, &presets)
+    );
+    let config = Config::parse(&text, None, &fleet.env()).expect("config");
+    // Prometheus needs a window of samples before its rates mean anything.
+    let client = reqwest::Client::new();
+    let url = format!("{}/api/v1/query", prom.base);
+    prom::eventually(
+        "Prometheus to scrape all six for 12 s",
+        Duration::from_secs(60),
+        || {
+            let client = client.clone();
+            let url = url.clone();
+            async move {
+                let q = [("query", "count(count_over_time(up[15s]) >= 12)")];
+                let bytes = client
+                    .get(&url)
+                    .query(&q)
+                    .send()
+                    .await
+                    .ok()?
+                    .bytes()
+                    .await
+                    .ok()?;
+                let body: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+                let n = body["data"]["result"][0]["value"][1]
+                    .as_str()?
+                    .parse::<f64>()
+                    .ok()?;
+                (n >= 6.0).then_some(())
+            }
+        },
+    )
+    .await;
+    let opts = snapshot::Options {
+        rounds: 12,
+        format: OutputFormat::Json,
+        window_ms: 10_000,
+    };
+    let mut rounds: Vec<Snapshot> = Vec::new();
+    let s = snapshot::run(&config, &opts, |r| rounds.push(r.clone()))
+        .await
+        .expect("snapshot");
+    assert_eq!(s.fleets.len(), 4, "{:?}", s.fleets);
+    for f in &s.fleets {
+        assert_eq!(f.error, None, "fleet {}", f.name);
+        assert!(f.notes.is_empty(), "fleet {}: {:?}", f.name, f.notes);
+        assert!(f.instances >= 1 && f.up == f.instances, "{f:?}");
+    }
+    let mut report = String::new();
+    let mut problems = Vec::new();
+    for t in &fleet.targets {
+        let direct = find(&s, &t.name);
+        let remote = find(&s, &format!("{}-p", t.name));
+        assert_eq!(
+            remote.fleet.as_deref(),
+            Some(format!("prom-{}", t.preset).as_str())
+        );
+        assert_eq!(direct.preset, remote.preset);
+        let _ = writeln!(report, "{} ({})", t.name, t.preset);
+        let recent: Vec<(&TargetPanels, &TargetPanels)> = rounds[rounds.len().saturating_sub(6)..]
+            .iter()
+            .map(|r| (find(r, &t.name), find(r, &format!("{}-p", t.name))))
+            .collect();
+        problems.extend(compare(direct, recent, remote, &mut report));
+    }
+    println!("{report}");
+    assert!(
+        problems.is_empty(),
+        "panels disagree:\n{}\n\n{report}",
+        problems.join("\n")
+    );
+    drop(prom);
+    fleet.shutdown().await;
+}
+
+/// A proxy in front of a real Prometheus that breaks chosen queries the way stores do: an
+/// execution error, a partial answer with a warning, an answer too slow for the deadline.
+async fn breaking_proxy(upstream: String) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let client = reqwest::Client::new();
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let client = client.clone();
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match sock.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&buf).into_owned();
+                let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                let decoded = percent_decode(&path);
+                let body = if decoded.contains("webhook_ack_latency") {
+                    r#"{"status":"error","errorType":"execution","error":"query timed out in expression evaluation"}"#.to_owned()
+                } else {
+                    if decoded.contains("eventsub_ingress") {
+                        tokio::time::sleep(Duration::from_secs(3)).await;
+                    }
+                    let got = match client.get(format!("{upstream}{path}")).send().await {
+                        Ok(r) => r.text().await.ok(),
+                        Err(_) => None,
+                    };
+                    let Some(text) = got else {
+                        let reply = "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 11\r\nConnection: close\r\n\r\nbad gateway";
+                        let _ = sock.write_all(reply.as_bytes()).await;
+                        return;
+                    };
+                    if decoded.contains("sse_clients") {
+                        let mut v: serde_json::Value = serde_json::from_str(&text).expect("json");
+                        v["warnings"] =
+                            serde_json::json!(["store eu-1 did not answer: partial response"]);
+                        v.to_string()
+                    } else {
+                        text
+                    }
+                };
+                let status = if body.contains("\"status\":\"error\"") {
+                    "422 Unprocessable Entity"
+                } else {
+                    "200 OK"
+                };
+                let reply = format!(
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = sock.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(if b[i] == b'+' { b' ' } else { b[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[allow(clippy::too_many_lines)] // one scenario: the proxy's three faults, check, the store gone
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_panel_fails_alone_in_plain_words_and_check_says_so() {
+    let fleet = Fleet::start(Scenario::Calm, None)
+        .await
+        .expect("demo fleet");
+    let prom = prom::start_prometheus(&scrape_config(&fleet)).await;
+    let proxy = breaking_proxy(prom.base.clone()).await;
+    let text = format!(
+        "[[fleet]]\nname = \"ov\"\nurl = \"{proxy}\"\npreset = \"overlay\"\nselector = 'job=\"overlay\"'\n\
+         interval = \"2s\"\ntimeout = \"1s\"\nwindow = \"10s\"\n"
+    );
+    let config = Config::parse(&text, None, &|_| None).expect("config");
+    let client = reqwest::Client::new();
+    let url = format!("{}/api/v1/query", prom.base);
+    prom::eventually(
+        "Prometheus to scrape the overlay",
+        Duration::from_secs(60),
+        || {
+            let client = client.clone();
+            let url = url.clone();
+            async move {
+                let q = [("query", "count_over_time(up{job=\"overlay\"}[15s]) >= 3")];
+                let bytes = client
+                    .get(&url)
+                    .query(&q)
+                    .send()
+                    .await
+                    .ok()?
+                    .bytes()
+                    .await
+                    .ok()?;
+                let body: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+                (!body["data"]["result"].as_array()?.is_empty()).then_some(())
+            }
+        },
+    )
+    .await;
+    let opts = snapshot::Options {
+        rounds: 1,
+        format: OutputFormat::Text,
+        window_ms: 10_000,
+    };
+    let s = snapshot::run(&config, &opts, |_| {})
+        .await
+        .expect("snapshot");
+    let f = &s.fleets[0];
+    assert_eq!(
+        (f.instances, f.up, f.error.as_deref()),
+        (1, 1, None),
+        "{f:?}"
+    );
+    let notes = f.notes.join("\n");
+    assert!(
+        notes.contains("Latency \"Webhook ACK\"")
+            && notes.contains(
+                "rejected the query (execution): query timed out in expression evaluation"
+            ),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("SSE \"SSE clients\": partial answer: store eu-1 did not answer"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("Counters \"EventSub ingress\"") && notes.contains("timed out"),
+        "{notes}"
+    );
+    // The rest of the panels are there; the failed ones are empty, the partial one is shown.
+    let t = &s.targets[0];
+    assert!(
+        t.latency.iter().all(|l| l.title != "Webhook ACK"),
+        "{:?}",
+        t.latency
+    );
+    assert!(t
+        .latency
+        .iter()
+        .any(|l| l.title == "SSE broadcast" && l.p95.is_finite()));
+    assert!(t.sse.iter().any(|g| g.labels == "overlay" && g.value > 0.0));
+    assert!(t.counters.iter().all(|c| c.title != "EventSub ingress"));
+    assert!(t.counters.iter().any(|c| c.title == "SSE ring misses"));
+    let text = snapshot::render_text(&s);
+    assert!(
+        text.contains("FLEETS (promql)")
+            && text.contains("query timed out in expression evaluation"),
+        "{text}"
+    );
+
+    // `check` cannot vouch for panels it could not read: exit 2, the reasons in the report.
+    let mut out = Vec::new();
+    let opts = watchdeck::check_cmd::Options {
+        checklist: None,
+        format: watchdeck::check_cmd::Format::Json,
+        operator: "test".into(),
+        reports_dir: None,
+        window_ms: 10_000,
+    };
+    let code = watchdeck::check_cmd::run(&config, &opts, &mut out)
+        .await
+        .expect("check");
+    let report = String::from_utf8(out).expect("utf8");
+    assert_eq!(code, 2, "{report}");
+    assert!(
+        report.contains("fleet/ov") && report.contains("Webhook ACK"),
+        "{report}"
+    );
+
+    // The store gone: every instance is down, with the store's error, and nothing is lost.
+    drop(prom);
+    let s = snapshot::run(
+        &config,
+        &snapshot::Options {
+            rounds: 1,
+            format: OutputFormat::Text,
+            window_ms: 10_000,
+        },
+        |_| {},
+    )
+    .await
+    .expect("snapshot");
+    let f = &s.fleets[0];
+    assert!(
+        f.error
+            .as_deref()
+            .is_some_and(|e| e.contains("Prometheus at")),
+        "{f:?}"
+    );
+    fleet.shutdown().await;
+}

@@ -308,6 +308,10 @@ fn template_parses_and_shows_every_key() {
         "[target.limits]",
         "[[disk]]",
         "path",
+        "[[fleet]]",
+        "selector",
+        "basic_password_env",
+        "name_label",
     ] {
         assert!(template().contains(key), "template does not show {key}");
     }

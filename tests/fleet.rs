@@ -4,6 +4,8 @@
 
 #[path = "common/prom.rs"]
 mod prom;
+#[path = "common/screen.rs"]
+mod screen;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -574,5 +576,88 @@ async fn a_failing_panel_fails_alone_in_plain_words_and_check_says_so() {
             .is_some_and(|e| e.contains("Prometheus at")),
         "{f:?}"
     );
+    fleet.shutdown().await;
+}
+
+/// Runs the cockpit's model on the collectors of `config` until `done` says the screen is
+/// ready (or 30 s pass), and returns the screen as text.
+async fn cockpit_screen(config: &Config, done: impl Fn(&str) -> bool) -> String {
+    use watchdeck::app::update::{update, Msg};
+    let opts = watchdeck::cockpit::Options {
+        theme: Some("monochrome".into()),
+        mouse: true,
+        read_only: false,
+        bell: false,
+    };
+    let mut m = watchdeck::cockpit::model(config, &opts).expect("model");
+    m.size = (200, 72);
+    let mut collector = watchdeck::source::Collector::start(config, None).expect("collector");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut text = String::new();
+    while std::time::Instant::now() < deadline {
+        let Ok(Some(obs)) = tokio::time::timeout(Duration::from_secs(5), collector.rx.recv()).await
+        else {
+            continue;
+        };
+        m.now_ms = watchdeck::source::now_ms();
+        update(&mut m, Msg::Observation(Box::new(obs)));
+        text = screen::render(&m);
+        if done(&text) {
+            return text;
+        }
+    }
+    panic!("the screen never got there:\n{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cockpit_groups_a_fleet_by_job_with_backfilled_sparklines_and_its_problems() {
+    let fleet = Fleet::start(Scenario::Calm, None)
+        .await
+        .expect("demo fleet");
+    let prom = prom::start_prometheus(&scrape_config(&fleet)).await;
+    let proxy = breaking_proxy(prom.base.clone()).await;
+    let mut text = fleet_sections(&prom.base, &["community-node"]);
+    // The overlay through the breaking proxy: its Webhook ACK panel fails.
+    let _ = write!(
+        text,
+        "\n[[fleet]]\nname = \"ov\"\nurl = \"{proxy}\"\npreset = \"overlay\"\nselector = 'job=\"overlay\"'\n\
+         interval = \"2s\"\ntimeout = \"1s\"\nwindow = \"10s\"\nname_label = \"wd_name\"\n"
+    );
+    let config = Config::parse(&text, None, &|_| None).expect("config");
+    // Let Prometheus gather some history first, for the backfill to show.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let screen = cockpit_screen(&config, |s| {
+        s.contains("overlay-p") && s.contains("cn-index-p") && s.contains("query timed out")
+    })
+    .await;
+    assert!(
+        screen.contains("── prom-community-node · job community-node · 3/3 up · promql"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("── ov · job overlay · 1/1 up · promql"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains(
+            "⚠ Latency \"Webhook ACK\": rejected the query (execution): query timed out in expression evaluation"
+        ),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("6/6 targets up") || screen.contains("4/4 targets up"),
+        "{screen}"
+    );
+    // The SSE row of the overlay has a sparkline from the backfill, not one point.
+    let sse = screen
+        .lines()
+        .find(|l| l.contains("overlay-p   overlay "))
+        .unwrap_or_else(|| panic!("no SSE row:\n{screen}"));
+    let bars = sse.chars().filter(|c| ('▁'..='█').contains(c)).count();
+    assert!(
+        bars >= 4,
+        "the sparkline is not backfilled: {sse:?}\n{screen}"
+    );
+    drop(prom);
     fleet.shutdown().await;
 }

@@ -60,6 +60,8 @@ impl Store {
         f.queries = r.queries;
         f.queries_total += u64::from(r.queries);
         f.notes = std::mem::take(&mut r.notes);
+        // Panels without values first: they matter more than a partial answer.
+        f.notes.sort_by_key(|n| !n.failed);
         if let Some(err) = r.error.take() {
             f.error = Some(err.clone());
             let targets: Vec<usize> = f.targets.values().copied().collect();

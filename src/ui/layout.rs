@@ -55,9 +55,9 @@ pub fn panel_areas(m: &Model) -> Vec<(PanelId, Rect)> {
     let (_, body, _) = frame(Rect::new(0, 0, m.size.0, m.size.1));
     let n_targets = match m.view {
         View::Detail { .. } => 1,
-        _ => m.shown.targets.len().max(1),
+        _ => super::overview::row_count(m).max(1),
     } as u16;
-    // Overview: a row a target plus borders and header, at most a third of the body.
+    // Overview: a row a target (and a fleet group's heading) plus borders and header, at most a third of the body.
     let share = if wide(m.size) { 3 } else { 2 };
     let overview_h = (n_targets + 3).min((body.height / share).max(4));
     let [top, rest] =

@@ -100,7 +100,10 @@ pub fn lines(m: &Model, width: u16) -> Vec<(bool, Line<'static>)> {
         };
         let (healthy, health) = health_summary(t);
         // A fleet's panel problems are on its group's heading, not on each of its instances.
-        let warning = t.warning.clone().filter(|_| t.fleet.is_none());
+        let warning = t
+            .warning
+            .clone()
+            .filter(|_| t.fleet.is_none() || only.is_some());
         let detail = t
             .error
             .clone()
@@ -136,6 +139,20 @@ pub fn lines(m: &Model, width: u16) -> Vec<(bool, Line<'static>)> {
         out.push((true, Line::from(spans)));
     }
     out
+}
+
+/// Rows of the full overview: a row per target and a heading per fleet group.
+pub fn row_count(m: &Model) -> usize {
+    let mut group: Option<(&str, &str)> = None;
+    let mut headings = 0;
+    for t in &m.shown.targets {
+        let g = t.fleet.as_deref().zip(t.job.as_deref());
+        if g.is_some() && g != group {
+            headings += 1;
+        }
+        group = g;
+    }
+    m.shown.targets.len() + headings
 }
 
 /// (fleet, job) → (instances, up).
@@ -177,11 +194,20 @@ fn group_header(
         } else if let Some(first) = f.notes.first() {
             let more = f.notes.len() - 1;
             let more = if more > 0 {
-                format!(" (+{more} more: Enter on an instance)")
+                format!(" (+{more} more: Enter on an instance lists them)")
             } else {
                 String::new()
             };
-            spans.push(Span::styled(format!("⚠ {first}{more}"), s.warn));
+            // The store's URL is already on the heading.
+            let text = first
+                .text
+                .strip_prefix("Prometheus at ")
+                .and_then(|t| t.split_once(' ').map(|(_, rest)| rest))
+                .unwrap_or(&first.text);
+            spans.push(Span::styled(
+                format!("⚠ {}: {text}{more}", first.panel),
+                s.warn,
+            ));
         }
     }
     let text: String = spans.iter().map(|sp| sp.content.as_ref()).collect();

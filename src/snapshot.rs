@@ -170,7 +170,8 @@ pub async fn run(
                 }
                 crate::source::Observation::Target { target, .. } => Some(*target),
                 crate::source::Observation::Postgres(m) => Some(m.target()),
-                crate::source::Observation::Series { .. } => None,
+                crate::source::Observation::Series { .. }
+                | crate::source::Observation::FleetBackfill(_) => None,
                 crate::source::Observation::Fleet(r) => Some(r.fleet),
             };
             let fleet = matches!(obs, crate::source::Observation::Fleet(_));

@@ -133,7 +133,10 @@ fn observation(m: &mut Model, obs: Observation) -> Vec<Cmd> {
     let target = match &obs {
         Observation::Target { target, .. } => Some(*target),
         Observation::Postgres(msg) => Some(msg.target()),
-        Observation::Disks { .. } | Observation::Series { .. } | Observation::Fleet(_) => None,
+        Observation::Disks { .. }
+        | Observation::Series { .. }
+        | Observation::Fleet(_)
+        | Observation::FleetBackfill(_) => None,
     };
     let disks = matches!(&obs, Observation::Disks { .. });
     m.store.apply(obs);
@@ -202,6 +205,12 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
             Vec::new()
         }
         Msg::Observation(obs) if matches!(&*obs, Observation::Fleet(_)) => fleet_round(m, *obs),
+        Msg::Observation(obs) if matches!(&*obs, Observation::FleetBackfill(_)) => {
+            m.store.apply(*obs);
+            m.take_backfill();
+            m.rederive();
+            Vec::new()
+        }
         Msg::Observation(obs) => observation(m, *obs),
         Msg::Series { target, rows } => {
             if let View::Browse(b) = &mut m.view {

@@ -78,6 +78,8 @@ pub enum Observation {
     },
     /// One round of a `[[fleet]]` (the `promql` source): every instance's panel values.
     Fleet(Box<super::fleet::FleetRound>),
+    /// Sparkline history of a fleet's new instances (range queries).
+    FleetBackfill(Box<super::fleet::FleetBackfill>),
 }
 
 /// Which target the series browser is showing, if any.

@@ -368,9 +368,18 @@ pub struct FleetRound {
     pub error: Option<String>,
     pub instances: Vec<InstanceValues>,
     pub notes: Vec<PanelNote>,
-    /// Queries sent this round (backfill included).
+    /// Queries sent this round.
     pub queries: u32,
-    pub backfill: Option<Backfill>,
+}
+
+/// Sparkline history read by range queries after a round that found new instances.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FleetBackfill {
+    pub fleet: usize,
+    pub backfill: Backfill,
+    pub queries: u32,
+    /// Range queries that failed (the sparklines then start empty).
+    pub notes: Vec<PanelNote>,
 }
 
 /// `job` + `instance`: how an instance is told apart across rounds.
@@ -424,6 +433,8 @@ pub struct FleetPoller {
     interval: Duration,
     known: std::collections::HashSet<String>,
     last_backfill_ms: Option<i64>,
+    /// A backfill to read after the round just sent (its evaluation time).
+    backfill_at: Option<i64>,
 }
 
 impl FleetPoller {
@@ -438,6 +449,7 @@ impl FleetPoller {
             interval: f.interval,
             known: std::collections::HashSet::new(),
             last_backfill_ms: None,
+            backfill_at: None,
         })
     }
 
@@ -459,7 +471,6 @@ impl FleetPoller {
             instances: Vec::new(),
             notes: Vec::new(),
             queries: 1,
-            backfill: None,
         };
         let status = match self.client.instant(&self.status, None).await {
             Ok(s) => s,
@@ -530,11 +541,9 @@ impl FleetPoller {
             .last_backfill_ms
             .is_none_or(|t| out.at_ms - t >= 60_000);
         if fresh && due && !instances.is_empty() {
+            // Read after this round is sent, so the first frame does not wait for history.
             self.last_backfill_ms = Some(out.at_ms);
-            let (backfill, sent, notes) = self.backfill(out.at_ms).await;
-            out.queries += sent;
-            out.notes.extend(notes);
-            out.backfill = Some(backfill);
+            self.backfill_at = Some(out.at_ms);
         }
         for i in &instances {
             self.known.insert(instance_key(&i.job, &i.instance));
@@ -591,8 +600,9 @@ impl FleetPoller {
         (instances, index)
     }
 
-    /// Range queries for the sparklines over the last [`BACKFILL_POINTS`] intervals.
-    async fn backfill(&self, at_ms: i64) -> (Backfill, u32, Vec<PanelNote>) {
+    /// Range queries for the sparklines over the last [`BACKFILL_POINTS`] intervals, all at
+    /// once.
+    pub async fn backfill(&self, at_ms: i64) -> FleetBackfill {
         let step = self.interval.max(Duration::from_secs(1));
         let span = step.as_millis() as i64 * i64::from(BACKFILL_POINTS - 1);
         let range = Range {
@@ -600,13 +610,27 @@ impl FleetPoller {
             end_ms: at_ms,
             step,
         };
-        let mut out = Backfill::default();
-        let mut sent = 0;
-        let mut notes = Vec::new();
-        for q in &self.queries {
-            let Some(expr) = &q.spark else { continue };
-            sent += 1;
-            match self.client.range(expr, &range).await {
+        let mut set = tokio::task::JoinSet::new();
+        for q in self.queries.iter().filter(|q| q.spark.is_some()) {
+            let client = Arc::clone(&self.client);
+            let q = q.clone();
+            set.spawn(async move {
+                let r = client
+                    .range(q.spark.as_deref().unwrap_or_default(), &range)
+                    .await;
+                (q, r)
+            });
+        }
+        let mut out = FleetBackfill {
+            fleet: self.index,
+            backfill: Backfill::default(),
+            queries: 0,
+            notes: Vec::new(),
+        };
+        while let Some(joined) = set.join_next().await {
+            let Ok((q, r)) = joined else { continue };
+            out.queries += 1;
+            match r {
                 Ok(o) => {
                     for s in o.data.series() {
                         let labels = if q.kind == PanelKind::Latency {
@@ -614,20 +638,20 @@ impl FleetPoller {
                         } else {
                             row_labels(s, &q.by)
                         };
-                        out.lines.push((
+                        out.backfill.lines.push((
                             (series_key(s), q.kind, q.title.clone(), labels),
                             s.samples.iter().map(|p| (p.at_ms, p.value)).collect(),
                         ));
                     }
                 }
-                Err(e) => notes.push(PanelNote {
+                Err(e) => out.notes.push(PanelNote {
                     panel: format!("{} {:?} (sparkline history)", q.kind.word(), q.title),
                     text: e.to_string(),
                     failed: false,
                 }),
             }
         }
-        (out, sent, notes)
+        out
     }
 
     /// Polls every `interval` and sends each round; `rounds` stops after that many.
@@ -641,6 +665,16 @@ impl FleetPoller {
             let r = self.poll(round).await;
             if tx.send(Observation::Fleet(Box::new(r))).await.is_err() {
                 return;
+            }
+            if let Some(at) = self.backfill_at.take() {
+                let b = self.backfill(at).await;
+                if tx
+                    .send(Observation::FleetBackfill(Box::new(b)))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
             }
             if rounds.is_some_and(|n| round >= n) {
                 return;

@@ -126,6 +126,7 @@ impl Store {
             }
             Observation::Series { .. } => {}
             Observation::Fleet(round) => self.apply_fleet(*round),
+            Observation::FleetBackfill(b) => self.apply_backfill(*b),
             Observation::Postgres(msg) => self.apply_pg(*msg),
             Observation::Disks { at_ms, usage } => {
                 let limits = self.limits;

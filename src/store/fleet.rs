@@ -77,7 +77,6 @@ impl Store {
         f.instances = r.instances.len();
         f.up = r.instances.iter().filter(|i| i.up).count();
         let mut seen: Vec<usize> = Vec::with_capacity(r.instances.len());
-        let backfill = r.backfill.take();
         for v in std::mem::take(&mut r.instances) {
             let i = self.fleet_target(r.fleet, &v);
             seen.push(i);
@@ -139,10 +138,17 @@ impl Store {
                 rs.gone = true;
             }
         }
-        if let Some(b) = backfill {
-            self.backfill_store(r.fleet, &b);
-            self.pending_backfill.push((r.fleet, b));
-        }
+    }
+
+    /// Sparkline history of new instances: gauges' histories here, sparklines for the cockpit.
+    pub fn apply_backfill(&mut self, b: crate::source::fleet::FleetBackfill) {
+        let Some(f) = self.fleets.get_mut(b.fleet) else {
+            return;
+        };
+        f.queries_total += u64::from(b.queries);
+        f.notes.extend(b.notes);
+        self.backfill_store(b.fleet, &b.backfill);
+        self.pending_backfill.push((b.fleet, b.backfill));
     }
 
     /// Backlog and gauge histories from the backfill, so trends and changes are known at once.

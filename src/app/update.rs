@@ -171,7 +171,7 @@ fn fleet_round(m: &mut Model, obs: Observation) -> Vec<Cmd> {
     m.store.apply(obs);
     m.adopt_new_targets();
     m.take_backfill();
-    let targets: Vec<usize> = m
+    let targets: std::collections::HashSet<usize> = m
         .store
         .fleets
         .get(fleet)
@@ -180,10 +180,17 @@ fn fleet_round(m: &mut Model, obs: Observation) -> Vec<Cmd> {
     let ringing = m.bell.then(|| m.ringing());
     // One pass over every target: per-target rederives would redo the cross-target checks
     // once per instance.
-    m.rederive();
-    for &t in &targets {
-        m.evaluate_alerts(t);
-        if !m.frozen {
+    if m.frozen {
+        // The display keeps its moment; the alerts run on the current values.
+        for &t in &targets {
+            m.evaluate_alerts(t);
+        }
+    } else {
+        m.rederive();
+        let now = m.now_ms;
+        m.alerts
+            .evaluate_where(&m.shown.targets, &|t| targets.contains(&t), now);
+        for &t in &targets {
             m.record_sparks(t);
         }
     }

@@ -190,6 +190,22 @@ impl AlertBook {
         }
     }
 
+    /// Evaluates the rules of every target `only` picks, one pass over the rules (a fleet
+    /// round touches a thousand targets at once).
+    pub fn evaluate_where(
+        &mut self,
+        panels: &[TargetPanels],
+        only: &dyn Fn(usize) -> bool,
+        now_ms: i64,
+    ) {
+        for e in self.entries.iter_mut().filter(|e| only(e.target)) {
+            if let Some(p) = panels.get(e.target) {
+                let value = alert_value(p, &e.spec);
+                e.alert.eval(&e.rule, value, now_ms);
+            }
+        }
+    }
+
     /// Evaluates the rules of one target against its freshly derived panels.
     pub fn evaluate(&mut self, target: usize, panels: &TargetPanels, now_ms: i64) {
         for e in self.entries.iter_mut().filter(|e| e.target == target) {

@@ -76,10 +76,11 @@ impl Store {
         f.error = None;
         f.instances = r.instances.len();
         f.up = r.instances.iter().filter(|i| i.up).count();
-        let mut seen: Vec<usize> = Vec::with_capacity(r.instances.len());
+        let mut seen: std::collections::HashSet<usize> =
+            std::collections::HashSet::with_capacity(r.instances.len());
         for v in std::mem::take(&mut r.instances) {
             let i = self.fleet_target(r.fleet, &v);
-            seen.push(i);
+            seen.insert(i);
             let t = &mut self.targets[i];
             t.rounds = t.rounds.max(r.round);
             let at = r.at_ms;

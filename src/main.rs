@@ -92,11 +92,26 @@ fn run(cli: Cli) -> Result<ExitCode> {
             match Config::load(&path) {
                 Ok(c) => {
                     println!(
-                        "{}: ok — {} targets, {} disks",
+                        "{}: ok — {} targets, {} disks, {} fleets",
                         path.display(),
                         c.targets.len(),
-                        c.disks.len()
+                        c.disks.len(),
+                        c.fleets.len()
                     );
+                    // The PromQL each fleet sends, for review by whoever runs the store.
+                    for f in &c.fleets {
+                        let queries = watchdeck::source::fleet::describe(f);
+                        println!(
+                            "\nfleet {} ({}): {} queries per refresh, every {}:",
+                            f.name,
+                            watchdeck::source::display_url(&f.url),
+                            queries.lines().count(),
+                            humantime::format_duration(f.interval)
+                        );
+                        for q in queries.lines() {
+                            println!("  {q}");
+                        }
+                    }
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => {

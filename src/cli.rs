@@ -208,8 +208,23 @@ pub enum DemoCommand {
         #[arg(long, default_value = "calm")]
         scenario: String,
         /// First port (the services take consecutive ports); default: any free ports.
+        /// Normal fleet only.
         #[arg(long)]
         port: Option<u16>,
+        /// How many services: 6 is the normal fleet; 7 to 5000 start a scaled fleet of
+        /// `<kind>-NNNN` instances (metrics and health only, each on a free port of its own),
+        /// the scenario playing on the first instance of each kind.
+        #[arg(long, value_name = "N", value_parser = parse_instances)]
+        instances: Option<usize>,
+        /// Also write a Prometheus scrape config for the served fleet to PATH (mode 0644,
+        /// replaced atomically once every service listens): one job per preset, a `target`
+        /// label per service.
+        #[arg(long, value_name = "PATH")]
+        prometheus_config: Option<PathBuf>,
+        /// Scrape interval of the printed watchdeck config and of --prometheus-config
+        /// [default: 1s for the normal fleet, 5s for a scaled one].
+        #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
+        scrape_interval: Option<std::time::Duration>,
     },
     /// Ask a demo twin to restart (the demo rollback's restart command).
     #[command(hide = true)]
@@ -228,4 +243,40 @@ pub enum DemoCommand {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+}
+
+/// The normal demo fleet's size; `--instances` above it starts a scaled fleet.
+pub const DEMO_SERVICES: usize = 6;
+
+/// `--instances`: 6 (the normal fleet) or 7 to [`MAX_INSTANCES`](crate::demo::MAX_INSTANCES).
+fn parse_instances(s: &str) -> Result<usize, String> {
+    use crate::demo::MAX_INSTANCES;
+    let range = format!(
+        "give {DEMO_SERVICES} for the normal fleet, or {} to {MAX_INSTANCES} for a scaled one",
+        DEMO_SERVICES + 1
+    );
+    let n: usize = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("not a whole number; {range}"))?;
+    if n < DEMO_SERVICES {
+        Err(format!(
+            "the normal demo fleet has {DEMO_SERVICES} services and a scaled one more; {range}"
+        ))
+    } else if n > MAX_INSTANCES {
+        Err(format!(
+            "at most {MAX_INSTANCES} instances run in one process; {range}"
+        ))
+    } else {
+        Ok(n)
+    }
+}
+
+/// `--scrape-interval`: a humantime duration, at least a millisecond and whole milliseconds.
+fn parse_interval(s: &str) -> Result<std::time::Duration, String> {
+    let d = humantime::parse_duration(s.trim()).map_err(|e| format!("{e} (e.g. 5s, 500ms)"))?;
+    if d < std::time::Duration::from_millis(1) || d.subsec_nanos() % 1_000_000 != 0 {
+        return Err("give a whole number of milliseconds, at least 1ms (e.g. 5s, 500ms)".into());
+    }
+    Ok(d)
 }

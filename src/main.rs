@@ -121,9 +121,22 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Demo(DemoArgs {
-            command: Some(DemoCommand::Serve { scenario, port }),
+            command:
+                Some(DemoCommand::Serve {
+                    scenario,
+                    port,
+                    instances,
+                    prometheus_config,
+                    scrape_interval,
+                }),
             ..
-        }) => demo_serve(&scenario, port),
+        }) => demo_serve(&ServeArgs {
+            scenario: &scenario,
+            port,
+            instances: instances.unwrap_or(watchdeck::cli::DEMO_SERVICES),
+            prometheus_config: prometheus_config.as_deref(),
+            scrape_interval,
+        }),
         Command::Demo(DemoArgs {
             command: Some(DemoCommand::Restart { url }),
             ..
@@ -541,23 +554,86 @@ fn demo_kubectl(server: &str, args: &[String]) -> Result<ExitCode> {
     })
 }
 
-fn demo_serve(scenario: &str, port: Option<u16>) -> Result<ExitCode> {
-    let scenario = parse_scenario(scenario)?;
+/// What `watchdeck demo serve` was asked for.
+struct ServeArgs<'a> {
+    scenario: &'a str,
+    port: Option<u16>,
+    instances: usize,
+    prometheus_config: Option<&'a std::path::Path>,
+    scrape_interval: Option<Duration>,
+}
+
+/// The fleet `demo serve` runs: the normal one, or a scaled one.
+enum Served {
+    Normal(Fleet),
+    Scaled(watchdeck::demo::ScaledFleet),
+}
+
+fn demo_serve(args: &ServeArgs<'_>) -> Result<ExitCode> {
+    let scenario = parse_scenario(args.scenario)?;
+    let scaled = args.instances > watchdeck::cli::DEMO_SERVICES;
+    if scaled && args.port.is_some() {
+        return Err(anyhow!(
+            "--port is for the normal fleet; a scaled fleet (--instances {}) takes free ports",
+            args.instances
+        ));
+    }
+    let interval = args.scrape_interval.unwrap_or(if scaled {
+        Duration::from_secs(5)
+    } else {
+        Duration::from_secs(1)
+    });
     let rt = runtime()?;
     rt.block_on(async {
-        let fleet = Fleet::start(scenario, port)
-            .await
-            .context("cannot start the demo fleet (is the port free?)")?;
-        println!("# watchdeck demo fleet, scenario {scenario}. Ctrl-C stops it.");
+        let served = if scaled {
+            let fleet = Fleet::start_scaled(scenario, args.instances)
+                .await
+                .context("cannot start the scaled demo fleet")?;
+            Served::Scaled(fleet)
+        } else {
+            let fleet = Fleet::start(scenario, args.port)
+                .await
+                .context("cannot start the demo fleet (is the port free?)")?;
+            Served::Normal(fleet)
+        };
+        let (targets, config) = match &served {
+            Served::Normal(f) => (&f.targets, f.config_toml(interval)),
+            Served::Scaled(f) => (&f.targets, f.config_toml(interval)),
+        };
+        if let Some(path) = args.prometheus_config {
+            let yml = watchdeck::demo::prometheus_config(targets, interval);
+            write_public_file(path, &yml).with_context(|| {
+                format!("cannot write the Prometheus config {}", path.display())
+            })?;
+        }
+        match &served {
+            Served::Normal(_) => {
+                println!("# watchdeck demo fleet, scenario {scenario}. Ctrl-C stops it.");
+            }
+            Served::Scaled(f) => println!(
+                "# watchdeck scaled demo fleet: {} instances, scenario {scenario} on the first \
+                 of each kind. Ctrl-C stops it.",
+                f.targets.len()
+            ),
+        }
         println!("# Save this as a config and run: watchdeck --config FILE snapshot");
-        if std::env::var(watchdeck::demo::ADMIN_TOKEN_ENV).is_err() {
+        if let Some(path) = args.prometheus_config {
+            println!(
+                "# Prometheus scrape config written to {}: prometheus --config.file={}",
+                path.display(),
+                path.display()
+            );
+        }
+        if let (Served::Normal(fleet), Err(_)) =
+            (&served, std::env::var(watchdeck::demo::ADMIN_TOKEN_ENV))
+        {
             println!(
                 "# Topic actions need the fleet's admin token in the environment:\n#   export {}={}",
                 watchdeck::demo::ADMIN_TOKEN_ENV,
                 fleet.admin_token()
             );
         }
-        print!("{}", fleet.config_toml(Duration::from_secs(1)));
+        print!("{config}");
         std::io::stdout().flush().ok();
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
             .context("cannot listen for SIGTERM")?;
@@ -565,7 +641,30 @@ fn demo_serve(scenario: &str, port: Option<u16>) -> Result<ExitCode> {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}
         }
-        fleet.shutdown().await;
+        match served {
+            Served::Normal(f) => f.shutdown().await,
+            Served::Scaled(f) => f.shutdown().await,
+        }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Writes `text` to `path` with mode 0644 (whatever the umask), through a temporary file in
+/// the same directory and a rename, so a reader never sees half of it.
+fn write_public_file(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let name = path.file_name().ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "the path names no file")
+    })?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let result = std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644)))
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }

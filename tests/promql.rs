@@ -1,20 +1,19 @@
 //! The `promql` and Alertmanager clients against real servers: Debian's `prometheus` scraping
-//! the demo fleet, and `prometheus-alertmanager`, each started here on a free loopback port
-//! with a temporary config and data directory (never the packages' own services on 9090/9093),
-//! plus misbehaving raw servers for auth headers, timeouts and oversized bodies.
+//! the demo fleet, and `prometheus-alertmanager`, each started by `common/prom.rs` on a free
+//! loopback port with a temporary config and data directory (never the packages' own services
+//! on 9090/9093), plus misbehaving raw servers for auth headers, timeouts and oversized bodies.
 
 #[path = "common/badserver.rs"]
 mod badserver;
+#[path = "common/prom.rs"]
+mod prom;
 #[path = "common/screen.rs"]
 mod screen;
 
-use std::fmt::Write as _;
-use std::net::{Ipv4Addr, TcpListener};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use badserver::{Behaviour, Reply};
+use prom::{eventually, free_port, start_alertmanager, start_prometheus};
 use watchdeck::config::Secret;
 use watchdeck::demo::{Fleet, Scenario};
 use watchdeck::source::alertmanager::{
@@ -24,161 +23,11 @@ use watchdeck::source::api::{ApiError, ApiSpec, Auth};
 use watchdeck::source::http::{FetchError, HttpLimits};
 use watchdeck::source::promql::{Discovery, PromClient, QueryData, Range};
 
-/// A server process of ours; killed (and reaped) when dropped, panics included.
-struct Server {
-    child: Child,
-    base: String,
-    log: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(15)..].join("\n")
-    }
-}
-
-fn free_port() -> u16 {
-    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
-fn have(program: &str) -> bool {
-    Command::new(program)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// Starts `program` with a config written into a fresh directory and waits for `/-/ready`.
-/// A port taken between choosing and binding it makes the process exit: then it tries again.
-async fn start(program: &str, config: &str, args: impl Fn(&Path, u16) -> Vec<String>) -> Server {
-    assert!(
-        have(program),
-        "{program} is not installed: apt-get install prometheus prometheus-alertmanager (.ci/run does)"
-    );
-    let mut last_log = String::new();
-    for _attempt in 0..3 {
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(dir.path().join("config.yml"), config).expect("config");
-        let log = dir.path().join("server.log");
-        let port = free_port();
-        let out = std::fs::File::create(&log).expect("log");
-        let child = Command::new(program)
-            .args(args(dir.path(), port))
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().expect("log"))
-            .stderr(out)
-            .spawn()
-            .expect("spawn");
-        let mut server = Server {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            log,
-            _dir: dir,
-        };
-        let ready = format!("{}/-/ready", server.base);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if server.child.try_wait().expect("try_wait").is_some() {
-                break;
-            }
-            if let Ok(r) = reqwest::get(&ready).await {
-                if r.status().is_success() {
-                    return server;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        last_log = server.log_tail();
-    }
-    panic!("{program} did not become ready; its log ends with:\n{last_log}");
-}
-
-fn prometheus_config(fleet: &Fleet) -> String {
-    let mut jobs: Vec<(&str, Vec<(String, String)>)> = Vec::new();
-    for t in &fleet.targets {
-        let hostport = t
-            .metrics_url
-            .trim_start_matches("http://")
-            .trim_end_matches("/metrics")
-            .to_owned();
-        match jobs.iter_mut().find(|(j, _)| *j == t.preset) {
-            Some((_, list)) => list.push((hostport, t.name.clone())),
-            None => jobs.push((t.preset, vec![(hostport, t.name.clone())])),
-        }
-    }
-    let mut yml =
-        String::from("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n");
-    for (job, targets) in jobs {
-        let _ = write!(yml, "  - job_name: {job}\n    static_configs:\n");
-        for (hostport, name) in targets {
-            let _ = write!(
-                yml,
-                "      - targets: ['{hostport}']\n        labels: {{target: {name}}}\n"
-            );
-        }
-    }
-    yml
-}
-
-async fn start_prometheus(fleet: &Fleet) -> Server {
-    start("prometheus", &prometheus_config(fleet), |dir, port| {
-        vec![
-            format!("--config.file={}", dir.join("config.yml").display()),
-            format!("--storage.tsdb.path={}", dir.join("data").display()),
-            format!("--web.listen-address=127.0.0.1:{port}"),
-        ]
-    })
-    .await
-}
-
-async fn start_alertmanager() -> Server {
-    let config = "route:\n  receiver: nowhere\nreceivers:\n  - name: nowhere\n";
-    start("prometheus-alertmanager", config, |dir, port| {
-        vec![
-            format!("--config.file={}", dir.join("config.yml").display()),
-            format!("--storage.path={}", dir.join("data").display()),
-            format!("--web.listen-address=127.0.0.1:{port}"),
-            // Empty: no gossip port, so nothing collides with another Alertmanager.
-            "--cluster.listen-address=".into(),
-        ]
-    })
-    .await
-}
-
-/// Polls `check` every 250 ms until it returns Some, or panics after `within`.
-async fn eventually<T, F, Fut>(what: &str, within: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_serves_the_demo_fleet_through_the_promql_client() {
     let started = Instant::now();
     let fleet = Fleet::start(Scenario::Calm, None).await.expect("fleet");
-    let prom = start_prometheus(&fleet).await;
+    let prom = start_prometheus(&fleet.prometheus_config(Duration::from_secs(1))).await;
     let client = PromClient::new(&ApiSpec::new(&prom.base)).expect("client");
 
     check_discovery(&client, &fleet).await;

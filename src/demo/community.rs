@@ -16,7 +16,7 @@ use serde_json::json;
 use super::disk::{self, Filesystem};
 use super::outbox::{self, Consumer};
 use super::server::{Reply, Sim};
-use super::sim::{Counter, Expo, Histogram, Kind, Prng, Wander, WARMUP_SECS};
+use super::sim::{Counter, Expo, Histogram, Kind, Prng, Profile, Wander};
 use super::topics::TopicState;
 use super::traffic::{self, Route};
 use super::Scenario;
@@ -89,13 +89,14 @@ struct CommunityNode {
 impl CommunityNode {
     fn new(
         service: &'static str,
+        profile: &Profile,
         routes: Vec<Route>,
         consumers: Vec<Consumer>,
         rss_mib: f64,
     ) -> Self {
         Self {
             service,
-            rng: Prng::for_name(service),
+            rng: Prng::for_name(profile.seed),
             routes,
             consumers,
             rss: Wander::new(rss_mib * MIB, 0.02, 0.1),
@@ -107,7 +108,7 @@ impl CommunityNode {
     }
 }
 
-pub(crate) fn relay(scenario: Scenario) -> Box<dyn Sim> {
+pub(crate) fn relay(scenario: Scenario, profile: &Profile) -> Box<dyn Sim> {
     let routes = vec![
         Route::new("GET", "/v1/events", 18.0, 0.012, OK, &HTTP_BUCKETS),
         Route::new("POST", "/v1/events", 9.0, 0.02, CREATED, &HTTP_BUCKETS),
@@ -124,7 +125,7 @@ pub(crate) fn relay(scenario: Scenario) -> Box<dyn Sim> {
         Consumer::new("moderation-v1", 12.0, 2.0, 4_812_337),
         Consumer::new("trust-v1", 12.0, 1.0, 4_812_337),
     ];
-    let mut node = CommunityNode::new("cn-relay", routes, consumers, 220.0);
+    let mut node = CommunityNode::new("cn-relay", profile, routes, consumers, 220.0);
     let reasons = [
         ("invalid", 0.3),
         ("ratelimit", 0.5),
@@ -155,7 +156,8 @@ pub(crate) fn relay(scenario: Scenario) -> Box<dyn Sim> {
             Filesystem::new("/dev/sdb1", "/var/lib/postgresql", 200.0, 0.72),
         ],
     });
-    node.advance(WARMUP_SECS);
+    node.scale(profile.load);
+    node.advance(profile.uptime);
     if scenario == Scenario::DiskFill {
         if let Some(relay) = &mut node.relay {
             // Usage passes 90 % after ~7 s and the disk is full after ~11 s.
@@ -165,7 +167,7 @@ pub(crate) fn relay(scenario: Scenario) -> Box<dyn Sim> {
     Box::new(node)
 }
 
-pub(crate) fn user_api(_scenario: Scenario) -> Box<dyn Sim> {
+pub(crate) fn user_api(_scenario: Scenario, profile: &Profile) -> Box<dyn Sim> {
     let routes = vec![
         Route::new("GET", "/v1/search", 14.0, 0.045, OK, &HTTP_BUCKETS),
         Route::new("GET", "/v1/suggest", 10.0, 0.015, OK, &HTTP_BUCKETS),
@@ -195,17 +197,18 @@ pub(crate) fn user_api(_scenario: Scenario) -> Box<dyn Sim> {
         ),
     ];
     let consumers = vec![Consumer::new("notify-v1", 5.0, 2.0, 4_812_337)];
-    let mut node = CommunityNode::new("cn-user-api", routes, consumers, 160.0);
+    let mut node = CommunityNode::new("cn-user-api", profile, routes, consumers, 160.0);
     node.suggest = Some(Suggest {
         calls: Counter::new(10.0),
         stage_a: Histogram::new(&SUGGEST_BUCKETS),
         stage_b: Histogram::new(&SUGGEST_BUCKETS),
     });
-    node.advance(WARMUP_SECS);
+    node.scale(profile.load);
+    node.advance(profile.uptime);
     Box::new(node)
 }
 
-pub(crate) fn index(scenario: Scenario) -> Box<dyn Sim> {
+pub(crate) fn index(scenario: Scenario, profile: &Profile) -> Box<dyn Sim> {
     let routes = vec![
         Route::new(
             "GET",
@@ -225,14 +228,43 @@ pub(crate) fn index(scenario: Scenario) -> Box<dyn Sim> {
         ),
     ];
     let consumer = Consumer::new("index-v1", 35.0, 4.0, 4_812_337);
-    let mut node = CommunityNode::new("cn-index", routes, vec![consumer], 410.0);
-    node.advance(WARMUP_SECS);
+    let mut node = CommunityNode::new("cn-index", profile, routes, vec![consumer], 410.0);
+    node.scale(profile.load);
+    node.advance(profile.uptime);
     if scenario == Scenario::BacklogStall {
         node.consumers[0].stalled = true;
         // Still answering, just slowly: the check stays "ok" but the latency tells the story.
         node.meili_ms.mean = 850.0;
     }
     Box::new(node)
+}
+
+impl CommunityNode {
+    /// Traffic, produced outbox events and WebSocket clients grow with the load.
+    fn scale(&mut self, load: f64) {
+        for route in &mut self.routes {
+            route.scale(load);
+        }
+        for consumer in &mut self.consumers {
+            consumer.scale(load);
+        }
+        if let Some(relay) = &mut self.relay {
+            relay.ws_connections.scale(load);
+            let counters = relay
+                .received
+                .iter_mut()
+                .chain(relay.rejected.iter_mut())
+                .map(|(_, c)| c)
+                .chain(relay.topics.iter_mut().map(|t| &mut t.received))
+                .chain([&mut relay.ws_req, &mut relay.ws_event]);
+            for c in counters {
+                c.rate *= load;
+            }
+        }
+        if let Some(s) = &mut self.suggest {
+            s.calls.rate *= load;
+        }
+    }
 }
 
 impl Sim for CommunityNode {

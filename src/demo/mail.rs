@@ -9,7 +9,7 @@
 use serde_json::json;
 
 use super::server::{Reply, Sim};
-use super::sim::{Counter, Expo, Histogram, Kind, Prng, Wander, WARMUP_SECS};
+use super::sim::{Counter, Expo, Histogram, Kind, Prng, Profile, Wander};
 use super::Scenario;
 
 static SMTP_BUCKETS: [f64; 9] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0];
@@ -37,10 +37,10 @@ struct Mail {
     db_latency_ms: Wander,
 }
 
-pub(crate) fn new(scenario: Scenario) -> Box<dyn Sim> {
+pub(crate) fn new(scenario: Scenario, profile: &Profile) -> Box<dyn Sim> {
     let limit = 100.0 * GIB;
     let mut sim = Mail {
-        rng: Prng::for_name("mail"),
+        rng: Prng::for_name(profile.seed),
         database_down: false,
         smtp_connections: Counter::new(3.0),
         smtp_messages: Counter::new(2.5),
@@ -58,7 +58,8 @@ pub(crate) fn new(scenario: Scenario) -> Box<dyn Sim> {
         storage_fill: 0.0,
         db_latency_ms: Wander::new(5.0, 0.3, 0.5).within(1.0, 10_000.0),
     };
-    sim.advance(WARMUP_SECS);
+    sim.scale(profile.load);
+    sim.advance(profile.uptime);
     match scenario {
         Scenario::DependencyDown => {
             sim.database_down = true;
@@ -77,6 +78,22 @@ pub(crate) fn new(scenario: Scenario) -> Box<dyn Sim> {
         _ => {}
     }
     Box::new(sim)
+}
+
+impl Mail {
+    /// Traffic and the queue grow with the load.
+    fn scale(&mut self, load: f64) {
+        for c in [
+            &mut self.smtp_connections,
+            &mut self.smtp_messages,
+            &mut self.smtp_errors,
+            &mut self.api_requests,
+            &mut self.hook_calls,
+        ] {
+            c.rate *= load;
+        }
+        self.queue.scale(load);
+    }
 }
 
 impl Sim for Mail {

@@ -17,6 +17,8 @@ mod pgtwin;
 mod release;
 mod rest_api;
 mod rollout;
+mod scaled;
+mod scrape;
 mod server;
 mod sim;
 mod topics;
@@ -34,6 +36,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use server::{Node, Sim};
+use sim::Profile;
+
+pub use scaled::{raise_nofile_limit, ScaledFleet, MAX_INSTANCES};
+pub use scrape::prometheus_config;
 
 /// The incident the demo fleet plays out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -132,8 +138,8 @@ pub struct DemoTarget {
     pub health_urls: Vec<String>,
 }
 
-/// Builds a service's simulation for a scenario.
-type Build = fn(Scenario) -> Box<dyn Sim>;
+/// Builds a service's simulation for a scenario and a profile (noise, uptime, load).
+type Build = fn(Scenario, &Profile) -> Box<dyn Sim>;
 
 /// The services of the fleet, in port order: name, preset, constructor.
 const SERVICES: [(&str, &str, Build); 6] = [
@@ -243,8 +249,8 @@ impl Fleet {
                 name,
                 preset,
                 scenario.name(),
-                build(scenario),
-                &fleet.admin_token,
+                build(scenario, &Profile::normal(name)),
+                Some(&fleet.admin_token),
             ));
             if preset == "community-node" {
                 community.push(Arc::clone(&node));
@@ -308,15 +314,7 @@ impl Fleet {
     /// A watchdeck config file (TOML) that points at this fleet. The timeout is four fifths
     /// of the interval so a slow scrape never overlaps the next one.
     pub fn config_toml(&self, interval: Duration) -> String {
-        let q = |s: &str| toml::Value::String(s.to_owned()).to_string();
-        let timeout = interval * 4 / 5;
-        let mut out = format!(
-            "# watchdeck demo fleet, scenario {scenario}: {desc}\nenvironment = \"demo\"\n\n[defaults]\ninterval = {interval}\ntimeout = {timeout}\n",
-            scenario = self.scenario,
-            desc = self.scenario.description(),
-            interval = q(&humantime::format_duration(interval).to_string()),
-            timeout = q(&humantime::format_duration(timeout).to_string()),
-        );
+        let mut out = config_header(self.scenario, interval);
         // The demo's restart is this binary asking the twin to restart (argv only, as a
         // real `systemctl restart` would be); without a known binary there is no rollback.
         // (A test binary is not watchdeck: no rollback then.)
@@ -343,15 +341,7 @@ impl Fleet {
             _ => None,
         };
         for t in &self.targets {
-            let health: Vec<String> = t.health_urls.iter().map(|u| q(u)).collect();
-            let _ = write!(
-                out,
-                "\n[[target]]\nname = {}\npreset = {}\nmetrics = {}\nhealth = [{}]\n",
-                q(&t.name),
-                q(t.preset),
-                q(&t.metrics_url),
-                health.join(", "),
-            );
+            target_toml(&mut out, t);
             if let (Some(dsn), "cn-index") = (&self.postgres, t.name.as_str()) {
                 let _ = write!(out, "\n[target.postgres]\ndsn = {}\n", q(dsn));
             }
@@ -408,6 +398,11 @@ impl Fleet {
         out
     }
 
+    /// A Prometheus scrape config (YAML) for this fleet: see [`prometheus_config`].
+    pub fn prometheus_config(&self, scrape_interval: Duration) -> String {
+        prometheus_config(&self.targets, scrape_interval)
+    }
+
     /// The environment the demo's own config is read with: the process environment, plus the
     /// fleet's admin token when the operator has not set one.
     pub fn env(&self) -> impl Fn(&str) -> Option<String> + '_ {
@@ -426,6 +421,37 @@ impl Fleet {
             let _ = task.await;
         }
     }
+}
+
+/// A TOML string, quoted and escaped.
+fn q(s: &str) -> String {
+    toml::Value::String(s.to_owned()).to_string()
+}
+
+/// The start of a watchdeck config for a demo fleet: the scenario, `environment` and the
+/// `[defaults]`. The timeout is four fifths of the interval so a slow scrape never overlaps
+/// the next one.
+fn config_header(scenario: Scenario, interval: Duration) -> String {
+    let timeout = interval * 4 / 5;
+    format!(
+        "# watchdeck demo fleet, scenario {scenario}: {desc}\nenvironment = \"demo\"\n\n[defaults]\ninterval = {interval}\ntimeout = {timeout}\n",
+        desc = scenario.description(),
+        interval = q(&humantime::format_duration(interval).to_string()),
+        timeout = q(&humantime::format_duration(timeout).to_string()),
+    )
+}
+
+/// One `[[target]]` table: name, preset, metrics and health URLs.
+fn target_toml(out: &mut String, t: &DemoTarget) {
+    let health: Vec<String> = t.health_urls.iter().map(|u| q(u)).collect();
+    let _ = write!(
+        out,
+        "\n[[target]]\nname = {}\npreset = {}\nmetrics = {}\nhealth = [{}]\n",
+        q(&t.name),
+        q(t.preset),
+        q(&t.metrics_url),
+        health.join(", "),
+    );
 }
 
 impl Drop for Fleet {

@@ -49,6 +49,11 @@ impl Consumer {
         }
     }
 
+    /// Multiplies the rate events are produced at by `load` (batches keep their pace).
+    pub(crate) fn scale(&mut self, load: f64) {
+        self.produce_rate *= load;
+    }
+
     pub(crate) fn backlog(&self) -> u64 {
         self.max_seq - self.last_seq
     }

@@ -9,7 +9,7 @@ use hyper::StatusCode;
 
 use super::disk::{self, Filesystem};
 use super::server::{Reply, Sim};
-use super::sim::{Counter, Expo, Histogram, Kind, Prng, Ticker, Wander, WARMUP_SECS};
+use super::sim::{Counter, Expo, Histogram, Kind, Prng, Profile, Ticker, Wander};
 use super::Scenario;
 
 static ACK_BUCKETS: [f64; 9] = [0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0];
@@ -36,9 +36,9 @@ struct Overlay {
     filesystem: Filesystem,
 }
 
-pub(crate) fn new(scenario: Scenario) -> Box<dyn Sim> {
+pub(crate) fn new(scenario: Scenario, profile: &Profile) -> Box<dyn Sim> {
     let mut sim = Overlay {
-        rng: Prng::for_name("overlay"),
+        rng: Prng::for_name(profile.seed),
         sse: vec![
             ("overlay", Wander::new(320.0, 0.03, 0.2)),
             ("dashboard", Wander::new(14.0, 0.1, 0.2)),
@@ -67,7 +67,8 @@ pub(crate) fn new(scenario: Scenario) -> Box<dyn Sim> {
         checkpoint: Histogram::new(&CHECKPOINT_BUCKETS),
         filesystem: Filesystem::new("/dev/vda1", "/var/lib/overlay", 25.0, 0.34),
     };
-    sim.advance(WARMUP_SECS);
+    sim.scale(profile.load);
+    sim.advance(profile.uptime);
     match scenario {
         Scenario::AckLatency => {
             sim.ack_median = 0.32;
@@ -85,6 +86,18 @@ pub(crate) fn new(scenario: Scenario) -> Box<dyn Sim> {
         _ => {}
     }
     Box::new(sim)
+}
+
+impl Overlay {
+    /// Audiences and deliveries grow with the load.
+    fn scale(&mut self, load: f64) {
+        for (_, gauge) in &mut self.sse {
+            gauge.scale(load);
+        }
+        for (_, c) in self.ingress.iter_mut().chain(self.ttl_deleted.iter_mut()) {
+            c.rate *= load;
+        }
+    }
 }
 
 impl Sim for Overlay {

@@ -7,7 +7,7 @@
 use serde_json::{json, Value};
 
 use super::server::{Reply, Sim};
-use super::sim::{Expo, Kind, Prng, Wander, WARMUP_SECS};
+use super::sim::{Expo, Kind, Prng, Profile, Wander};
 use super::traffic::{self, Route};
 use super::Scenario;
 
@@ -29,7 +29,7 @@ struct RestApi {
     pool_idle: Wander,
 }
 
-pub(crate) fn new(scenario: Scenario) -> Box<dyn Sim> {
+pub(crate) fn new(scenario: Scenario, profile: &Profile) -> Box<dyn Sim> {
     let b = &HTTP_BUCKETS;
     let routes = vec![
         Route::new("GET", "/api/v1/orders", 20.0, 0.035, OK, b),
@@ -54,7 +54,7 @@ pub(crate) fn new(scenario: Scenario) -> Box<dyn Sim> {
         Route::new("POST", "/api/v1/imports/csv", 0.1, 0.4, &[("202", 1.0)], b),
     ];
     let mut sim = RestApi {
-        rng: Prng::for_name("rest-api"),
+        rng: Prng::for_name(profile.seed),
         redis_down: false,
         routes,
         cpu_seconds: 0.0,
@@ -64,7 +64,8 @@ pub(crate) fn new(scenario: Scenario) -> Box<dyn Sim> {
         pool_active: Wander::new(6.0, 0.3, 0.5).within(0.0, POOL_MAX),
         pool_idle: Wander::new(5.0, 0.3, 0.5).within(0.0, POOL_MAX),
     };
-    sim.advance(WARMUP_SECS);
+    sim.scale(profile.load);
+    sim.advance(profile.uptime);
     if scenario == Scenario::DependencyDown {
         sim.redis_down = true;
         // Reads that go through the cache fail or fall back to slow database queries.
@@ -74,6 +75,17 @@ pub(crate) fn new(scenario: Scenario) -> Box<dyn Sim> {
         }
     }
     Box::new(sim)
+}
+
+impl RestApi {
+    /// Requests, CPU and busy pool connections grow with the load.
+    fn scale(&mut self, load: f64) {
+        for r in &mut self.routes {
+            r.scale(load);
+        }
+        self.cpu_cores.scale(load);
+        self.pool_active.scale(load);
+    }
 }
 
 impl Sim for RestApi {

@@ -106,21 +106,26 @@ pub(crate) struct Node {
 }
 
 impl Node {
+    /// `admin_token`: the bearer token of `/admin/topics` (only a service with topics uses
+    /// it); `None` leaves the service without admin routes.
     pub(crate) fn new(
         name: &str,
         preset: &'static str,
         scenario: &'static str,
         sim: Box<dyn Sim>,
-        admin_token: &str,
+        admin_token: Option<&str>,
     ) -> Self {
-        let has_topics = !sim.topics().is_empty();
+        // Without a token (the scaled fleet), a service with topics has no admin routes.
+        let admin_token = admin_token
+            .filter(|_| !sim.topics().is_empty())
+            .map(str::to_owned);
         Self {
             name: name.to_owned(),
             preset,
             scenario,
             health_paths: sim.health_paths(),
             state: Mutex::new((Instant::now(), sim)),
-            admin_token: has_topics.then(|| admin_token.to_owned()),
+            admin_token,
             topic_db: OnceLock::new(),
             releases: OnceLock::new(),
             rollout: OnceLock::new(),

@@ -17,6 +17,40 @@ const MAX_DRAWS: u64 = 256;
 /// history (a `_count` matches its `_total`) and gauges start at their usual level.
 pub(crate) const WARMUP_SECS: f64 = 6.0 * 3600.0;
 
+/// How one simulated service differs from its kind's defaults.
+#[derive(Debug, Clone)]
+pub(crate) struct Profile<'a> {
+    /// Names the noise stream.
+    pub(crate) seed: &'a str,
+    /// Simulated uptime (seconds) before the demo starts.
+    pub(crate) uptime: f64,
+    /// Factor on traffic rates and on gauges that count clients or queued work.
+    pub(crate) load: f64,
+}
+
+impl<'a> Profile<'a> {
+    /// A service of the normal fleet: its name for noise, [`WARMUP_SECS`] of uptime, load 1.
+    pub(crate) fn normal(name: &'a str) -> Self {
+        Self {
+            seed: name,
+            uptime: WARMUP_SECS,
+            load: 1.0,
+        }
+    }
+
+    /// An instance of a scaled fleet: noise, uptime (1 to 72 hours) and load (0.5 to 2,
+    /// evenly on a log scale) all follow from its name, so instances differ from each other
+    /// in every counter and most gauges, and an instance is the same in every run.
+    pub(crate) fn scaled(name: &'a str) -> Self {
+        let mut rng = Prng::for_name(&format!("{name}/profile"));
+        Self {
+            seed: name,
+            uptime: 3600.0 * (1.0 + 71.0 * rng.unit()),
+            load: 2f64.powf(2.0 * rng.unit() - 1.0),
+        }
+    }
+}
+
 /// xorshift64* — tiny, fast and good enough for plausible noise; no dependency needed.
 #[derive(Debug, Clone)]
 pub(crate) struct Prng(u64);
@@ -150,6 +184,12 @@ impl Wander {
             min: 0.0,
             max: f64::INFINITY,
         }
+    }
+
+    /// Multiplies the level (mean and value) by `factor`, within the bounds.
+    pub(crate) fn scale(&mut self, factor: f64) {
+        self.mean *= factor;
+        self.value = (self.value * factor).clamp(self.min, self.max);
     }
 
     pub(crate) fn within(mut self, min: f64, max: f64) -> Self {
@@ -375,6 +415,30 @@ mod tests {
             assert!((0.0..=150.0).contains(&w.value));
         }
         assert!(w.value < 10.0, "{}", w.value);
+    }
+
+    #[test]
+    fn scaled_profiles_differ_within_their_ranges_and_the_normal_one_is_the_default() {
+        let normal = Profile::normal("overlay");
+        assert_eq!(
+            (normal.seed, normal.uptime.to_bits(), normal.load.to_bits()),
+            ("overlay", WARMUP_SECS.to_bits(), 1f64.to_bits())
+        );
+        let names: Vec<String> = (0..200).map(|i| format!("overlay-{i:04}")).collect();
+        let profiles: Vec<Profile> = names.iter().map(|n| Profile::scaled(n)).collect();
+        for p in &profiles {
+            assert!((3600.0..=72.0 * 3600.0).contains(&p.uptime), "{p:?}");
+            assert!((0.5..=2.0).contains(&p.load), "{p:?}");
+        }
+        let mut loads: Vec<f64> = profiles.iter().map(|p| p.load).collect();
+        loads.sort_by(f64::total_cmp);
+        loads.dedup();
+        assert_eq!(loads.len(), 200);
+        // Spread over the range, not bunched: both ends are reached.
+        assert!(loads[0] < 0.6 && loads[199] > 1.7, "{loads:?}");
+        let again = Profile::scaled("overlay-0007");
+        assert_eq!(again.load.to_bits(), profiles[7].load.to_bits());
+        assert_eq!(again.uptime.to_bits(), profiles[7].uptime.to_bits());
     }
 
     #[test]

@@ -46,6 +46,11 @@ impl Route {
         }
     }
 
+    /// Multiplies the request rate by `load`.
+    pub(crate) fn scale(&mut self, load: f64) {
+        self.rate *= load;
+    }
+
     pub(crate) fn advance(&mut self, dt: f64, rng: &mut Prng) {
         let n = self.ticker.events(self.rate, dt, rng);
         if n == 0 {

@@ -148,10 +148,7 @@ pub async fn run(config: &Config, opts: &Options) -> Result<Exit> {
         let due =
             (urgent && since_draw >= FRAME) || data_since.is_some_and(|t| t.elapsed() >= COALESCE);
         if due && !m.hung_up {
-            guard
-                .screen
-                .draw(|area, buf| crate::ui::render(&m, area, buf))
-                .context("cannot draw")?;
+            draw(&mut guard, &m)?;
             urgent = false;
             data_since = None;
             last_draw = Some(Instant::now());
@@ -192,7 +189,10 @@ pub async fn run(config: &Config, opts: &Options) -> Result<Exit> {
         }
         // Every message carries the clock forward so ages stay right.
         m.now_ms = now_ms();
+        let known = m.shown.targets.len();
         let cmds = update(&mut m, msg);
+        // A fleet's instances just appeared: show them now rather than after the coalescing.
+        urgent |= m.shown.targets.len() > known;
         terminated |= was_terminate;
         if let Some(e) = carry_out(
             cmds,
@@ -213,6 +213,21 @@ pub async fn run(config: &Config, opts: &Options) -> Result<Exit> {
         drop(guard);
     }
     Ok(exit)
+}
+
+/// Draws one frame (its cost goes to the log at trace level).
+fn draw(guard: &mut terminal::Guard, m: &Model) -> Result<()> {
+    let drawing = Instant::now();
+    guard
+        .screen
+        .draw(|area, buf| crate::ui::render(m, area, buf))
+        .context("cannot draw")?;
+    tracing::trace!(
+        ms = drawing.elapsed().as_secs_f64() * 1000.0,
+        targets = m.shown.targets.len(),
+        "frame"
+    );
+    Ok(())
 }
 
 /// Carries out `update`'s commands; returns how to leave, when it is time.

@@ -365,6 +365,23 @@ impl Model {
         }
     }
 
+    /// Recomputes the panels of some targets (unless frozen): a fleet round changes only its
+    /// own instances.
+    pub fn rederive_some(&mut self, targets: &std::collections::HashSet<usize>) {
+        if self.frozen || self.shown.targets.len() != self.store.targets.len() {
+            return self.rederive();
+        }
+        for &i in targets {
+            let Some(p) = self.presets.get(i) else {
+                continue;
+            };
+            self.shown.targets[i] =
+                store_panels(&self.store, i, p.as_ref(), self.window_ms, self.now_ms);
+        }
+        crate::derive::db::flag_disagreements(&mut self.shown.targets);
+        self.shown.at_ms = self.now_ms;
+    }
+
     /// Recomputes the local disk rows (unless frozen).
     pub fn rederive_disks(&mut self) {
         if !self.frozen {

@@ -178,15 +178,15 @@ fn fleet_round(m: &mut Model, obs: Observation) -> Vec<Cmd> {
         .map(|f| f.targets.values().copied().collect())
         .unwrap_or_default();
     let ringing = m.bell.then(|| m.ringing());
-    // One pass over every target: per-target rederives would redo the cross-target checks
-    // once per instance.
+    // The round's instances in one pass: per-target rederives would redo the cross-target
+    // checks once per instance.
     if m.frozen {
         // The display keeps its moment; the alerts run on the current values.
         for &t in &targets {
             m.evaluate_alerts(t);
         }
     } else {
-        m.rederive();
+        m.rederive_some(&targets);
         let now = m.now_ms;
         m.alerts
             .evaluate_where(&m.shown.targets, &|t| targets.contains(&t), now);

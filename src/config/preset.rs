@@ -314,6 +314,17 @@ impl Preset {
     /// The embedded preset. Shipped presets are proven to parse by the fixture tests, so a
     /// failure here is a build defect, not an operator error.
     pub fn load(name: PresetName) -> Preset {
+        // Parsed once per process: a fleet adds a thousand targets of one preset at once.
+        static PARSED: std::sync::OnceLock<Vec<Preset>> = std::sync::OnceLock::new();
+        let all = PARSED.get_or_init(|| PresetName::ALL.map(Preset::parse_embedded).to_vec());
+        all[PresetName::ALL
+            .iter()
+            .position(|p| *p == name)
+            .unwrap_or_default()]
+        .clone()
+    }
+
+    fn parse_embedded(name: PresetName) -> Preset {
         match Preset::from_toml(name.source()) {
             Ok(preset) if preset.name == name => preset,
             Ok(preset) => panic!("embedded preset {name} declares name {}", preset.name),

@@ -121,19 +121,32 @@ fn window_text(window: Duration) -> String {
     format!("{}s", window.as_secs().max(1))
 }
 
-/// The status query: `up`, the time of the last scrape and its duration, per instance.
-pub fn status_query(fleet_selector: Option<&str>) -> String {
+/// The status query: `up`, the time of the last scrape and its duration, per instance, with
+/// only the labels a row needs (a thousand instances' every target label is most of the
+/// answer otherwise).
+pub fn status_query(fleet_selector: Option<&str>, name_label: &str) -> String {
     let m: Vec<String> = fleet_selector.map(str::to_owned).into_iter().collect();
+    let by = by_clause(&[name_label.to_owned()]);
     let up = selector("up", &m);
     [
-        part(&up, "up"),
-        part(&format!("timestamp({up})"), "ts"),
-        part(&selector("scrape_duration_seconds", &m), "dur"),
+        part(&format!("max by ({by}) ({up})"), "up"),
+        part(&format!("max by ({by}) (timestamp({up}))"), "ts"),
+        part(
+            &format!(
+                "max by ({by}) ({})",
+                selector("scrape_duration_seconds", &m)
+            ),
+            "dur",
+        ),
     ]
     .join(" or ")
 }
 
-/// The latency panel's three quantiles, told apart by `wd_part` = `0.5`, `0.95`, `0.99`.
+/// The latency panel: the per-instance bucket rates, `sum by (job, instance, le) (rate(…))`.
+/// The three quantiles are interpolated here with PromQL's own `histogram_quantile`
+/// algorithm ([`crate::derive::quantile`]): asking the store for p50, p95 and p99 in one
+/// expression makes it compute the rates three times (measured: 3× the time of this query on
+/// 500 instances). The sparkline's history is the store's `histogram_quantile(0.95, …)`.
 fn latency_query(l: &LatencyPanel, m: &[String], window: &str) -> (String, String) {
     let mut matchers = m.to_vec();
     for (k, v) in &l.matchers {
@@ -147,13 +160,8 @@ fn latency_query(l: &LatencyPanel, m: &[String], window: &str) -> (String, Strin
         by_clause(&["le".to_owned()]),
         selector(&format!("{}_bucket", l.histogram), &matchers)
     );
-    let q = |q: f64| format!("histogram_quantile({q}, {rate})");
-    let promql = QUANTILES
-        .iter()
-        .map(|&x| part(&q(x), &x.to_string()))
-        .collect::<Vec<_>>()
-        .join(" or ");
-    (promql, q(0.95))
+    let p95 = format!("histogram_quantile(0.95, {rate})");
+    (rate, p95)
 }
 
 /// Every panel query of a preset (and the disk panel every target has), in panel order.
@@ -430,6 +438,7 @@ pub struct FleetPoller {
     status: String,
     queries: Vec<PanelQuery>,
     filter: Option<String>,
+    name_label: String,
     interval: Duration,
     known: std::collections::HashSet<String>,
     last_backfill_ms: Option<i64>,
@@ -443,9 +452,10 @@ impl FleetPoller {
         Ok(FleetPoller {
             index,
             client: Arc::new(PromClient::new(&api_spec(f))?),
-            status: status_query(f.selector.as_deref()),
+            status: status_query(f.selector.as_deref(), &f.name_label),
             queries: panel_queries(preset.as_ref(), f.selector.as_deref(), f.window),
             filter: f.filter.as_ref().map(|s| s.to_lowercase()),
+            name_label: f.name_label.clone(),
             interval: f.interval,
             known: std::collections::HashSet::new(),
             last_backfill_ms: None,
@@ -463,6 +473,7 @@ impl FleetPoller {
     /// One round: the status query, then every panel query at the same evaluation time,
     /// concurrently.
     pub async fn poll(&mut self, round: u32) -> FleetRound {
+        let started = std::time::Instant::now();
         let mut out = FleetRound {
             fleet: self.index,
             round,
@@ -470,11 +481,20 @@ impl FleetPoller {
             error: None,
             instances: Vec::new(),
             notes: Vec::new(),
-            queries: 1,
+            queries: 1 + self.queries.len() as u32,
         };
+        // The panel queries do not wait for the status query: all go out at once, each
+        // evaluated at the store's own "now" (the store's clock, not ours, decides the window).
+        let mut set = tokio::task::JoinSet::new();
+        for (i, q) in self.queries.iter().enumerate() {
+            let client = Arc::clone(&self.client);
+            let promql = q.promql.clone();
+            set.spawn(async move { (i, client.instant(&promql, None).await) });
+        }
         let status = match self.client.instant(&self.status, None).await {
             Ok(s) => s,
             Err(e) => {
+                set.abort_all();
                 out.error = Some(e.to_string());
                 return out;
             }
@@ -483,19 +503,18 @@ impl FleetPoller {
             out.at_ms = at.at_ms;
         }
         let (mut instances, index) = self.read_status(&status);
+        tracing::debug!(
+            fleet = self.index,
+            instances = instances.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "fleet status read"
+        );
         if let Some(w) = status.notes().into_iter().next() {
             out.notes.push(PanelNote {
                 panel: "Instances (up)".into(),
                 text: w,
                 failed: false,
             });
-        }
-        let mut set = tokio::task::JoinSet::new();
-        for (i, q) in self.queries.iter().enumerate() {
-            let client = Arc::clone(&self.client);
-            let promql = q.promql.clone();
-            let at = out.at_ms;
-            set.spawn(async move { (i, client.instant(&promql, Some(at)).await) });
         }
         let mut answers: Vec<Option<Result<QueryOutcome, ApiError>>> =
             (0..self.queries.len()).map(|_| None).collect();
@@ -504,36 +523,7 @@ impl FleetPoller {
                 answers[i] = Some(r);
             }
         }
-        out.queries += self.queries.len() as u32;
-        for (q, answer) in self.queries.iter().zip(answers) {
-            let panel = if q.kind == PanelKind::Disks {
-                "Disk".to_owned()
-            } else {
-                format!("{} {:?}", q.kind.word(), q.title)
-            };
-            match answer {
-                None => out.notes.push(PanelNote {
-                    panel,
-                    text: "the query task stopped without an answer".into(),
-                    failed: true,
-                }),
-                Some(Err(e)) => out.notes.push(PanelNote {
-                    panel,
-                    text: e.to_string(),
-                    failed: true,
-                }),
-                Some(Ok(o)) => {
-                    for note in o.notes() {
-                        out.notes.push(PanelNote {
-                            panel: panel.clone(),
-                            text: note,
-                            failed: false,
-                        });
-                    }
-                    fold(q, &o, &mut instances, &index);
-                }
-            }
-        }
+        self.fold_answers(answers, &mut out.notes, &mut instances, &index);
         let fresh = instances
             .iter()
             .any(|i| !self.known.contains(&instance_key(&i.job, &i.instance)));
@@ -549,7 +539,55 @@ impl FleetPoller {
             self.known.insert(instance_key(&i.job, &i.instance));
         }
         out.instances = std::mem::take(&mut instances);
+        tracing::debug!(
+            fleet = self.index,
+            round,
+            instances = out.instances.len(),
+            queries = out.queries,
+            problems = out.notes.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "fleet round"
+        );
         out
+    }
+
+    /// Each panel's answer into the instances, or its failure into the notes.
+    fn fold_answers(
+        &self,
+        answers: Vec<Option<Result<QueryOutcome, ApiError>>>,
+        notes: &mut Vec<PanelNote>,
+        instances: &mut [InstanceValues],
+        index: &HashMap<String, usize>,
+    ) {
+        for (q, answer) in self.queries.iter().zip(answers) {
+            let panel = if q.kind == PanelKind::Disks {
+                "Disk".to_owned()
+            } else {
+                format!("{} {:?}", q.kind.word(), q.title)
+            };
+            match answer {
+                None => notes.push(PanelNote {
+                    panel,
+                    text: "the query task stopped without an answer".into(),
+                    failed: true,
+                }),
+                Some(Err(e)) => notes.push(PanelNote {
+                    panel,
+                    text: e.to_string(),
+                    failed: true,
+                }),
+                Some(Ok(o)) => {
+                    for note in o.notes() {
+                        notes.push(PanelNote {
+                            panel: panel.clone(),
+                            text: note,
+                            failed: false,
+                        });
+                    }
+                    fold(q, &o, instances, index);
+                }
+            }
+        }
     }
 
     fn read_status(&self, status: &QueryOutcome) -> (Vec<InstanceValues>, HashMap<String, usize>) {
@@ -591,7 +629,14 @@ impl FleetPoller {
             let mut it = keep.iter();
             instances.retain(|_| *it.next().unwrap_or(&false));
         }
-        instances.sort_by(|a, b| (&a.job, &a.instance).cmp(&(&b.job, &b.instance)));
+        // In the order they are shown: by job, then by the name each row gets.
+        let name = |i: &InstanceValues| -> String {
+            i.labels
+                .get(&self.name_label)
+                .cloned()
+                .unwrap_or_else(|| i.instance.clone())
+        };
+        instances.sort_by_cached_key(|i| (i.job.clone(), name(i), i.instance.clone()));
         let index = instances
             .iter()
             .enumerate()
@@ -699,6 +744,8 @@ fn fold(
     instances: &mut [InstanceValues],
     index: &HashMap<String, usize>,
 ) {
+    let mut buckets: HashMap<(usize, String), Vec<crate::derive::quantile::Bucket>> =
+        HashMap::new();
     for s in o.data.series() {
         let Some(&i) = index.get(&series_key(s)) else {
             continue;
@@ -716,14 +763,15 @@ fn fold(
                 });
             }
             PanelKind::Latency => {
-                let slot = QUANTILES.iter().position(|x| x.to_string() == part);
-                let Some(slot) = slot else { continue };
-                row(
-                    &mut inst.latency,
-                    |(t, _)| *t == q.title,
-                    || (q.title.clone(), [f64::NAN; 3]),
-                )
-                .1[slot] = v;
+                let Some(le) = s.label("le").and_then(crate::derive::quantile::parse_le) else {
+                    continue;
+                };
+                buckets.entry((i, q.title.clone())).or_default().push(
+                    crate::derive::quantile::Bucket {
+                        upper_bound: le,
+                        count: v,
+                    },
+                );
             }
             PanelKind::Errors => {
                 let r = row(
@@ -783,6 +831,11 @@ fn fold(
             }
         }
     }
+    for ((i, title), mut b) in buckets {
+        b.sort_by(|x, y| x.upper_bound.total_cmp(&y.upper_bound));
+        let q = QUANTILES.map(|x| crate::derive::quantile::histogram_quantile(x, &b));
+        instances[i].latency.push((title, q));
+    }
     // Rows in a stable order whatever order the server answered in.
     for inst in instances.iter_mut() {
         inst.gauges.sort_by(|a, b| {
@@ -797,7 +850,11 @@ fn fold(
 pub fn describe(f: &FleetConfig) -> String {
     let preset = f.preset.map(Preset::load);
     let mut out = String::new();
-    let _ = writeln!(out, "{}", status_query(f.selector.as_deref()));
+    let _ = writeln!(
+        out,
+        "{}",
+        status_query(f.selector.as_deref(), &f.name_label)
+    );
     for q in panel_queries(preset.as_ref(), f.selector.as_deref(), f.window) {
         let _ = writeln!(out, "{}", q.promql);
     }
@@ -818,14 +875,17 @@ mod tests {
             ack.spark.as_deref(),
             Some("histogram_quantile(0.95, sum by (job, instance, le) (rate(webhook_ack_latency_seconds_bucket{job=\"overlay\"}[60s])))")
         );
-        assert!(ack.promql.contains("histogram_quantile(0.99,"));
-        assert_eq!(ack.promql.matches(" or ").count(), 2);
+        assert_eq!(
+            ack.promql,
+            "sum by (job, instance, le) (rate(webhook_ack_latency_seconds_bucket{job=\"overlay\"}[60s]))"
+        );
     }
 
     #[test]
     fn selectors_without_matchers_stay_valid_promql() {
         assert_eq!(selector("up", &[]), "up");
-        assert!(status_query(None).starts_with("label_replace(up, "));
+        assert!(status_query(None, "instance")
+            .starts_with("label_replace(max by (job, instance) (up), "));
         assert_eq!(regex_literal("5"), "5");
         assert_eq!(regex_literal("a.b"), "a\\\\.b");
     }

@@ -108,11 +108,16 @@ fn render_panel(m: &Model, panel: PanelId, buf: &mut Buffer, rect: Rect) {
         ));
     let inner = block.inner(rect);
     render_widget(buf, block, rect);
-    let lines = match panel {
-        PanelId::Overview => overview::lines(m, inner.width),
-        other => panels::lines(m, other, inner.width),
-    };
     let selected = m.selected[panel.index()];
+    // Rows past the selection and one screenful are never drawn: do not build them. (The
+    // headings and notes between rows are few; the slack covers them.)
+    let limit = selected
+        .saturating_add(usize::from(inner.height) * 2)
+        .saturating_add(64);
+    let lines = match panel {
+        PanelId::Overview => overview::lines_upto(m, inner.width, limit),
+        other => panels::lines_upto(m, other, inner.width, limit),
+    };
     render_list(
         buf,
         inner,

@@ -45,6 +45,11 @@ fn health_summary(t: &TargetPanels) -> (bool, String) {
 
 /// Rows of the overview (all targets, or the drilled-into one).
 pub fn lines(m: &Model, width: u16) -> Vec<(bool, Line<'static>)> {
+    lines_upto(m, width, usize::MAX)
+}
+
+/// Rows of the overview, stopping after about `limit` (see `panels::lines_upto`).
+pub fn lines_upto(m: &Model, width: u16, limit: usize) -> Vec<(bool, Line<'static>)> {
     let s = &m.styles;
     let w = usize::from(width);
     let mut out = vec![(
@@ -69,6 +74,9 @@ pub fn lines(m: &Model, width: u16) -> Vec<(bool, Line<'static>)> {
     for (i, t) in m.shown.targets.iter().enumerate() {
         if only.is_some_and(|o| o != i) {
             continue;
+        }
+        if out.len() >= limit {
+            break;
         }
         if let (Some(f), Some(job)) = (t.fleet.as_deref(), t.job.as_deref()) {
             if group != Some((f, job)) {

@@ -97,15 +97,22 @@ fn stale_mark(m: &Model, t: &TargetPanels) -> Span<'static> {
 
 /// Rows of one panel.
 pub fn lines(m: &Model, panel: PanelId, width: u16) -> Vec<Row> {
+    lines_upto(m, panel, width, usize::MAX)
+}
+
+/// Rows of one panel, stopping once about `limit` rows are built (a target's rows are not
+/// split): drawing needs only the rows up to the selection and a screenful after it, and a
+/// fleet of a thousand instances has ten thousand counter rows.
+pub fn lines_upto(m: &Model, panel: PanelId, width: u16, limit: usize) -> Vec<Row> {
     let w = usize::from(width);
     match panel {
         PanelId::Overview => Vec::new(),
-        PanelId::Backlog => backlog(m, w),
-        PanelId::Sse => sse(m, w),
-        PanelId::Latency => latency(m, w),
-        PanelId::Disk => disk(m, w),
-        PanelId::Health => health(m, w),
-        PanelId::Signals => signals(m, w),
+        PanelId::Backlog => backlog(m, w, limit),
+        PanelId::Sse => sse(m, w, limit),
+        PanelId::Latency => latency(m, w, limit),
+        PanelId::Disk => disk(m, w, limit),
+        PanelId::Health => health(m, w, limit),
+        PanelId::Signals => signals(m, w, limit),
     }
 }
 
@@ -134,10 +141,13 @@ fn with_heading(m: &Model, mut rows: Vec<Row>, what: &str, columns: &str, w: usi
     rows
 }
 
-fn backlog(m: &Model, w: usize) -> Vec<Row> {
+fn backlog(m: &Model, w: usize, limit: usize) -> Vec<Row> {
     let s = &m.styles;
     let mut out = Vec::new();
     for t in targets(m) {
+        if out.len() >= limit {
+            break;
+        }
         for b in &t.backlog {
             let line = m.spark(&SparkKey::Backlog(t.name.clone(), b.labels.clone()));
             let (trend, eta) = trend_text(b.trend.as_ref(), false);
@@ -189,10 +199,13 @@ fn backlog(m: &Model, w: usize) -> Vec<Row> {
     )
 }
 
-fn sse(m: &Model, w: usize) -> Vec<Row> {
+fn sse(m: &Model, w: usize, limit: usize) -> Vec<Row> {
     let s = &m.styles;
     let mut out = Vec::new();
     for t in targets(m) {
+        if out.len() >= limit {
+            break;
+        }
         for g in &t.sse {
             let line = m.spark(&SparkKey::Sse(t.name.clone(), g.labels.clone()));
             let label = if g.labels.is_empty() {
@@ -231,10 +244,13 @@ fn sse(m: &Model, w: usize) -> Vec<Row> {
     )
 }
 
-fn latency(m: &Model, w: usize) -> Vec<Row> {
+fn latency(m: &Model, w: usize, limit: usize) -> Vec<Row> {
     let s = &m.styles;
     let mut out = Vec::new();
     for t in targets(m) {
+        if out.len() >= limit {
+            break;
+        }
         for l in &t.latency {
             let line = m.spark(&SparkKey::P95(t.name.clone(), l.title.clone()));
             let over_style = if l.over { s.crit } else { s.base };
@@ -280,7 +296,7 @@ fn latency(m: &Model, w: usize) -> Vec<Row> {
     )
 }
 
-fn disk(m: &Model, w: usize) -> Vec<Row> {
+fn disk(m: &Model, w: usize, limit: usize) -> Vec<Row> {
     let s = &m.styles;
     let mut out = Vec::new();
     let only = matches!(m.view, View::Detail { .. });
@@ -295,6 +311,9 @@ fn disk(m: &Model, w: usize) -> Vec<Row> {
                 .map(|d| (None, d)),
         );
     for (t, d) in rows {
+        if out.len() >= limit {
+            break;
+        }
         if d.used_ratio.is_nan() {
             // A database or tablespace: its size and growth, no capacity.
             let growth = d.trend.map_or_else(
@@ -350,10 +369,13 @@ fn disk(m: &Model, w: usize) -> Vec<Row> {
     out
 }
 
-fn health(m: &Model, _w: usize) -> Vec<Row> {
+fn health(m: &Model, _w: usize, limit: usize) -> Vec<Row> {
     let s = &m.styles;
     let mut out = Vec::new();
     for t in targets(m) {
+        if out.len() >= limit {
+            break;
+        }
         for h in &t.health {
             let (mark, style) = if h.healthy {
                 ("✓", s.ok)
@@ -410,6 +432,9 @@ fn health(m: &Model, _w: usize) -> Vec<Row> {
         }
     }
     for t in targets(m) {
+        if out.len() >= limit {
+            break;
+        }
         if let Some(db) = &t.db {
             out.extend(super::database::rows(m, &t.name, db));
         }
@@ -420,10 +445,13 @@ fn health(m: &Model, _w: usize) -> Vec<Row> {
     out
 }
 
-fn signals(m: &Model, _w: usize) -> Vec<Row> {
+fn signals(m: &Model, _w: usize, limit: usize) -> Vec<Row> {
     let s = &m.styles;
     let mut out = super::alerts::rows(m);
     for t in targets(m) {
+        if out.len() >= limit {
+            break;
+        }
         for g in &t.queue {
             let change = g.change.map_or_else(String::new, |c| format!(" {c:+.0}"));
             out.push((

@@ -40,6 +40,36 @@ fn scrape_config(fleet: &Fleet) -> String {
     yml
 }
 
+/// Waits (up to 60 s) until the result of `query` satisfies `ready`.
+async fn wait_for_prometheus(
+    base: &str,
+    what: &str,
+    query: &str,
+    ready: impl Fn(&[serde_json::Value]) -> bool,
+) {
+    let client = reqwest::Client::new();
+    let url = format!("{base}/api/v1/query");
+    let ready = &ready;
+    prom::eventually(what, Duration::from_secs(60), || {
+        let (client, url) = (client.clone(), url.clone());
+        async move {
+            let q = [("query", query)];
+            let bytes = client
+                .get(&url)
+                .query(&q)
+                .send()
+                .await
+                .ok()?
+                .bytes()
+                .await
+                .ok()?;
+            let body: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+            ready(body["data"]["result"].as_array()?).then_some(())
+        }
+    })
+    .await;
+}
+
 fn fleet_sections(base: &str, presets: &[&str]) -> String {
     let mut out = String::new();
     for p in presets {
@@ -291,32 +321,14 @@ async fn every_presets_panels_agree_between_promql_and_direct_scraping() {
     );
     let config = Config::parse(&text, None, &fleet.env()).expect("config");
     // Prometheus needs a window of samples before its rates mean anything.
-    let client = reqwest::Client::new();
-    let url = format!("{}/api/v1/query", prom.base);
-    prom::eventually(
+    wait_for_prometheus(
+        &prom.base,
         "Prometheus to scrape all six for 12 s",
-        Duration::from_secs(60),
-        || {
-            let client = client.clone();
-            let url = url.clone();
-            async move {
-                let q = [("query", "count(count_over_time(up[15s]) >= 12)")];
-                let bytes = client
-                    .get(&url)
-                    .query(&q)
-                    .send()
-                    .await
-                    .ok()?
-                    .bytes()
-                    .await
-                    .ok()?;
-                let body: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-                let n = body["data"]["result"][0]["value"][1]
-                    .as_str()?
-                    .parse::<f64>()
-                    .ok()?;
-                (n >= 6.0).then_some(())
-            }
+        "count(count_over_time(up[15s]) >= 12)",
+        |r| {
+            r.first()
+                .and_then(|x| x["value"][1].as_str()?.parse::<f64>().ok())
+                .is_some_and(|n| n >= 6.0)
         },
     )
     .await;
@@ -461,29 +473,11 @@ async fn a_failing_panel_fails_alone_in_plain_words_and_check_says_so() {
          interval = \"2s\"\ntimeout = \"1s\"\nwindow = \"10s\"\n"
     );
     let config = Config::parse(&text, None, &|_| None).expect("config");
-    let client = reqwest::Client::new();
-    let url = format!("{}/api/v1/query", prom.base);
-    prom::eventually(
+    wait_for_prometheus(
+        &prom.base,
         "Prometheus to scrape the overlay",
-        Duration::from_secs(60),
-        || {
-            let client = client.clone();
-            let url = url.clone();
-            async move {
-                let q = [("query", "count_over_time(up{job=\"overlay\"}[15s]) >= 3")];
-                let bytes = client
-                    .get(&url)
-                    .query(&q)
-                    .send()
-                    .await
-                    .ok()?
-                    .bytes()
-                    .await
-                    .ok()?;
-                let body: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-                (!body["data"]["result"].as_array()?.is_empty()).then_some(())
-            }
-        },
+        "count_over_time(up{job=\"overlay\"}[15s]) >= 3",
+        |r| !r.is_empty(),
     )
     .await;
     let opts = snapshot::Options {

@@ -138,6 +138,22 @@ pub struct DemoTarget {
     pub health_urls: Vec<String>,
 }
 
+impl DemoTarget {
+    /// A service of the fleet served at `base` (`http://127.0.0.1:PORT`).
+    fn served(name: String, preset: &'static str, base: &str, node: &Node) -> DemoTarget {
+        DemoTarget {
+            name,
+            preset,
+            metrics_url: format!("{base}/metrics"),
+            health_urls: node
+                .health_paths()
+                .iter()
+                .map(|p| format!("{base}{p}"))
+                .collect(),
+        }
+    }
+}
+
 /// Builds a service's simulation for a scenario and a profile (noise, uptime, load).
 type Build = fn(Scenario, &Profile) -> Box<dyn Sim>;
 
@@ -263,16 +279,9 @@ impl Fleet {
                 node.attach_releases(&fleet.ops.overlay_root());
                 fleet.restart_url = Some(format!("{base}/admin/restart"));
             }
-            fleet.targets.push(DemoTarget {
-                name: name.to_owned(),
-                preset,
-                metrics_url: format!("{base}/metrics"),
-                health_urls: node
-                    .health_paths()
-                    .iter()
-                    .map(|p| format!("{base}{p}"))
-                    .collect(),
-            });
+            fleet
+                .targets
+                .push(DemoTarget::served(name.to_owned(), preset, &base, &node));
             fleet
                 .tasks
                 .push(tokio::spawn(server::serve(listener, node, stop_rx.clone())));

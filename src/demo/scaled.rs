@@ -111,16 +111,9 @@ impl Fleet {
                 None,
             ));
             let base = format!("http://{}", listener.local_addr()?);
-            fleet.targets.push(DemoTarget {
-                name,
-                preset,
-                metrics_url: format!("{base}/metrics"),
-                health_urls: node
-                    .health_paths()
-                    .iter()
-                    .map(|p| format!("{base}{p}"))
-                    .collect(),
-            });
+            fleet
+                .targets
+                .push(DemoTarget::served(name, preset, &base, &node));
             fleet
                 .tasks
                 .push(tokio::spawn(server::serve(listener, node, stop_rx.clone())));

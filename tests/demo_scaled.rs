@@ -62,15 +62,21 @@ async fn instant(base: &str, query: &str) -> Vec<(BTreeMap<String, String>, f64)
         .collect()
 }
 
-/// The value of `name{labels}` in a scrape of `url`.
-async fn scraped(url: &str, series: &str) -> f64 {
-    let body = reqwest::get(url)
+/// The body of a GET of `url`.
+async fn text(url: &str) -> String {
+    reqwest::get(url)
         .await
         .expect("scrape")
         .text()
         .await
-        .expect("body");
-    body.lines()
+        .expect("body")
+}
+
+/// The value of `name{labels}` in a scrape of `url`.
+async fn scraped(url: &str, series: &str) -> f64 {
+    text(url)
+        .await
+        .lines()
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
         .unwrap_or_else(|| panic!("no {series} in {url}"))
 }
@@ -161,13 +167,9 @@ async fn prometheus_scrapes_every_instance_of_a_scaled_fleet() {
 
 /// The metric families (`# TYPE` lines) a service exposes.
 async fn families(metrics_url: &str) -> BTreeSet<String> {
-    let body = reqwest::get(metrics_url)
+    text(metrics_url)
         .await
-        .expect("scrape")
-        .text()
-        .await
-        .expect("body");
-    body.lines()
+        .lines()
         .filter(|l| l.starts_with("# TYPE "))
         .map(str::to_owned)
         .collect()

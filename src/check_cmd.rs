@@ -127,7 +127,8 @@ fn add_fleet_items(report: &mut Report, snap: &snapshot::Snapshot) {
                     shown.join(", ")
                 ),
             )
-        } else if !f.notes.is_empty() {
+        } else if f.notes.iter().any(|n| !n.contains("(sparkline history)")) {
+            // A failed or partial panel: its alerts could not be judged.
             (Status::Unknown, f.notes.join("; "))
         } else if f.instances == 0 {
             (Status::Unknown, format!("no instance matched at {}", f.url))

@@ -185,10 +185,19 @@ pub async fn run(
                 }
                 presets = all;
                 let f = target.and_then(|f| store.fleets.get(f));
-                for &t in f.map(|f| f.targets.values()).into_iter().flatten() {
-                    let panels = store_panels(&store, t, presets[t].as_ref(), opts.window_ms, now);
-                    alerts.evaluate(t, &panels, now);
-                }
+                let mine: std::collections::HashSet<usize> = f
+                    .map(|f| f.targets.values().copied().collect())
+                    .unwrap_or_default();
+                let panels: Vec<TargetPanels> = (0..store.targets.len())
+                    .map(|t| {
+                        if mine.contains(&t) {
+                            store_panels(&store, t, presets[t].as_ref(), opts.window_ms, now)
+                        } else {
+                            TargetPanels::empty("")
+                        }
+                    })
+                    .collect();
+                alerts.evaluate_where(&panels, &|t| mine.contains(&t), now);
             } else if let Some(t) = target {
                 let panels = store_panels(&store, t, presets[t].as_ref(), opts.window_ms, now);
                 alerts.evaluate(t, &panels, now);

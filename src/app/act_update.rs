@@ -7,7 +7,7 @@
 use crate::actions::{ActionKind, Confirmation, Outcome, Prepared, Progress, Request, Risk};
 
 use super::acting::{request_of, topics_from_store, Finished, PlanPopup, Running, TopicPick};
-use super::model::{Model, PanelId, Popup, View};
+use super::model::{Model, Popup, View};
 use super::update::{toast, Cmd};
 
 /// The target the operator means: the drilled-into one, the one whose Actions view is open,
@@ -16,7 +16,7 @@ pub(super) fn current_target(m: &Model) -> Option<usize> {
     let t = match m.view {
         View::Detail { target } | View::Actions { target } => target,
         View::Browse(ref b) => b.target,
-        _ => m.selected[PanelId::Overview.index()],
+        _ => m.selected_target()?,
     };
     (t < m.shown.targets.len()).then_some(t)
 }

@@ -229,7 +229,7 @@ pub(super) fn remedy(m: &mut Model) -> Vec<Cmd> {
         );
         return Vec::new();
     };
-    m.selected[PanelId::Overview.index()] = target;
+    m.select_target(target);
     m.view = View::Actions { target };
     let cmds = super::act_update::open_actions(m);
     m.action_selected = i;

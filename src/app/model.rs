@@ -554,12 +554,47 @@ impl Model {
     }
 
     pub fn targets_up(&self) -> (usize, usize) {
-        let up = self
-            .shown
-            .targets
-            .iter()
-            .filter(|t| t.status == "up")
-            .count();
-        (up, self.shown.targets.len())
+        let shown = self.shown.targets.iter().filter(|t| t.status != "gone");
+        let (mut up, mut all) = (0, 0);
+        for t in shown {
+            all += 1;
+            up += usize::from(t.status == "up");
+        }
+        (up, all)
+    }
+
+    /// The targets in the overview's order: configured targets as configured, then each
+    /// fleet's instances by fleet, job and name; instances gone from their store are left out.
+    /// The overview's selection counts rows of this order.
+    pub fn overview_order(&self) -> Vec<usize> {
+        let fleet_rank = |f: &str| self.store.fleets.iter().position(|x| x.name == f);
+        let mut fleet: Vec<(usize, &str, &str, usize)> = Vec::new();
+        let mut out = Vec::new();
+        for (i, t) in self.shown.targets.iter().enumerate() {
+            match (&t.fleet, &t.job) {
+                _ if t.status == "gone" => {}
+                (Some(f), Some(j)) => {
+                    fleet.push((fleet_rank(f).unwrap_or(usize::MAX), j, &t.name, i));
+                }
+                _ => out.push(i),
+            }
+        }
+        fleet.sort_unstable();
+        out.extend(fleet.into_iter().map(|(.., i)| i));
+        out
+    }
+
+    /// The target of the selected overview row.
+    pub fn selected_target(&self) -> Option<usize> {
+        self.overview_order()
+            .get(self.selected[PanelId::Overview.index()])
+            .copied()
+    }
+
+    /// Selects `target`'s row in the overview.
+    pub fn select_target(&mut self, target: usize) {
+        if let Some(row) = self.overview_order().iter().position(|&t| t == target) {
+            self.selected[PanelId::Overview.index()] = row;
+        }
     }
 }

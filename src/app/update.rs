@@ -171,7 +171,7 @@ fn fleet_round(m: &mut Model, obs: Observation) -> Vec<Cmd> {
     m.store.apply(obs);
     m.adopt_new_targets();
     m.take_backfill();
-    let targets: std::collections::HashSet<usize> = m
+    let mut targets: std::collections::HashSet<usize> = m
         .store
         .fleets
         .get(fleet)
@@ -187,6 +187,15 @@ fn fleet_round(m: &mut Model, obs: Observation) -> Vec<Cmd> {
         }
     } else {
         m.rederive_some(&targets);
+        let gone: Vec<usize> = targets
+            .iter()
+            .copied()
+            .filter(|&t| m.shown.targets.get(t).is_some_and(|p| p.status == "gone"))
+            .collect();
+        for &t in &gone {
+            targets.remove(&t);
+            m.alerts.forget(t);
+        }
         let now = m.now_ms;
         m.alerts
             .evaluate_where(&m.shown.targets, &|t| targets.contains(&t), now);
@@ -609,8 +618,7 @@ pub fn command(m: &mut Model, c: Command) -> Vec<Cmd> {
             } else if matches!(m.view, View::Checklist) && m.popup.is_none() {
                 cmds.extend(walk::verdict(m, None));
             } else if m.focus == PanelId::Overview && matches!(m.view, View::Main) {
-                let t = m.selected[PanelId::Overview.index()];
-                if t < m.shown.targets.len() {
+                if let Some(t) = m.selected_target() {
                     m.view = View::Detail { target: t };
                     m.focus = PanelId::Backlog;
                 }
@@ -632,7 +640,7 @@ pub fn command(m: &mut Model, c: Command) -> Vec<Cmd> {
                     View::Detail { target } | View::Actions { target } => {
                         m.view = View::Main;
                         m.focus = PanelId::Overview;
-                        m.selected[PanelId::Overview.index()] = target;
+                        m.select_target(target);
                     }
                     View::Audit { .. } | View::Checklist | View::Alertmanager { .. } => {
                         m.view = View::Main;
@@ -678,10 +686,22 @@ fn scroll_or_move(m: &mut Model, delta: isize) {
 fn open_browse(m: &mut Model, editing: bool) -> Vec<Cmd> {
     let target = match m.view {
         View::Detail { target } => target,
-        _ => m.selected[PanelId::Overview.index()],
+        _ => m.selected_target().unwrap_or(usize::MAX),
     };
     if target >= m.shown.targets.len() {
         toast(m, "no target selected", true);
+        return Vec::new();
+    }
+    if m.store
+        .targets
+        .get(target)
+        .is_some_and(|t| t.remote.is_some())
+    {
+        toast(
+            m,
+            "a fleet instance is read through its store's PromQL, not scraped: there are no series to browse here",
+            true,
+        );
         return Vec::new();
     }
     m.view = View::Browse(Browse {

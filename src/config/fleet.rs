@@ -128,7 +128,11 @@ pub(super) fn fleet(
     };
     let auth = auth(f, &ctx, cx, p);
     let interval = duration_or(&ctx, "interval", f.interval.as_ref(), 15, p);
-    let timeout = duration_or(&ctx, "timeout", f.timeout.as_ref(), 10, p);
+    // Without a timeout of its own, a query may take at most the interval (and 10 s).
+    let timeout = match (&f.timeout, interval) {
+        (None, Some(i)) => Some(i.min(Duration::from_secs(10))),
+        _ => duration_or(&ctx, "timeout", f.timeout.as_ref(), 10, p),
+    };
     let window = duration_or(&ctx, "window", f.window.as_ref(), 60, p);
     check_timing(f, &ctx, interval, timeout, window, p);
     let name_label = match &f.name_label {
@@ -322,6 +326,9 @@ pub fn check_selector(text: &str) -> Result<(), String> {
         if start == i || b[start].is_ascii_digit() {
             return Err(format!("expected a label name at byte {start}"));
         }
+        if &text[start..i] == "__name__" {
+            return Err("__name__ cannot be matched: every query names its own metric".into());
+        }
         skip_ws(&mut i);
         let op_len = match b.get(i..(i + 2).min(b.len())) {
             Some(b"!=" | b"=~" | b"!~") => 2,
@@ -337,7 +344,17 @@ pub fn check_selector(text: &str) -> Result<(), String> {
         loop {
             match b.get(i) {
                 None => return Err("a quoted value is not closed".into()),
-                Some(b'\\') => i += 2,
+                // The escapes PromQL's strings accept (Go's); a regex's `\.` is written `\\.`.
+                Some(b'\\') => match b.get(i + 1) {
+                    Some(b'a' | b'b' | b'f' | b'n' | b'r' | b't' | b'v' | b'\\' | b'\'' | b'"') => {
+                        i += 2;
+                    }
+                    _ => {
+                        return Err(format!(
+                            "an escape PromQL does not accept at byte {i} — write a backslash as \\\\ (a regex's \\. is \\\\.)"
+                        ))
+                    }
+                },
                 Some(b'"') => {
                     i += 1;
                     break;
@@ -349,7 +366,15 @@ pub fn check_selector(text: &str) -> Result<(), String> {
         skip_ws(&mut i);
         match b.get(i) {
             None => return Ok(()),
-            Some(b',') => i += 1,
+            Some(b',') => {
+                i += 1;
+                skip_ws(&mut i);
+                if i == b.len() {
+                    return Err(
+                        "a trailing ',' (PromQL refuses \"a\",, when more matchers follow)".into(),
+                    );
+                }
+            }
             Some(_) => return Err(format!("expected ',' between matchers at byte {i}")),
         }
     }
@@ -365,7 +390,7 @@ mod tests {
             "",
             r#"job="overlay""#,
             r#"job=~"api|web", env!="dev""#,
-            r#" instance !~ "10\.0\..*" ,"#,
+            r#" instance !~ "10\\.0\\..*" "#,
             r#"a="x\"y""#,
         ] {
             assert_eq!(check_selector(ok), Ok(()), "{ok:?}");
@@ -378,6 +403,9 @@ mod tests {
             r#"1a="b""#,
             r#"job="open"#,
             r#"job=="a""#,
+            r#"job="a","#,
+            r#"instance=~"10\.0""#,
+            r#"__name__="up""#,
         ] {
             assert!(check_selector(bad).is_err(), "{bad:?} accepted");
         }

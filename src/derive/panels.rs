@@ -574,6 +574,10 @@ fn target_panels_with(
         db: None,
     };
     if let Some(r) = &t.remote {
+        if r.gone {
+            // Left the store's discovery: not shown, not counted (see `store::fleet`).
+            out.status = "gone";
+        }
         out.disks.clear();
         super::remote::remote_panels(&mut out, t, r, fleet, preset, window, now);
         return out;

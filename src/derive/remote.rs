@@ -41,10 +41,10 @@ pub fn remote_panels(
             v.instance,
             fleet.map_or("the store", |f| f.url.as_str())
         ),
-        healthy: v.up && !r.gone,
+        healthy: v.up && !r.gone && fleet.is_none_or(|f| f.error.is_none()),
         status_code: None,
         latency_ms: v.scrape_ms.unwrap_or(0.0),
-        error: (!v.up || r.gone).then(|| t.last_error.clone()).flatten(),
+        error: t.last_error.clone(),
         message: None,
         checks: Vec::new(),
     }];

@@ -206,6 +206,14 @@ impl AlertBook {
         }
     }
 
+    /// Clears the alerts of a target that is gone (left its store's discovery): nothing will
+    /// resolve them otherwise.
+    pub fn forget(&mut self, target: usize) {
+        for e in self.entries.iter_mut().filter(|e| e.target == target) {
+            e.alert = Alert::new();
+        }
+    }
+
     /// Evaluates the rules of one target against its freshly derived panels.
     pub fn evaluate(&mut self, target: usize, panels: &TargetPanels, now_ms: i64) {
         for e in self.entries.iter_mut().filter(|e| e.target == target) {

@@ -107,7 +107,12 @@ fn by_clause(extra: &[String]) -> String {
 fn regex_literal(text: &str) -> String {
     let mut out = String::new();
     for c in text.chars() {
-        if "\\.+*?()|[]{}^$".contains(c) {
+        if c == '\\' {
+            // A literal backslash in a regex is `\\`, each written `\\` in the string.
+            out.push_str("\\\\\\\\");
+            continue;
+        }
+        if ".+*?()|[]{}^$".contains(c) {
             out.push_str("\\\\");
         } else if c == '"' {
             out.push('\\');
@@ -532,11 +537,13 @@ impl FleetPoller {
             .is_none_or(|t| out.at_ms - t >= 60_000);
         if fresh && due && !instances.is_empty() {
             // Read after this round is sent, so the first frame does not wait for history.
+            // Only instances whose history is read count as known: one that appears between
+            // two backfills gets the next.
             self.last_backfill_ms = Some(out.at_ms);
             self.backfill_at = Some(out.at_ms);
-        }
-        for i in &instances {
-            self.known.insert(instance_key(&i.job, &i.instance));
+            for i in &instances {
+                self.known.insert(instance_key(&i.job, &i.instance));
+            }
         }
         out.instances = std::mem::take(&mut instances);
         tracing::debug!(
@@ -888,6 +895,7 @@ mod tests {
             .starts_with("label_replace(max by (job, instance) (up), "));
         assert_eq!(regex_literal("5"), "5");
         assert_eq!(regex_literal("a.b"), "a\\\\.b");
+        assert_eq!(regex_literal("a\\b"), "a\\\\\\\\b");
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub struct FleetState {
     pub window_ms: i64,
     /// The label an instance is named by (`instance` unless the config says otherwise).
     pub name_label: String,
+    /// Instances seen before that the latest round no longer lists.
+    pub gone: usize,
 }
 
 /// What a target read from a fleet carries besides the common fields.
@@ -84,8 +86,16 @@ impl Store {
             let t = &mut self.targets[i];
             t.rounds = t.rounds.max(r.round);
             let at = r.at_ms;
-            t.last_attempt_ms = Some(v.scraped_ms.unwrap_or(at).min(at));
-            if v.up {
+            let scraped = v.scraped_ms.unwrap_or(at).min(at);
+            t.last_attempt_ms = Some(scraped);
+            let window_ms = self.fleets[r.fleet].window_ms;
+            if v.up && at - scraped > window_ms.max(30_000) {
+                // The store still answers with a sample it has not renewed for a window (a
+                // stuck scrape, a remote-write sender gone quiet): the values are stale.
+                t.last_success_ms = Some(scraped);
+                t.last_attempt_ms = Some(at);
+                t.last_error = None;
+            } else if v.up {
                 t.last_success_ms = t.last_attempt_ms;
                 t.last_error = None;
             } else {
@@ -128,17 +138,20 @@ impl Store {
                 gone: false,
             });
         }
+        // An instance that left `up` left the store's service discovery (a scale-down, a
+        // replaced pod): it is not down, it is gone, and leaves the screen and the counts. A
+        // crashed instance stays in `up` with up = 0 and shows as down.
         let all: Vec<usize> = self.fleets[r.fleet].targets.values().copied().collect();
+        let mut left = 0;
         for i in all.into_iter().filter(|i| !seen.contains(i)) {
-            let url = self.fleets[r.fleet].url.clone();
+            left += 1;
             let t = &mut self.targets[i];
             t.rounds = t.rounds.max(r.round);
-            t.last_attempt_ms = Some(r.at_ms);
-            t.last_error = Some(format!("{url} no longer lists it in `up`"));
             if let Some(rs) = t.remote.as_mut() {
                 rs.gone = true;
             }
         }
+        self.fleets[r.fleet].gone = left;
     }
 
     /// Sparkline history of new instances: gauges' histories here, sparklines for the cockpit.

@@ -71,13 +71,19 @@ pub fn lines_upto(m: &Model, width: u16, limit: usize) -> Vec<(bool, Line<'stati
     }
     let groups = group_counts(m);
     let mut group: Option<(&str, &str)> = None;
-    for (i, t) in m.shown.targets.iter().enumerate() {
-        if only.is_some_and(|o| o != i) {
+    let order = match only {
+        Some(o) => vec![o],
+        None => m.overview_order(),
+    };
+    let mut selectable = 0;
+    for i in order {
+        let Some(t) = m.shown.targets.get(i) else {
             continue;
-        }
-        if out.len() >= limit {
+        };
+        if selectable >= limit {
             break;
         }
+        selectable += 1;
         if let (Some(f), Some(job)) = (t.fleet.as_deref(), t.job.as_deref()) {
             if group != Some((f, job)) {
                 group = Some((f, job));
@@ -107,19 +113,7 @@ pub fn lines_upto(m: &Model, width: u16, limit: usize) -> Vec<(bool, Line<'stati
             }
         };
         let (healthy, health) = health_summary(t);
-        // A fleet's panel problems are on its group's heading, not on each of its instances.
-        let warning = t
-            .warning
-            .clone()
-            .filter(|_| t.fleet.is_none() || only.is_some());
-        let detail = t
-            .error
-            .clone()
-            .or(warning)
-            .or_else(|| {
-                (t.malformed > 0).then(|| t.malformed_examples.first().cloned().unwrap_or_default())
-            })
-            .unwrap_or_else(|| t.preset.clone().unwrap_or_else(|| "no preset".to_owned()));
+        let detail = detail(t, only.is_some());
         let detail_style = if t.error.is_some() { s.crit } else { s.dim };
         let spans = vec![
             Span::styled(format!("{mark} "), style),
@@ -149,25 +143,41 @@ pub fn lines_upto(m: &Model, width: u16, limit: usize) -> Vec<(bool, Line<'stati
     out
 }
 
+/// The overview's last column: the error, else a warning, else malformed lines, else the
+/// preset. A fleet's panel problems are on its group's heading, not on each of its instances
+/// (but on the one drilled into).
+fn detail(t: &TargetPanels, drilled: bool) -> String {
+    let warning = t.warning.clone().filter(|_| t.fleet.is_none() || drilled);
+    t.error
+        .clone()
+        .or(warning)
+        .or_else(|| {
+            (t.malformed > 0).then(|| t.malformed_examples.first().cloned().unwrap_or_default())
+        })
+        .unwrap_or_else(|| t.preset.clone().unwrap_or_else(|| "no preset".to_owned()))
+}
+
 /// Rows of the full overview: a row per target and a heading per fleet group.
 pub fn row_count(m: &Model) -> usize {
     let mut group: Option<(&str, &str)> = None;
+    let order = m.overview_order();
     let mut headings = 0;
-    for t in &m.shown.targets {
+    for &i in &order {
+        let t = &m.shown.targets[i];
         let g = t.fleet.as_deref().zip(t.job.as_deref());
         if g.is_some() && g != group {
             headings += 1;
         }
         group = g;
     }
-    m.shown.targets.len() + headings
+    order.len() + headings
 }
 
 /// (fleet, job) → (instances, up).
 fn group_counts(m: &Model) -> std::collections::HashMap<(String, String), (usize, usize)> {
     let mut out: std::collections::HashMap<(String, String), (usize, usize)> =
         std::collections::HashMap::new();
-    for t in &m.shown.targets {
+    for t in m.shown.targets.iter().filter(|t| t.status != "gone") {
         if let (Some(f), Some(j)) = (&t.fleet, &t.job) {
             let e = out.entry((f.clone(), j.clone())).or_default();
             e.0 += 1;
@@ -192,8 +202,14 @@ fn group_header(
         .unwrap_or_default();
     let f = m.store.fleets.iter().find(|f| f.name == fleet);
     let url = f.map(|f| f.url.clone()).unwrap_or_default();
+    let gone = f.map_or(0, |f| f.gone);
+    let gone = if gone > 0 {
+        format!("· {gone} left the store's discovery ")
+    } else {
+        String::new()
+    };
     let mut spans = vec![Span::styled(
-        format!("── {fleet} · job {job} · {up}/{n} up · promql {url} "),
+        format!("── {fleet} · job {job} · {up}/{n} up · promql {url} {gone}"),
         if up < n { s.warn } else { s.dim },
     )];
     if let Some(f) = f {

@@ -28,7 +28,11 @@ fn note(text: &str, style: Style) -> Row {
 fn targets(m: &Model) -> Vec<&TargetPanels> {
     match m.view {
         View::Detail { target } => m.shown.targets.get(target).into_iter().collect(),
-        _ => m.shown.targets.iter().collect(),
+        _ => m
+            .overview_order()
+            .into_iter()
+            .filter_map(|i| m.shown.targets.get(i))
+            .collect(),
     }
 }
 
@@ -100,7 +104,7 @@ pub fn lines(m: &Model, panel: PanelId, width: u16) -> Vec<Row> {
     lines_upto(m, panel, width, usize::MAX)
 }
 
-/// Rows of one panel, stopping once about `limit` rows are built (a target's rows are not
+/// Rows of one panel, stopping once `limit` selectable rows are built (a target's rows are not
 /// split): drawing needs only the rows up to the selection and a screenful after it, and a
 /// fleet of a thousand instances has ten thousand counter rows.
 pub fn lines_upto(m: &Model, panel: PanelId, width: u16, limit: usize) -> Vec<Row> {
@@ -114,6 +118,12 @@ pub fn lines_upto(m: &Model, panel: PanelId, width: u16, limit: usize) -> Vec<Ro
         PanelId::Health => health(m, w, limit),
         PanelId::Signals => signals(m, w, limit),
     }
+}
+
+/// Enough rows built: `limit` selectable ones (headings, notes and alert hints between them
+/// do not count, or a selection past many of them would never be built).
+fn full(out: &[Row], limit: usize) -> bool {
+    limit != usize::MAX && out.iter().filter(|r| r.0).count() >= limit
 }
 
 fn spark_width(w: usize) -> usize {
@@ -145,7 +155,7 @@ fn backlog(m: &Model, w: usize, limit: usize) -> Vec<Row> {
     let s = &m.styles;
     let mut out = Vec::new();
     for t in targets(m) {
-        if out.len() >= limit {
+        if full(&out, limit) {
             break;
         }
         for b in &t.backlog {
@@ -203,7 +213,7 @@ fn sse(m: &Model, w: usize, limit: usize) -> Vec<Row> {
     let s = &m.styles;
     let mut out = Vec::new();
     for t in targets(m) {
-        if out.len() >= limit {
+        if full(&out, limit) {
             break;
         }
         for g in &t.sse {
@@ -248,7 +258,7 @@ fn latency(m: &Model, w: usize, limit: usize) -> Vec<Row> {
     let s = &m.styles;
     let mut out = Vec::new();
     for t in targets(m) {
-        if out.len() >= limit {
+        if full(&out, limit) {
             break;
         }
         for l in &t.latency {
@@ -311,7 +321,7 @@ fn disk(m: &Model, w: usize, limit: usize) -> Vec<Row> {
                 .map(|d| (None, d)),
         );
     for (t, d) in rows {
-        if out.len() >= limit {
+        if full(&out, limit) {
             break;
         }
         if d.used_ratio.is_nan() {
@@ -373,7 +383,7 @@ fn health(m: &Model, _w: usize, limit: usize) -> Vec<Row> {
     let s = &m.styles;
     let mut out = Vec::new();
     for t in targets(m) {
-        if out.len() >= limit {
+        if full(&out, limit) {
             break;
         }
         for h in &t.health {
@@ -432,7 +442,7 @@ fn health(m: &Model, _w: usize, limit: usize) -> Vec<Row> {
         }
     }
     for t in targets(m) {
-        if out.len() >= limit {
+        if full(&out, limit) {
             break;
         }
         if let Some(db) = &t.db {
@@ -449,7 +459,7 @@ fn signals(m: &Model, _w: usize, limit: usize) -> Vec<Row> {
     let s = &m.styles;
     let mut out = super::alerts::rows(m);
     for t in targets(m) {
-        if out.len() >= limit {
+        if full(&out, limit) {
             break;
         }
         for g in &t.queue {

@@ -79,7 +79,7 @@ requests() { curl -s "$prom/metrics" | awk '/^prometheus_http_requests_total\{.*
 before_start=$(requests)
 start_ns=$(date +%s%N)
 tmux new-session -d -s "$session" -x 200 -y 60 \
-  "XDG_STATE_HOME=$work/state $bin --config $work/watchdeck.toml --no-mouse; sleep 600"
+  "XDG_STATE_HOME=$work/state WATCHDECK_LOG=watchdeck::source::fleet=debug $bin --config $work/watchdeck.toml --no-mouse; sleep 600"
 first=""
 pid=""
 for _ in $(seq 1500); do
@@ -114,5 +114,8 @@ print(f"cockpit CPU: {cpu_s:.2f} s = {cpu_s / refreshes * 1000:.0f} ms per refre
 print(f"queries per refresh: {(float(r1) - float(r0)) / refreshes:.1f} (all four fleets; {float(r0) - float(b0):.0f} in the start-up, backfill included)")
 PY
 grep -E '^Vm(RSS|HWM)' "/proc/$pid/status" | sed 's/^/cockpit /'
+# Where the first frame's time went: each fleet's first round, from the cockpit's log.
+grep -h 'fleet round.* round=1 ' "$work"/state/watchdeck/*.log 2>/dev/null \
+  | sed -E 's/.*fleet=([0-9]+).*instances=([0-9]+).*queries=([0-9]+).* ms=([0-9]+).*/first round of fleet \1: \2 instances, \3 queries answered in \4 ms/' || true
 echo "screen:"
 tmux capture-pane -t "$session" -p | head -8

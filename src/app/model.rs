@@ -142,6 +142,8 @@ pub struct Shown {
     pub at_ms: i64,
     pub targets: Vec<TargetPanels>,
     pub local_disks: Vec<DiskRow>,
+    /// The overview's order of `targets` (see [`Model::overview_order`]).
+    pub order: Vec<usize>,
 }
 
 /// Which series a sparkline follows.
@@ -297,6 +299,7 @@ impl Model {
         self.shown.targets[target] =
             store_panels(&self.store, target, p.as_ref(), self.window_ms, self.now_ms);
         crate::derive::db::flag_disagreements(&mut self.shown.targets);
+        self.shown.order = self.order_of_shown();
         self.shown.at_ms = self.now_ms;
     }
 
@@ -321,6 +324,7 @@ impl Model {
             ));
             self.presets.push(preset);
         }
+        self.shown.order = self.order_of_shown();
     }
 
     /// Sparkline history a fleet's backfill read: it replaces a shorter line.
@@ -379,6 +383,7 @@ impl Model {
                 store_panels(&self.store, i, p.as_ref(), self.window_ms, self.now_ms);
         }
         crate::derive::db::flag_disagreements(&mut self.shown.targets);
+        self.shown.order = self.order_of_shown();
         self.shown.at_ms = self.now_ms;
     }
 
@@ -405,8 +410,10 @@ impl Model {
                 .map(|(i, p)| store_panels(&self.store, i, p.as_ref(), window, now))
                 .collect(),
             local_disks: local_disks(&self.store.disks, window, now),
+            order: Vec::new(),
         };
         crate::derive::db::flag_disagreements(&mut self.shown.targets);
+        self.shown.order = self.order_of_shown();
     }
 
     /// Evaluates the alert rules of one target on its current values.
@@ -566,7 +573,11 @@ impl Model {
     /// The targets in the overview's order: configured targets as configured, then each
     /// fleet's instances by fleet, job and name; instances gone from their store are left out.
     /// The overview's selection counts rows of this order.
-    pub fn overview_order(&self) -> Vec<usize> {
+    pub fn overview_order(&self) -> &[usize] {
+        &self.shown.order
+    }
+
+    fn order_of_shown(&self) -> Vec<usize> {
         let fleet_rank = |f: &str| self.store.fleets.iter().position(|x| x.name == f);
         let mut fleet: Vec<(usize, &str, &str, usize)> = Vec::new();
         let mut out = Vec::new();

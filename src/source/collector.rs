@@ -159,9 +159,11 @@ impl Collector {
                 }
             }));
         }
+        let first_rounds = super::fleet::FirstRounds::new(config.fleets.len());
         for (i, f) in config.fleets.iter().enumerate() {
             let poller = super::fleet::FleetPoller::new(i, f)
-                .map_err(|e| format!("fleet {:?}: {e}", f.name))?;
+                .map_err(|e| format!("fleet {:?}: {e}", f.name))?
+                .share(std::sync::Arc::clone(&first_rounds));
             tasks.push(tokio::spawn(poller.run(tx.clone(), rounds)));
         }
         if !config.disks.is_empty() {

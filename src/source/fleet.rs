@@ -449,6 +449,49 @@ pub struct FleetPoller {
     last_backfill_ms: Option<i64>,
     /// A backfill to read after the round just sent (its evaluation time).
     backfill_at: Option<i64>,
+    /// Shared by the fleets of one collector: how many have not sent their first round yet.
+    /// History waits for it, so range queries never slow another fleet's first values.
+    first_rounds: Option<Arc<FirstRounds>>,
+}
+
+/// Counts the fleets still waiting for their first round (see [`FleetPoller::share`]).
+#[derive(Debug)]
+pub struct FirstRounds {
+    pending: std::sync::atomic::AtomicUsize,
+    done: tokio::sync::Notify,
+}
+
+impl FirstRounds {
+    pub fn new(fleets: usize) -> Arc<FirstRounds> {
+        Arc::new(FirstRounds {
+            pending: std::sync::atomic::AtomicUsize::new(fleets),
+            done: tokio::sync::Notify::new(),
+        })
+    }
+
+    fn one_done(&self) {
+        if self
+            .pending
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel)
+            <= 1
+        {
+            self.done.notify_waiters();
+        }
+    }
+
+    /// Until every fleet's first round is in, or `at_most` passes.
+    async fn wait(&self, at_most: Duration) {
+        let all_in = async {
+            loop {
+                let notified = self.done.notified();
+                if self.pending.load(std::sync::atomic::Ordering::Acquire) == 0 {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        let _ = tokio::time::timeout(at_most, all_in).await;
+    }
 }
 
 impl FleetPoller {
@@ -465,7 +508,15 @@ impl FleetPoller {
             known: std::collections::HashSet::new(),
             last_backfill_ms: None,
             backfill_at: None,
+            first_rounds: None,
         })
+    }
+
+    /// Joins the fleets whose first rounds go before anyone's history.
+    #[must_use]
+    pub fn share(mut self, first_rounds: Arc<FirstRounds>) -> FleetPoller {
+        self.first_rounds = Some(first_rounds);
+        self
     }
 
     /// The queries of one refresh (the status query first).
@@ -717,6 +768,14 @@ impl FleetPoller {
             let r = self.poll(round).await;
             if tx.send(Observation::Fleet(Box::new(r))).await.is_err() {
                 return;
+            }
+            if let Some(gate) = &self.first_rounds {
+                if round == 1 {
+                    gate.one_done();
+                }
+                if self.backfill_at.is_some() {
+                    gate.wait(self.interval).await;
+                }
             }
             if let Some(at) = self.backfill_at.take() {
                 let b = self.backfill(at).await;

@@ -73,7 +73,7 @@ pub fn lines_upto(m: &Model, width: u16, limit: usize) -> Vec<(bool, Line<'stati
     let mut group: Option<(&str, &str)> = None;
     let order = match only {
         Some(o) => vec![o],
-        None => m.overview_order(),
+        None => m.overview_order().to_vec(),
     };
     let mut selectable = 0;
     for i in order {
@@ -162,7 +162,7 @@ pub fn row_count(m: &Model) -> usize {
     let mut group: Option<(&str, &str)> = None;
     let order = m.overview_order();
     let mut headings = 0;
-    for &i in &order {
+    for &i in order {
         let t = &m.shown.targets[i];
         let g = t.fleet.as_deref().zip(t.job.as_deref());
         if g.is_some() && g != group {

@@ -30,8 +30,8 @@ fn targets(m: &Model) -> Vec<&TargetPanels> {
         View::Detail { target } => m.shown.targets.get(target).into_iter().collect(),
         _ => m
             .overview_order()
-            .into_iter()
-            .filter_map(|i| m.shown.targets.get(i))
+            .iter()
+            .filter_map(|&i| m.shown.targets.get(i))
             .collect(),
     }
 }

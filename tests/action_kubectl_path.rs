@@ -11,6 +11,22 @@ use std::time::Duration;
 use watchdeck::actions::{Actions, Confirmation, Ctx, Request};
 use watchdeck::config::Config;
 
+/// Runs `plan` confirmed with the target's name, as the operator would type it.
+async fn confirmed(
+    actions: &Actions,
+    plan: &watchdeck::actions::exec::Prepared,
+) -> watchdeck::actions::exec::Outcome {
+    let never = Arc::new(AtomicBool::new(false));
+    actions
+        .execute(
+            plan,
+            &Confirmation::Typed("rest-api".into()),
+            Ctx::detached(Duration::from_secs(30)).0,
+            &never,
+        )
+        .await
+}
+
 #[tokio::test]
 async fn kubectl_on_path_gets_dry_run_undo_then_status() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -55,20 +71,12 @@ dry_run = ["kubectl", "rollout", "undo", "deployment/rosterhub-api", "-n", "rost
     let req = Request::Rollback {
         target: "rest-api".into(),
     };
-    let never = Arc::new(AtomicBool::new(false));
 
     // Read-only: the preview does not run the dry run, and nothing runs at all.
     let ro = Actions::new(&config, true, dir.path());
     let plan = ro.plan(&req, true).await.expect("plan");
     assert!(plan.dry_run.is_none());
-    let out = ro
-        .execute(
-            &plan,
-            &Confirmation::Typed("rest-api".into()),
-            Ctx::detached(Duration::from_secs(30)).0,
-            &never,
-        )
-        .await;
+    let out = confirmed(&ro, &plan).await;
     assert_eq!(out.result, "refused");
     assert!(!log.exists(), "kubectl ran in read-only mode");
 
@@ -78,14 +86,7 @@ dry_run = ["kubectl", "rollout", "undo", "deployment/rosterhub-api", "-n", "rost
         plan.dry_run.as_deref(),
         Some("deployment.apps/rosterhub-api rolled back")
     );
-    let out = a
-        .execute(
-            &plan,
-            &Confirmation::Typed("rest-api".into()),
-            Ctx::detached(Duration::from_secs(30)).0,
-            &never,
-        )
-        .await;
+    let out = confirmed(&a, &plan).await;
     assert_eq!(out.result, "succeeded", "{}", out.summary);
     let calls = std::fs::read_to_string(&log).expect("log");
     assert_eq!(

@@ -172,14 +172,7 @@ async fn alertmanager_alerts_and_silences_round_trip() {
         "startsAt": format_time(starts),
         "generatorURL": "http://prometheus.example/graph"
     }]);
-    let posted = reqwest::Client::new()
-        .post(format!("{}/api/v2/alerts", am.base))
-        .header("Content-Type", "application/json")
-        .body(alert.to_string())
-        .send()
-        .await
-        .expect("post alert");
-    assert!(posted.status().is_success(), "{:?}", posted.status());
+    prom::post_alerts(&am.base, &alert).await;
 
     let alerts = eventually("the posted alert", Duration::from_secs(10), || async {
         let a = client.alerts(&AlertFilter::default()).await.ok()?;
@@ -439,14 +432,7 @@ async fn the_cockpit_shows_the_alertmanagers_alerts_and_silences() {
                         "runbook_url": "https://runbooks.example/outbox"},
         "startsAt": format_time(now_ms() - 120_000),
     }]);
-    let posted = reqwest::Client::new()
-        .post(format!("{}/api/v2/alerts", am.base))
-        .header("Content-Type", "application/json")
-        .body(alert.to_string())
-        .send()
-        .await
-        .expect("post alert");
-    assert!(posted.status().is_success());
+    prom::post_alerts(&am.base, &alert).await;
     let id = client
         .create_silence(&NewSilence {
             matchers: vec![Matcher::equal("alertname", "OutboxStalled")],

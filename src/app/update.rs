@@ -192,10 +192,11 @@ fn fleet_round(m: &mut Model, obs: Observation) -> Vec<Cmd> {
             .copied()
             .filter(|&t| m.shown.targets.get(t).is_some_and(|p| p.status == "gone"))
             .collect();
-        for &t in &gone {
-            targets.remove(&t);
-            m.alerts.forget(t);
+        for t in &gone {
+            targets.remove(t);
         }
+        // One pass over the rules for all of them.
+        m.alerts.forget_where(&|t| gone.contains(&t));
         let now = m.now_ms;
         m.alerts
             .evaluate_where(&m.shown.targets, &|t| targets.contains(&t), now);

@@ -206,10 +206,10 @@ impl AlertBook {
         }
     }
 
-    /// Clears the alerts of a target that is gone (left its store's discovery): nothing will
+    /// Clears the alerts of the targets that are gone (left its store's discovery): nothing will
     /// resolve them otherwise.
-    pub fn forget(&mut self, target: usize) {
-        for e in self.entries.iter_mut().filter(|e| e.target == target) {
+    pub fn forget_where(&mut self, gone: &dyn Fn(usize) -> bool) {
+        for e in self.entries.iter_mut().filter(|e| gone(e.target)) {
             e.alert = Alert::new();
         }
     }

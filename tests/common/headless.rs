@@ -12,20 +12,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
+
+#[path = "pgdb.rs"]
+mod pgdb;
+/// A name no other test (or test process) uses at the same time.
+pub use pgdb::unique;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_watchdeck");
-
-static NEXT: AtomicU32 = AtomicU32::new(0);
-
-/// A name no other test (or test process) uses at the same time.
-pub fn unique(prefix: &str) -> String {
-    format!(
-        "{prefix}_{}_{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
-}
 
 /// Runs `sql` with psql on `db`; panics with psql's message when it fails.
 pub fn psql(db: &str, sql: &str) -> String {

@@ -125,6 +125,18 @@ pub async fn start_alertmanager() -> Server {
     .await
 }
 
+/// Posts alerts (a JSON array in Alertmanager API v2's shape) as Prometheus would.
+pub async fn post_alerts(base: &str, alerts: &serde_json::Value) {
+    let posted = reqwest::Client::new()
+        .post(format!("{base}/api/v2/alerts"))
+        .header("Content-Type", "application/json")
+        .body(alerts.to_string())
+        .send()
+        .await
+        .expect("post alert");
+    assert!(posted.status().is_success(), "{:?}", posted.status());
+}
+
 /// Polls `check` every 250 ms until it returns Some, or panics after `within`.
 pub async fn eventually<T, F, Fut>(what: &str, within: Duration, mut check: F) -> T
 where

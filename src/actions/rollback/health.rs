@@ -49,6 +49,9 @@ pub(super) async fn gate(spec: &SymlinkSpec, ctx: &Ctx) -> Result<u32, String> {
     let deadline = tokio::time::Instant::from_std(gate_deadline);
     let mut ok = 0u32;
     let mut last_failure: Option<String> = None;
+    // The last status a server answered with: a final round cut short by the gate's own
+    // deadline ends in a timeout, which must not hide the 503 every round before it got.
+    let mut last_answer: Option<String> = None;
     ctx.phase(format!("health 0/{needed}"));
     loop {
         let remaining = gate_deadline.saturating_duration_since(Instant::now());
@@ -69,9 +72,12 @@ pub(super) async fn gate(spec: &SymlinkSpec, ctx: &Ctx) -> Result<u32, String> {
                     return Ok(ok);
                 }
             }
-            Err(why) => {
+            Err((why, answered)) => {
                 ok = 0;
                 ctx.phase(format!("health 0/{needed} ({why})"));
+                if answered {
+                    last_answer = Some(why.clone());
+                }
                 last_failure = Some(why);
             }
         }
@@ -87,9 +93,13 @@ pub(super) async fn gate(spec: &SymlinkSpec, ctx: &Ctx) -> Result<u32, String> {
         urls.join(", "),
         spec.health_deadline.as_secs()
     );
-    if let Some(last) = last_failure {
+    if let Some(last) = &last_failure {
         why.push_str("; last failure: ");
-        why.push_str(&last);
+        why.push_str(last);
+    }
+    if let Some(answer) = last_answer.filter(|a| Some(a) != last_failure.as_ref()) {
+        why.push_str("; last answer: ");
+        why.push_str(&answer);
     }
     Err(why)
 }
@@ -98,13 +108,18 @@ fn cancelled(ok: u32, needed: u32) -> String {
     format!("cancelled during the health gate (at {ok}/{needed} healthy checks)")
 }
 
-/// One round: every URL must answer 2xx.
-async fn round(client: &Client, urls: &[Url], timeout: Duration) -> Result<(), String> {
+/// One round: every URL must answer 2xx. A failure says whether a server answered.
+async fn round(client: &Client, urls: &[Url], timeout: Duration) -> Result<(), (String, bool)> {
     for url in urls {
         match client.get(url.clone()).timeout(timeout).send().await {
             Ok(resp) if resp.status().is_success() => {}
-            Ok(resp) => return Err(format!("{} answered {}", display_url(url), resp.status())),
-            Err(e) => return Err(format!("{}: {}", display_url(url), deepest(&e))),
+            Ok(resp) => {
+                return Err((
+                    format!("{} answered {}", display_url(url), resp.status()),
+                    true,
+                ))
+            }
+            Err(e) => return Err((format!("{}: {}", display_url(url), deepest(&e)), false)),
         }
     }
     Ok(())

@@ -57,21 +57,36 @@ pub fn exact(v: f64) -> String {
     }
 }
 
-/// Unicode block sparkline of `values` (oldest first), the last `width` of them, scaled to
-/// `[0, max]` where max is the largest value or `floor_max`, whichever is higher. NaN is a gap.
+/// Unicode block sparkline of `values` (oldest first) in at most `width` cells, scaled to
+/// `[0, max]` where max is the largest value of the whole line or `floor_max`, whichever is
+/// higher. A line longer than `width` is folded into `width` buckets (each cell the mean of
+/// its bucket), so the cells span the whole line: a fall from hundreds to a handful minutes
+/// ago still reads as a fall, never as a full bar of the handful. A bucket without a finite
+/// value is a gap.
 pub fn spark(values: &[f64], width: usize, floor_max: f64) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-    let tail = &values[values.len().saturating_sub(width)..];
-    let max = tail
+    if width == 0 || values.is_empty() {
+        return String::new();
+    }
+    let max = values
         .iter()
         .copied()
         .filter(|v| v.is_finite())
         .fold(floor_max, f64::max);
-    tail.iter()
-        .map(|v| {
-            if !v.is_finite() || max <= 0.0 {
+    let cells = values.len().min(width);
+    (0..cells)
+        .map(|c| {
+            // Bucket c covers values[from..to]; the newest value always ends the last bucket.
+            let from = c * values.len() / cells;
+            let to = ((c + 1) * values.len() / cells).max(from + 1);
+            let (sum, n) = values[from..to]
+                .iter()
+                .filter(|v| v.is_finite())
+                .fold((0.0, 0u32), |(s, n), v| (s + v, n + 1));
+            if n == 0 || max <= 0.0 {
                 ' '
             } else {
+                let v = sum / f64::from(n);
                 let i = ((v.max(0.0) / max) * 7.0).round() as usize;
                 BARS[i.min(7)]
             }
@@ -108,10 +123,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn spark_scales_to_the_largest_value_and_keeps_the_tail() {
-        assert_eq!(spark(&[0.0, 1.0, 2.0, 4.0], 3, 0.0), "▃▅█");
+    fn spark_scales_to_the_largest_value_of_the_whole_line() {
+        assert_eq!(spark(&[0.0, 2.0, 4.0], 3, 0.0), "▁▅█");
         assert_eq!(spark(&[1.0, f64::NAN], 2, 0.0), "█ ");
         assert_eq!(spark(&[1.0], 5, 2.0), "▅");
+        assert_eq!(spark(&[0.0, 1.0, 2.0, 4.0], 2, 0.0), "▂▅");
+    }
+
+    #[test]
+    fn a_fall_reads_as_a_fall_not_as_a_full_bar() {
+        // 60 points at ~218 clients, then 60 at 4: the last cells are low, the first high.
+        let mut line = vec![218.0; 60];
+        line.extend(std::iter::repeat_n(4.0, 60));
+        let s: Vec<char> = spark(&line, 8, 1.0).chars().collect();
+        assert_eq!(s.len(), 8);
+        assert_eq!(s[0], '█');
+        assert_eq!(s[7], '▁', "{s:?}");
+        // Even when only the handful is in the newest cells, it is not drawn as a full bar.
+        assert_ne!(spark(&line[50..], 4, 1.0).chars().last(), Some('█'));
     }
 
     #[test]

@@ -152,11 +152,9 @@ pub async fn run(
     let mut printed = 0u32;
     let mut last = None;
     let complete = |store: &Store, disk_rounds: u32, k: u32| {
-        store
-            .targets
-            .iter()
-            .all(|t| t.rounds >= k && t.pg.as_ref().is_none_or(|p| p.rounds >= k))
-            && (store.disks.is_empty() || disk_rounds >= k)
+        store.targets.iter().all(|t| {
+            t.rounds >= k && t.pg.as_ref().is_none_or(|p| p.rounds >= k) && !t.history.is_loading()
+        }) && (store.disks.is_empty() || disk_rounds >= k)
             && store.fleets.iter().all(|f| f.rounds >= k)
     };
     loop {
@@ -172,6 +170,24 @@ pub async fn run(
                 crate::source::Observation::Postgres(m) => Some(m.target()),
                 crate::source::Observation::Series { .. }
                 | crate::source::Observation::FleetBackfill(_) => None,
+                crate::source::Observation::History(b) => {
+                    // The past through the same rules, before it joins the store.
+                    if b.at_launch && !b.steps.is_empty() {
+                        if let Some(live) = store.targets.get(b.target) {
+                            crate::derive::replay::replay(
+                                &mut alerts,
+                                b.target,
+                                live,
+                                presets.get(b.target).and_then(Option::as_ref),
+                                &b.steps,
+                                opts.window_ms,
+                                store.limits,
+                                |_, _| {},
+                            );
+                        }
+                    }
+                    Some(b.target)
+                }
                 crate::source::Observation::Fleet(r) => Some(r.fleet),
             };
             let fleet = matches!(obs, crate::source::Observation::Fleet(_));

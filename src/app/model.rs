@@ -190,6 +190,21 @@ impl AmView {
     }
 }
 
+/// The sparkline points of one target's rows.
+pub fn spark_points(t: &crate::derive::panels::TargetPanels) -> Vec<(SparkKey, f64)> {
+    let mut points: Vec<(SparkKey, f64)> = Vec::new();
+    for b in &t.backlog {
+        points.push((SparkKey::Backlog(t.name.clone(), b.labels.clone()), b.value));
+    }
+    for g in &t.sse {
+        points.push((SparkKey::Sse(t.name.clone(), g.labels.clone()), g.value));
+    }
+    for l in &t.latency {
+        points.push((SparkKey::P95(t.name.clone(), l.title.clone()), l.p95));
+    }
+    points
+}
+
 /// The target index the Alertmanager's actions run under (they belong to no target).
 pub const AM_TARGET: usize = usize::MAX;
 
@@ -439,22 +454,28 @@ impl Model {
         self.alerts.evaluate(target, panels, self.now_ms);
     }
 
+    /// Puts points replayed from the past (oldest first) before each line's live points.
+    pub fn prepend_sparks(&mut self, past: Vec<(SparkKey, f64)>) {
+        let mut lines: HashMap<SparkKey, VecDeque<f64>> = HashMap::new();
+        for (k, v) in past {
+            lines.entry(k).or_default().push_back(v);
+        }
+        for (k, mut line) in lines {
+            let live = self.sparks.remove(&k).unwrap_or_default();
+            line.extend(live);
+            while line.len() > SPARK_POINTS {
+                line.pop_front();
+            }
+            self.sparks.insert(k, line);
+        }
+    }
+
     /// Appends the current values of one target's rows to their sparklines.
     pub fn record_sparks(&mut self, target: usize) {
         let Some(t) = self.shown.targets.get(target) else {
             return;
         };
-        let mut points: Vec<(SparkKey, f64)> = Vec::new();
-        for b in &t.backlog {
-            points.push((SparkKey::Backlog(t.name.clone(), b.labels.clone()), b.value));
-        }
-        for g in &t.sse {
-            points.push((SparkKey::Sse(t.name.clone(), g.labels.clone()), g.value));
-        }
-        for l in &t.latency {
-            points.push((SparkKey::P95(t.name.clone(), l.title.clone()), l.p95));
-        }
-        for (k, v) in points {
+        for (k, v) in spark_points(t) {
             let line = self.sparks.entry(k).or_default();
             if line.len() == SPARK_POINTS {
                 line.pop_front();

@@ -136,7 +136,8 @@ fn observation(m: &mut Model, obs: Observation) -> Vec<Cmd> {
         Observation::Disks { .. }
         | Observation::Series { .. }
         | Observation::Fleet(_)
-        | Observation::FleetBackfill(_) => None,
+        | Observation::FleetBackfill(_)
+        | Observation::History(_) => None,
     };
     let disks = matches!(&obs, Observation::Disks { .. });
     m.store.apply(obs);
@@ -211,6 +212,43 @@ fn fleet_round(m: &mut Model, obs: Observation) -> Vec<Cmd> {
     }
 }
 
+/// A target's past from its history store: at launch it is replayed through derive and the
+/// rules (restoring `for:` state and sparklines), then folded into the store; after a gap it
+/// only fills the gap's points.
+fn history(m: &mut Model, obs: Observation) -> Vec<Cmd> {
+    let Observation::History(b) = &obs else {
+        return Vec::new();
+    };
+    let t = b.target;
+    if t >= m.store.targets.len() {
+        return Vec::new();
+    }
+    let ringing = m.bell.then(|| m.ringing());
+    if b.at_launch && !b.steps.is_empty() {
+        let preset = m.presets.get(t).cloned().flatten();
+        let mut past_sparks: Vec<(crate::app::model::SparkKey, f64)> = Vec::new();
+        crate::derive::replay::replay(
+            &mut m.alerts,
+            t,
+            &m.store.targets[t],
+            preset.as_ref(),
+            &b.steps,
+            m.window_ms,
+            m.store.limits,
+            |_, panels| past_sparks.extend(crate::app::model::spark_points(panels)),
+        );
+        m.prepend_sparks(past_sparks);
+    }
+    m.store.apply(obs);
+    m.rederive_target(t);
+    m.evaluate_alerts(t);
+    if ringing.is_some_and(|before| m.ringing() > before) {
+        vec![Cmd::Bell]
+    } else {
+        Vec::new()
+    }
+}
+
 /// Applies one message. Returns the side effects to carry out.
 pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
     match msg {
@@ -228,6 +266,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
             m.rederive();
             Vec::new()
         }
+        Msg::Observation(obs) if matches!(&*obs, Observation::History(_)) => history(m, *obs),
         Msg::Observation(obs) => observation(m, *obs),
         Msg::Series { target, rows } => {
             if let View::Browse(b) = &mut m.view {

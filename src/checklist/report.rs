@@ -388,6 +388,9 @@ mod tests {
             cause: "c".into(),
             action: "a".into(),
             remedy: None,
+            for_ms: 0,
+            from_history: false,
+            origin: "watchdeck",
         }
     }
 

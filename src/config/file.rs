@@ -33,6 +33,8 @@ pub(super) struct FileConfig {
     pub alertmanager: Option<Spanned<super::alertmanager::AlertmanagerFile>>,
     #[serde(default, rename = "fleet")]
     pub fleets: Vec<Spanned<super::fleet::FleetFile>>,
+    /// `[history]`: the store every target's past is read from at launch.
+    pub history: Option<Spanned<super::history::HistoryFile>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -79,6 +81,10 @@ pub(super) struct TargetFile {
     /// Rules in the presets' alert shape, checked by `validate`.
     #[serde(default)]
     pub alert: Vec<Spanned<super::preset::AlertSpec>>,
+    /// This target's own history store (else `[history]`'s).
+    pub history_url: Option<Spanned<String>>,
+    /// The matchers that find this target's series in the store.
+    pub history_selector: Option<Spanned<String>>,
 }
 
 /// `[target.postgres]`. Durations stay raw for the shared duration messages.

@@ -27,6 +27,7 @@ const ROOT: &[&str] = &[
     "actions",
     "alertmanager",
     "fleet",
+    "history",
 ];
 const KEYS: &[&str] = KeysFile::KEYS;
 const KEY_ENTRY: &[&str] = EntryFile::KEYS;
@@ -49,6 +50,8 @@ const TARGET: &[&str] = &[
     "rollback",
     "command",
     "alert",
+    "history_url",
+    "history_selector",
 ];
 const POSTGRES: &[&str] = &[
     "dsn",
@@ -145,6 +148,9 @@ pub(super) fn report_unknown(text: &str, p: &mut Problems<'_>) -> bool {
             }
             ("actions", Node::Table(t)) => {
                 check(t, ACTIONS_KEYS, "[actions]", p, &mut found);
+            }
+            ("history", Node::Table(t)) => {
+                check(t, super::history::HISTORY_KEYS, "[history]", p, &mut found);
             }
             ("alertmanager", Node::Table(t)) => {
                 check(

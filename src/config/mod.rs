@@ -13,6 +13,7 @@ mod error;
 mod file;
 pub mod fleet;
 mod headers;
+pub mod history;
 mod keys;
 mod postgres;
 mod postgres_validate;
@@ -67,6 +68,8 @@ pub struct Config {
     /// `[[fleet]]`: `promql` sources whose instances are read from a Prometheus-compatible
     /// store instead of being scraped.
     pub fleets: Vec<fleet::FleetConfig>,
+    /// `[history]`: the default store targets read their past from.
+    pub history: Option<history::HistoryConfig>,
 }
 
 /// One service to poll.
@@ -93,6 +96,8 @@ pub struct TargetConfig {
     pub actions: TargetActions,
     /// `[[target.alert]]`: the operator's own rules, in the presets' alert shape.
     pub alerts: Vec<AlertSpec>,
+    /// Where this target's past is read from at launch and after a gap.
+    pub history: Option<history::TargetHistory>,
 }
 
 /// Bounds on what one scrape may cost, so a broken or hostile endpoint cannot exhaust memory.

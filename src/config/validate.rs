@@ -41,6 +41,10 @@ pub(super) fn build(file: FileConfig, cx: &Context<'_>, p: &mut Problems<'_>) ->
     let defaults = defaults(file.defaults.as_ref(), p);
     let limits = limits(&Limits::default(), file.limits.as_ref(), "[limits] ", p);
 
+    let history = file
+        .history
+        .as_ref()
+        .and_then(|h| super::history::history(h, cx, p));
     let mut seen: HashMap<String, Range<usize>> = HashMap::new();
     let mut targets = Vec::with_capacity(file.targets.len());
     for t in &file.targets {
@@ -58,7 +62,7 @@ pub(super) fn build(file: FileConfig, cx: &Context<'_>, p: &mut Problems<'_>) ->
         } else {
             seen.insert(name.clone(), t.get_ref().name.span());
         }
-        targets.push(target(t, &defaults, &limits, cx, p));
+        targets.push(target(t, &defaults, &limits, history.as_ref(), cx, p));
     }
 
     let disks = disks(&file.disks, p);
@@ -108,6 +112,7 @@ pub(super) fn build(file: FileConfig, cx: &Context<'_>, p: &mut Problems<'_>) ->
             .as_ref()
             .and_then(|a| super::alertmanager::alertmanager(a, cx, p)),
         fleets,
+        history,
     }
 }
 
@@ -186,6 +191,7 @@ fn target(
     spanned: &Spanned<TargetFile>,
     defaults: &Defaults,
     base_limits: &Limits,
+    default_history: Option<&super::history::HistoryConfig>,
     cx: &Context<'_>,
     p: &mut Problems<'_>,
 ) -> TargetConfig {
@@ -281,6 +287,14 @@ fn target(
         p,
     );
     let alerts = user_alerts(&ctx, &t.alert, p);
+    let history = super::history::target_history(
+        &ctx,
+        default_history,
+        t.history_url.as_ref(),
+        t.history_selector.as_ref(),
+        metrics.as_ref(),
+        p,
+    );
     TargetConfig {
         name,
         preset,
@@ -294,6 +308,7 @@ fn target(
         postgres,
         actions,
         alerts,
+        history,
     }
 }
 

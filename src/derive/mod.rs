@@ -20,6 +20,7 @@ pub mod panels;
 pub mod quantile;
 pub mod rate;
 pub mod remote;
+pub mod replay;
 pub mod rules;
 pub mod trend;
 

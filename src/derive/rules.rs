@@ -116,6 +116,13 @@ pub struct AlertRow {
     /// The remediation action that fits (`backup`, `suspend`, `rollback`, `run:<name>`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remedy: Option<String>,
+    /// How long the condition must hold before the alert fires (ms).
+    pub for_ms: i64,
+    /// The state was restored from the history store, so `since_ms` is when the condition
+    /// really began; otherwise it is when this process first saw it.
+    pub from_history: bool,
+    /// `watchdeck` (its own rules) or `alertmanager`.
+    pub origin: &'static str,
 }
 
 struct Entry {
@@ -123,6 +130,23 @@ struct Entry {
     spec: AlertSpec,
     rule: Rule,
     alert: Alert,
+    /// The state a replay of the target's past is building (see [`AlertBook::replay_step`]).
+    replay: Option<Alert>,
+    /// The alert's state was restored from the past (its since-time is the true one).
+    from_history: bool,
+}
+
+impl Entry {
+    fn new(target: usize, spec: &AlertSpec) -> Self {
+        Entry {
+            target,
+            spec: spec.clone(),
+            rule: rule(spec),
+            alert: Alert::new(),
+            replay: None,
+            from_history: false,
+        }
+    }
 }
 
 /// Every preset rule of every target, with its state.
@@ -146,14 +170,8 @@ impl AlertBook {
             .iter()
             .enumerate()
             .flat_map(|(i, p)| {
-                p.iter().flat_map(move |p| {
-                    p.alerts.iter().map(move |spec| Entry {
-                        target: i,
-                        spec: spec.clone(),
-                        rule: rule(spec),
-                        alert: Alert::new(),
-                    })
-                })
+                p.iter()
+                    .flat_map(move |p| p.alerts.iter().map(move |spec| Entry::new(i, spec)))
             })
             .collect();
         Self { entries }
@@ -167,12 +185,7 @@ impl AlertBook {
         let mut book = Self::new(presets);
         for (i, t) in targets.iter().enumerate() {
             for spec in &t.alerts {
-                book.entries.push(Entry {
-                    target: i,
-                    spec: spec.clone(),
-                    rule: rule(spec),
-                    alert: Alert::new(),
-                });
+                book.entries.push(Entry::new(i, spec));
             }
         }
         book
@@ -181,12 +194,7 @@ impl AlertBook {
     /// Adds the preset rules of a target that appeared at run time (a fleet instance).
     pub fn add_target(&mut self, target: usize, preset: Option<&Preset>) {
         for spec in preset.iter().flat_map(|p| &p.alerts) {
-            self.entries.push(Entry {
-                target,
-                spec: spec.clone(),
-                rule: rule(spec),
-                alert: Alert::new(),
-            });
+            self.entries.push(Entry::new(target, spec));
         }
     }
 
@@ -220,6 +228,50 @@ impl AlertBook {
             let value = alert_value(panels, &e.spec);
             e.alert.eval(&e.rule, value, now_ms);
         }
+    }
+
+    /// Evaluates the target's rules at a past time `at_ms` on panels derived from its past,
+    /// into a replay state beside the live one (Prometheus restores `for:` state after a
+    /// restart the same way: from the series it kept). Call in time order, then
+    /// [`finish_replay`](Self::finish_replay).
+    pub fn replay_step(&mut self, target: usize, panels: &TargetPanels, at_ms: i64) {
+        for e in self.entries.iter_mut().filter(|e| e.target == target) {
+            let value = alert_value(panels, &e.spec);
+            let r = e.replay.get_or_insert_with(Alert::new);
+            // A rule the past has no value for (a health check, a database) is not replayed.
+            if value.is_some() || r.last_eval_ms.is_some() {
+                r.eval(&e.rule, value, at_ms);
+            }
+        }
+    }
+
+    /// Adopts the replayed state of each rule the past had values for: a rule whose
+    /// condition held long enough fires with its true since-time, one that cleared before
+    /// launch is inactive. Rules without values in the past keep their live state.
+    pub fn finish_replay(&mut self, target: usize) {
+        for e in self.entries.iter_mut().filter(|e| e.target == target) {
+            if let Some(r) = e.replay.take().filter(|r| r.last_eval_ms.is_some()) {
+                e.alert = r;
+                e.from_history = true;
+            }
+        }
+    }
+
+    /// Rules whose condition holds now but that are not firing yet (pending), and rules
+    /// firing: for `check`, which never passes while a condition holds.
+    pub fn holding(&self) -> usize {
+        self.entries
+            .iter()
+            .filter(|e| !matches!(e.alert.state, AlertState::Inactive))
+            .count()
+    }
+
+    /// Pending alerts.
+    pub fn pending(&self) -> usize {
+        self.entries
+            .iter()
+            .filter(|e| matches!(e.alert.state, AlertState::Pending { .. }))
+            .count()
     }
 
     /// Firing alerts.
@@ -275,6 +327,9 @@ impl AlertBook {
                         cause: e.spec.cause.clone(),
                         action: e.spec.action.clone(),
                         remedy: e.spec.remedy.clone(),
+                        for_ms: e.rule.for_ms,
+                        from_history: e.from_history,
+                        origin: "watchdeck",
                     },
                 ))
             })

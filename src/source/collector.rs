@@ -80,6 +80,8 @@ pub enum Observation {
     Fleet(Box<super::fleet::FleetRound>),
     /// Sparkline history of a fleet's new instances (range queries).
     FleetBackfill(Box<super::fleet::FleetBackfill>),
+    /// A target's past, read from its history store at launch or after a gap in scraping.
+    History(Box<super::history::HistoryBatch>),
 }
 
 /// Which target the series browser is showing, if any.
@@ -136,9 +138,22 @@ impl Collector {
     ) -> Result<Self, String> {
         let (tx, rx) = mpsc::channel(256);
         let mut tasks = Vec::new();
+        let launch_ms = now_ms();
         for (i, t) in config.targets.iter().enumerate() {
             let runner = TargetRunner::new(i, t)?;
             tasks.push(tokio::spawn(runner.run(tx.clone(), rounds, browse.clone())));
+            if let Some(h) = t.history.clone().filter(|_| t.metrics.is_some()) {
+                // Beside the first scrape, never before it: the first frame does not wait on
+                // the store, and says that history is loading until it is in.
+                let (tx, names, interval) = (tx.clone(), watched_names(t), t.interval);
+                let from = launch_ms - h.window.as_millis() as i64;
+                tasks.push(tokio::spawn(async move {
+                    let batch =
+                        super::history::backfill(i, &h, &names, interval, from, launch_ms, true)
+                            .await;
+                    let _ = tx.send(Observation::History(Box::new(batch))).await;
+                }));
+            }
         }
         if config.targets.iter().any(|t| t.postgres.is_some()) {
             // Postgres collectors report on their own channel; one task forwards them.
@@ -360,7 +375,13 @@ impl TargetRunner {
                 .series
                 .select(|n| names.contains(n))
                 .into_iter()
-                .filter_map(|id| self.series.get(id).map(|v| (id, Arc::from(v.key))))
+                // Keyed as the history store keys them (labels sorted), so a series read from
+                // the past and the same series scraped now are one history.
+                .filter_map(|id| {
+                    self.series
+                        .get(id)
+                        .map(|v| (id, super::history::canonical_key(v.key)))
+                })
                 .collect();
         }
         let watched = self

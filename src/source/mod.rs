@@ -7,6 +7,7 @@ mod collector;
 pub mod disk;
 pub mod fleet;
 pub mod health;
+pub mod history;
 pub mod http;
 pub mod postgres;
 pub mod promql;

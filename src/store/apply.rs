@@ -20,6 +20,12 @@ impl Store {
                         source: p.display(),
                         ..super::PgState::default()
                     }),
+                    history: match &t.history {
+                        Some(h) if t.metrics.is_some() => super::HistoryState::Loading {
+                            source: display_url(&h.url),
+                        },
+                        _ => super::HistoryState::None,
+                    },
                     ..TargetState::default()
                 })
                 .collect(),
@@ -125,6 +131,7 @@ impl Store {
                 }
             }
             Observation::Series { .. } => {}
+            Observation::History(b) => self.apply_history(&b),
             Observation::Fleet(round) => self.apply_fleet(*round),
             Observation::FleetBackfill(b) => self.apply_backfill(*b),
             Observation::Postgres(msg) => self.apply_pg(*msg),
@@ -138,6 +145,40 @@ impl Store {
                     d.last = Some(u);
                 }
             }
+        }
+    }
+
+    /// Folds a target's past into its histories. The launch batch also says where history
+    /// came from (or why there is none); a gap's batch only fills the gap.
+    pub fn apply_history(&mut self, b: &crate::source::history::HistoryBatch) {
+        let limits = self.limits;
+        let Some(t) = self.targets.get_mut(b.target) else {
+            return;
+        };
+        let mut past: std::collections::HashMap<&std::sync::Arc<str>, Vec<crate::derive::Point>> =
+            std::collections::HashMap::new();
+        for (at, values) in &b.steps {
+            for (key, v) in values {
+                past.entry(key).or_default().push((*at, *v));
+            }
+        }
+        for (key, pts) in past {
+            super::merge_points(t.series.entry(key.clone()).or_default(), &pts, limits);
+        }
+        if b.at_launch {
+            t.history = match &b.error {
+                Some(e) => super::HistoryState::Failed {
+                    source: b.source.clone(),
+                    error: e.clone(),
+                },
+                None => super::HistoryState::Loaded {
+                    source: b.source.clone(),
+                    from_ms: b.from_ms,
+                    to_ms: b.to_ms,
+                    series: b.series,
+                    steps: b.steps.len(),
+                },
+            };
         }
     }
 

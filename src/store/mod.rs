@@ -103,6 +103,60 @@ pub struct TargetState {
     pub pg: Option<PgState>,
     /// For an instance of a `[[fleet]]`: its values as the store reported them.
     pub remote: Option<RemoteState>,
+    /// Where this target's past came from, if anywhere.
+    pub history: HistoryState,
+}
+
+/// What the history store gave a target.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum HistoryState {
+    /// No store is configured for this target.
+    #[default]
+    None,
+    /// The launch backfill is on its way.
+    Loading { source: String },
+    /// The past was read.
+    Loaded {
+        source: String,
+        from_ms: i64,
+        to_ms: i64,
+        series: usize,
+        /// Evaluation times read.
+        steps: usize,
+    },
+    /// The store did not answer, or answered junk: the cockpit runs on what it scrapes.
+    Failed { source: String, error: String },
+}
+
+impl HistoryState {
+    pub fn is_loading(&self) -> bool {
+        matches!(self, HistoryState::Loading { .. })
+    }
+
+    /// True when the past was read and held at least one value.
+    pub fn has_past(&self) -> bool {
+        matches!(self, HistoryState::Loaded { steps, .. } if *steps > 0)
+    }
+}
+
+/// Merges points read from the past into a history: time-ordered, one point per time (a
+/// scraped point wins over a read one), then bounded as [`push_point`] bounds it.
+pub fn merge_points(points: &mut Vec<Point>, past: &[Point], limits: HistoryLimits) {
+    if past.is_empty() {
+        return;
+    }
+    let mut all: Vec<Point> = Vec::with_capacity(points.len() + past.len());
+    all.extend_from_slice(points);
+    all.extend(
+        past.iter()
+            .filter(|p| points.binary_search_by_key(&p.0, |q| q.0).is_err()),
+    );
+    all.sort_by_key(|p| p.0);
+    let newest = all.last().map_or(0, |p| p.0);
+    let too_old = all.partition_point(|q| q.0 <= newest - limits.max_age_ms);
+    let too_many = all.len().saturating_sub(limits.max_points);
+    all.drain(..too_old.max(too_many));
+    *points = all;
 }
 
 /// What the Postgres collector of a target has seen.

@@ -1,0 +1,54 @@
+//! A target's past, replayed: the steps a history store gave are fed, oldest first, through
+//! the same store shape, the same panel derivation and the same rules as live scrapes, with
+//! each step's own time as `now`. So history at launch is nothing but observations with past
+//! timestamps, and a rule whose condition has held for six minutes fires on the first frame
+//! with its true since-time.
+
+use std::sync::Arc;
+
+use super::panels::{target_panels, TargetPanels};
+use super::rules::AlertBook;
+use crate::config::Preset;
+use crate::store::{push_point, HistoryLimits, TargetState};
+
+/// One evaluation time of the past and the watched values present then.
+pub type Step = (i64, Vec<(Arc<str>, f64)>);
+
+/// Replays `steps` of target `target` through derive and `book`'s rules, calling `each` with
+/// the panels of every step (for sparklines), then adopts the restored alert states.
+#[allow(clippy::too_many_arguments)]
+pub fn replay(
+    book: &mut AlertBook,
+    target: usize,
+    live: &TargetState,
+    preset: Option<&Preset>,
+    steps: &[Step],
+    window_ms: i64,
+    limits: HistoryLimits,
+    mut each: impl FnMut(i64, &TargetPanels),
+) {
+    let mut past = TargetState {
+        name: live.name.clone(),
+        preset: live.preset.clone(),
+        has_metrics: true,
+        ..TargetState::default()
+    };
+    for (at, values) in steps {
+        past.present.clear();
+        for (key, v) in values {
+            push_point(
+                past.series.entry(key.clone()).or_default(),
+                (*at, *v),
+                limits,
+            );
+            past.present.push(key.clone());
+        }
+        past.last_attempt_ms = Some(*at);
+        past.last_success_ms = Some(*at);
+        past.rounds += 1;
+        let panels = target_panels(&past, preset, window_ms, *at);
+        book.replay_step(target, &panels, *at);
+        each(*at, &panels);
+    }
+    book.finish_replay(target);
+}

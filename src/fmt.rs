@@ -94,6 +94,37 @@ pub fn spark(values: &[f64], width: usize, floor_max: f64) -> String {
         .collect()
 }
 
+/// `text` wrapped at word boundaries into lines of at most `width` characters. Only a word
+/// longer than a whole line (a long URL) is broken, and then at the line's end; nothing is
+/// dropped.
+pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut out = Vec::new();
+    for para in text.split('\n') {
+        let mut line = String::new();
+        let mut len = 0;
+        for word in para.split_whitespace() {
+            let mut word: Vec<char> = word.chars().collect();
+            if len > 0 && len + 1 + word.len() <= width {
+                line.push(' ');
+                line.extend(&word);
+                len += 1 + word.len();
+                continue;
+            }
+            if len > 0 {
+                out.push(std::mem::take(&mut line));
+            }
+            while word.len() > width {
+                out.push(word.drain(..width).collect());
+            }
+            line.extend(&word);
+            len = word.len();
+        }
+        out.push(line);
+    }
+    out
+}
+
 /// A text gauge `████░░░░` of `ratio` (0..=1) in `width` cells.
 pub fn bar(ratio: f64, width: usize) -> String {
     let r = if ratio.is_finite() {
@@ -141,6 +172,18 @@ mod tests {
         assert_eq!(s[7], '▁', "{s:?}");
         // Even when only the handful is in the newest cells, it is not drawn as a full bar.
         assert_ne!(spark(&line[50..], 4, 1.0).chars().last(), Some('█'));
+    }
+
+    #[test]
+    fn wrapping_keeps_every_word_whole() {
+        let text = "follow the audit trail before you roll back the release";
+        let lines = wrap_words(text, 16);
+        assert!(lines.iter().all(|l| l.chars().count() <= 16), "{lines:?}");
+        assert_eq!(lines.join(" "), text);
+        assert_eq!(lines[0], "follow the audit");
+        // Only a word longer than a line is broken, and nothing is lost.
+        let url = wrap_words("see http://runbooks.example/overlay/ack", 10);
+        assert_eq!(url.concat().replace(' ', ""), "seehttp://runbooks.example/overlay/ack");
     }
 
     #[test]

@@ -42,6 +42,8 @@ pub struct Snapshot {
     pub alerts: Vec<crate::derive::rules::AlertRow>,
     /// `[[fleet]]` sources: how many instances, how many up, what failed.
     pub fleets: Vec<FleetSummary>,
+    /// Where the past came from (the `[history]` store), or why there is none.
+    pub history: String,
 }
 
 /// One `[[fleet]]` as of a snapshot.
@@ -126,6 +128,7 @@ pub fn build(
         local_disks: local_disks(&store.disks, opts.window_ms, now),
         alerts: Vec::new(),
         fleets: fleet_summaries(store),
+        history: crate::derive::replay::summary(store),
     };
     crate::derive::db::flag_disagreements(&mut snap.targets);
     let names: Vec<String> = snap.targets.iter().map(|t| t.name.clone()).collect();
@@ -292,6 +295,7 @@ fn render_targets(o: &mut String, s: &Snapshot) {
         s.targets.len(),
         s.window_s
     );
+    let _ = writeln!(o, "{}", s.history);
     let _ = writeln!(o, "\nTARGETS");
     let _ = writeln!(
         o,

@@ -119,6 +119,8 @@ pub enum Popup {
     },
     /// Acknowledging an alert with a note, or silencing it.
     Alert(crate::app::alert_ops::AlertPopup),
+    /// An alert's whole runbook hint (symptom, cause, action) and its remedy keys.
+    AlertHint(Box<crate::derive::rules::AlertRow>),
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -211,6 +213,14 @@ pub const AM_TARGET: usize = usize::MAX;
 #[allow(clippy::struct_excessive_bools)] // independent switches the operator flips
 pub struct Model {
     pub environment: Option<String>,
+    /// When this cockpit started (unix ms): an alert pending since then was first seen then.
+    pub launch_ms: i64,
+    /// How long after launch the first rounds may take (the largest interval, twice).
+    pub launch_slack_ms: i64,
+    /// The operator has pressed a key: the cockpit no longer moves the focus by itself.
+    pub touched: bool,
+    /// Each target's metrics `host:port`, as Prometheus labels it `instance`.
+    pub instances: Vec<String>,
     /// The clock as of the last message.
     pub now_ms: i64,
     pub store: Store,
@@ -261,8 +271,24 @@ impl Model {
             .map(|t| t.preset.map(Preset::load))
             .collect();
         let alerts = crate::derive::rules::AlertBook::for_targets(&presets, &config.targets);
+        let launch_slack_ms = config
+            .targets
+            .iter()
+            .map(|t| t.interval.as_millis() as i64 * 2)
+            .max()
+            .unwrap_or(0)
+            .max(5_000);
         let mut m = Self {
             environment: config.environment.clone(),
+            launch_ms: now_ms,
+            launch_slack_ms,
+            touched: false,
+            instances: config
+                .targets
+                .iter()
+                .filter_map(|t| t.metrics.as_ref())
+                .filter_map(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)))
+                .collect(),
             now_ms,
             store,
             alerts,
@@ -496,6 +522,8 @@ impl Model {
     pub fn mode(&self) -> Mode {
         match (&self.popup, &self.view) {
             (Some(Popup::Help { .. }), _) => Mode::Help,
+            // The hint leaves every alert key working: c, s, r act on the alert it shows.
+            (Some(Popup::AlertHint(_)), _) => Mode::Normal,
             (Some(Popup::Palette(_)), _) => Mode::Palette,
             (Some(Popup::ConfirmQuit | Popup::ConfirmCancel { .. }), _) => Mode::Confirm,
             (Some(Popup::Plan(p)), _) if p.prepared.risk == crate::actions::Risk::Low => {
@@ -526,6 +554,65 @@ impl Model {
             .into_iter()
             .filter(|a| only.as_ref().is_none_or(|o| *o == a.target))
             .collect()
+    }
+
+    /// Where the past came from, in a few words: the store and how many targets it answered
+    /// for, that it is loading or failed, or that there is none.
+    pub fn history_summary(&self) -> String {
+        crate::derive::replay::summary(&self.store)
+    }
+
+    /// Whether an Alertmanager alert is about one of the watched targets: its `instance`
+    /// label is a target's metrics host:port, or its `job`, `service` or `target` label
+    /// names a target.
+    pub fn am_alert_is_ours(&self, a: &crate::source::alertmanager::Alert) -> bool {
+        let names = self.store.targets.iter().map(|t| t.name.as_str());
+        let by_name = ["job", "service", "target"]
+            .iter()
+            .filter_map(|l| a.labels.get(*l))
+            .any(|v| names.clone().any(|n| n == v));
+        by_name
+            || a.labels
+                .get("instance")
+                .is_some_and(|i| self.instances.iter().any(|x| x == i))
+    }
+
+    /// Pending alerts that are not silenced.
+    pub fn pending_count(&self) -> usize {
+        let names: Vec<String> = self.shown.targets.iter().map(|t| t.name.clone()).collect();
+        self.alerts
+            .rows(&names)
+            .iter()
+            .filter(|r| r.state == "pending" && self.marks.silenced_until(r, self.now_ms).is_none())
+            .count()
+    }
+
+    /// The single worst alert: firing before pending, critical first, oldest first.
+    pub fn worst_alert(&self) -> Option<crate::derive::rules::AlertRow> {
+        let names: Vec<String> = self.shown.targets.iter().map(|t| t.name.clone()).collect();
+        self.alerts
+            .rows(&names)
+            .into_iter()
+            .find(|r| self.marks.silenced_until(r, self.now_ms).is_none())
+    }
+
+    /// Until the operator presses a key, the focus follows the worst alert to its panel.
+    pub fn follow_worst(&mut self) {
+        use crate::config::AlertValue as V;
+        if self.touched || !matches!(self.view, View::Main) || self.popup.is_some() {
+            return;
+        }
+        let Some(a) = self.worst_alert() else {
+            return;
+        };
+        self.focus = match a.watches {
+            Some(V::Backlog) => PanelId::Backlog,
+            Some(V::LatencyP95) => PanelId::Latency,
+            Some(V::DiskUsedRatio) => PanelId::Disk,
+            Some(V::HealthFailing) => PanelId::Health,
+            Some(V::StaleSeconds) => PanelId::Overview,
+            _ => PanelId::Signals,
+        };
     }
 
     /// Firing alerts that are not silenced, how many of those are acknowledged, and how many

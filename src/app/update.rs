@@ -160,6 +160,7 @@ fn observation(m: &mut Model, obs: Observation) -> Vec<Cmd> {
     if let Some(t) = target.filter(|_| !m.frozen) {
         m.record_sparks(t);
     }
+    m.follow_worst();
     cmds
 }
 
@@ -242,6 +243,7 @@ fn history(m: &mut Model, obs: Observation) -> Vec<Cmd> {
     m.store.apply(obs);
     m.rederive_target(t);
     m.evaluate_alerts(t);
+    m.follow_worst();
     if ringing.is_some_and(|before| m.ringing() > before) {
         vec![Cmd::Bell]
     } else {
@@ -252,7 +254,10 @@ fn history(m: &mut Model, obs: Observation) -> Vec<Cmd> {
 /// Applies one message. Returns the side effects to carry out.
 pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
     match msg {
-        Msg::Key(k) if k.kind != KeyEventKind::Release => key(m, k),
+        Msg::Key(k) if k.kind != KeyEventKind::Release => {
+            m.touched = true;
+            key(m, k)
+        }
         Msg::Key(_) => Vec::new(),
         Msg::Mouse(e) => mouse(m, e),
         Msg::Resize(w, h) => {
@@ -657,6 +662,8 @@ pub fn command(m: &mut Model, c: Command) -> Vec<Cmd> {
                 cmds.extend(act::choose(m));
             } else if matches!(m.view, View::Checklist) && m.popup.is_none() {
                 cmds.extend(walk::verdict(m, None));
+            } else if let Some(a) = crate::app::alert_ops::selected_alert(m) {
+                m.popup = Some(Popup::AlertHint(Box::new(a)));
             } else if m.focus == PanelId::Overview && matches!(m.view, View::Main) {
                 if let Some(t) = m.selected_target() {
                     m.view = View::Detail { target: t };
@@ -716,7 +723,9 @@ fn scroll_or_move(m: &mut Model, delta: isize) {
             Popup::Alert(alert_ops::AlertPopup::Ack { .. })
             | Popup::ConfirmQuit
             | Popup::Plan(_)
-            | Popup::ConfirmCancel { .. },
+            | Popup::ConfirmCancel { .. }
+            // c, s and r act on the selected alert: it must not move under its hint.
+            | Popup::AlertHint(_),
         ) => {}
         None => move_sel(m, delta),
     }

@@ -40,6 +40,9 @@ pub struct Summary {
     pub skipped: usize,
     pub pending: usize,
     pub alerts_firing: usize,
+    /// Rules whose condition holds but whose `for:` was not yet observed: they fail the run
+    /// as firing ones do (a check never passes while a condition holds).
+    pub alerts_pending: usize,
 }
 
 /// A finished checklist run.
@@ -117,6 +120,7 @@ impl Summary {
     pub fn of(items: &[ItemReport], alerts: &[AlertRow]) -> Summary {
         let mut s = Summary {
             alerts_firing: alerts.iter().filter(|a| a.state == "firing").count(),
+            alerts_pending: alerts.iter().filter(|a| a.state == "pending").count(),
             ..Summary::default()
         };
         for i in items {
@@ -156,7 +160,10 @@ impl Report {
     /// alert is firing, 2 nothing failed but something could not be checked. A known failure
     /// wins over a check that could not be made: it is the more useful thing to page on.
     pub fn exit_code(&self) -> u8 {
-        if self.summary.failed > 0 || self.summary.alerts_firing > 0 {
+        if self.summary.failed > 0
+            || self.summary.alerts_firing > 0
+            || self.summary.alerts_pending > 0
+        {
             EXIT_FAILED
         } else if self.summary.unknown > 0 {
             EXIT_CANNOT_CHECK
@@ -211,14 +218,15 @@ impl Report {
         );
         let _ = writeln!(
             o,
-            "**Result: {}** — {} passed, {} failed, {} could not be checked, {} skipped, {} pending; {} alerts firing\n",
+            "**Result: {}** — {} passed, {} failed, {} could not be checked, {} skipped, {} pending; {} alerts firing, {} holding (for: not yet observed)\n",
             self.verdict(),
             s.passed,
             s.failed,
             s.unknown,
             s.skipped,
             s.pending,
-            s.alerts_firing
+            s.alerts_firing,
+            s.alerts_pending
         );
         let _ = writeln!(o, "| Item | Check | Result | Evidence |");
         let _ = writeln!(o, "|---|---|---|---|");
@@ -249,17 +257,27 @@ impl Report {
             let _ = writeln!(o, "\n## Alerts\n");
             for a in &self.alerts {
                 let value = a.value.map_or_else(|| "no data".into(), crate::fmt::num);
+                let state = if a.state == "pending" {
+                    format!(
+                        "failing** (condition holds; for: {} not yet observed){}",
+                        humantime::format_duration(std::time::Duration::from_millis(
+                            a.for_ms.max(0) as u64
+                        )),
+                        if a.from_history { "" } else { ", seen since this run began" },
+                    )
+                } else {
+                    format!("{}**", a.state)
+                };
                 let _ = writeln!(
                     o,
-                    "- **{}** {} `{}` {}: {value} ({}) since {}",
-                    a.state,
+                    "- **{state} {} `{}` {}: {value} ({}) since {}",
                     a.severity,
                     a.target,
                     a.name,
                     a.threshold,
                     rfc3339(a.since_ms)
                 );
-                if a.state == "firing" {
+                {
                     let _ = writeln!(o, "  - symptom: {}", a.symptom);
                     let _ = writeln!(o, "  - cause: {}", a.cause);
                     let _ = writeln!(o, "  - first action: {}", a.action);
@@ -391,6 +409,8 @@ mod tests {
             for_ms: 0,
             from_history: false,
             origin: "watchdeck",
+            value_text: "3".into(),
+            watches: None,
         }
     }
 
@@ -400,10 +420,12 @@ mod tests {
             report(vec![item(Status::Pass), item(Status::Pending)], vec![]).exit_code(),
             EXIT_OK
         );
-        assert_eq!(
-            report(vec![item(Status::Skipped)], vec![alert("pending")]).exit_code(),
-            EXIT_OK
-        );
+        // A rule whose condition holds fails the run even before its for: is observed.
+        let pending = report(vec![item(Status::Skipped)], vec![alert("pending")]);
+        assert_eq!(pending.exit_code(), EXIT_FAILED);
+        assert!(pending
+            .to_markdown()
+            .contains("**failing** (condition holds; for: 0s not yet observed)"));
         assert_eq!(
             report(vec![item(Status::Pass)], vec![alert("firing")]).exit_code(),
             EXIT_FAILED

@@ -56,6 +56,9 @@ impl PresetName {
     }
 }
 
+/// Rules every preset carries, whatever its kind.
+pub const COMMON_ALERTS: &str = include_str!("../../assets/presets/common.toml");
+
 impl fmt::Display for PresetName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -326,9 +329,31 @@ impl Preset {
 
     fn parse_embedded(name: PresetName) -> Preset {
         match Preset::from_toml(name.source()) {
-            Ok(preset) if preset.name == name => preset,
+            Ok(mut preset) if preset.name == name => {
+                preset.add_common_alerts();
+                preset
+            }
             Ok(preset) => panic!("embedded preset {name} declares name {}", preset.name),
             Err(err) => panic!("embedded preset {name} is invalid: {err}"),
+        }
+    }
+
+    /// Appends the rules every preset carries (`assets/presets/common.toml`) that the preset
+    /// does not define itself.
+    fn add_common_alerts(&mut self) {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Common {
+            alert: Vec<AlertSpec>,
+        }
+        let common: Common = match toml::from_str(COMMON_ALERTS) {
+            Ok(c) => c,
+            Err(err) => panic!("embedded common alert rules are invalid: {err}"),
+        };
+        for spec in common.alert {
+            if !self.alerts.iter().any(|a| a.name == spec.name) {
+                self.alerts.push(spec);
+            }
         }
     }
 

@@ -52,3 +52,62 @@ pub fn replay(
     }
     book.finish_replay(target);
 }
+
+/// Where the past came from, in a few words: the store and how many targets it answered
+/// for, that it is loading or failed, or that there is none.
+pub fn summary(store: &crate::store::Store) -> String {
+    use crate::store::HistoryState;
+    let targets: Vec<&HistoryState> = store
+        .targets
+        .iter()
+        .map(|t| &t.history)
+        .filter(|h| !matches!(h, HistoryState::None))
+        .collect();
+    if targets.is_empty() {
+        return "no history store ([history] not set): alerts count from launch".to_owned();
+    }
+    let source = |h: &HistoryState| match h {
+        HistoryState::Loading { source }
+        | HistoryState::Loaded { source, .. }
+        | HistoryState::Failed { source, .. } => source.trim_end_matches('/').to_owned(),
+        HistoryState::None => String::new(),
+    };
+    let src = source(targets[0]);
+    let loading = targets.iter().filter(|h| h.is_loading()).count();
+    let loaded: Vec<&&HistoryState> = targets.iter().filter(|h| h.has_past()).collect();
+    let failed: Vec<String> = targets
+        .iter()
+        .filter_map(|h| match h {
+            HistoryState::Failed { error, .. } => Some(error.clone()),
+            _ => None,
+        })
+        .collect();
+    if loading > 0 {
+        return format!("reading history from {src} ({loading} targets to go)");
+    }
+    if loaded.is_empty() {
+        return match failed.first() {
+            Some(e) => format!("no history: {e} — alerts count from launch"),
+            None => format!("no history in {src} for these targets — alerts count from launch"),
+        };
+    }
+    let span = loaded
+        .iter()
+        .filter_map(|h| match h {
+            HistoryState::Loaded { from_ms, to_ms, .. } => Some(to_ms - from_ms),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0);
+    let mut text = format!(
+        "history: {} from {src} ({}/{} targets)",
+        crate::derive::format_eta(span as f64 / 1000.0),
+        loaded.len(),
+        targets.len()
+    );
+    if let Some(e) = failed.first() {
+        text.push_str(&format!("; {} failed: {e}", failed.len()));
+    }
+    text
+}
+

@@ -123,6 +123,32 @@ pub struct AlertRow {
     pub from_history: bool,
     /// `watchdeck` (its own rules) or `alertmanager`.
     pub origin: &'static str,
+    /// The value in the rule's unit, e.g. `100 %`, `662ms`, `12.5k`.
+    pub value_text: String,
+    /// What the rule watches (which panel shows it).
+    #[serde(skip)]
+    pub watches: Option<AlertValue>,
+}
+
+/// A rule's value as the operator reads it: ratios in percent, latencies in time units.
+pub fn value_text(kind: AlertValue, value: Option<f64>) -> String {
+    let Some(v) = value.filter(|v| !v.is_nan()) else {
+        return "no data".to_owned();
+    };
+    match kind {
+        AlertValue::DiskUsedRatio | AlertValue::DbConnectionsRatio | AlertValue::ErrorRatio => {
+            let pct = v * 100.0;
+            if pct >= 10.0 || pct == 0.0 {
+                format!("{pct:.0} %")
+            } else {
+                format!("{pct:.1} %")
+            }
+        }
+        AlertValue::LatencyP95 => crate::fmt::secs(v),
+        AlertValue::StaleSeconds if v.is_infinite() => "never answered".to_owned(),
+        AlertValue::StaleSeconds => format!("{v:.0}s stale"),
+        _ => crate::fmt::num(v),
+    }
 }
 
 struct Entry {
@@ -330,6 +356,8 @@ impl AlertBook {
                         for_ms: e.rule.for_ms,
                         from_history: e.from_history,
                         origin: "watchdeck",
+                        value_text: value_text(e.spec.value, e.alert.last_value),
+                        watches: Some(e.spec.value),
                     },
                 ))
             })

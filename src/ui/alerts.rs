@@ -18,8 +18,8 @@ use crate::fmt::num;
 
 type Row = (bool, Line<'static>);
 
-/// Rows for the alerts of every target (or the drilled-into one).
-pub fn rows(m: &Model) -> Vec<Row> {
+/// Rows for the alerts of every target (or the drilled-into one), `w` columns wide.
+pub fn rows(m: &Model, w: usize) -> Vec<Row> {
     let s = &m.styles;
     let mut out = Vec::new();
     for a in m.visible_alerts() {
@@ -44,19 +44,26 @@ pub fn rows(m: &Model) -> Vec<Row> {
             (true, _) => s.warn,
             _ => s.dim,
         };
-        let age = format_eta((m.now_ms - a.since_ms).max(0) as f64 / 1000.0);
-        let value = a.value.map_or_else(|| "no data".to_owned(), num);
-        out.push((
-            true,
-            Line::from(vec![
-                Span::styled(fit(if firing { "FIRING" } else { "pending" }, 8), style),
-                Span::styled(fit(a.severity, 9), style),
-                Span::styled(fit(&a.target, 11), s.dim),
-                Span::raw(" "),
-                Span::styled(a.name.clone(), s.base),
-                Span::styled(format!("  {value} {} for {age}", a.threshold), style),
-            ]),
-        ));
+        let age = if firing {
+            super::strip::since(&a, m)
+        } else {
+            super::strip::progress(&a, m.now_ms)
+        };
+        let _ = num;
+        let mut head = vec![
+            (
+                format!("{} {}", if firing { "FIRING" } else { "pending" }, a.severity),
+                style,
+            ),
+            (a.target.clone(), s.dim),
+            (a.name.clone(), s.base),
+            (format!("{} {}", a.value_text, a.threshold), style),
+            (age, style),
+        ];
+        if w == 0 {
+            head.truncate(3);
+        }
+        out.push((true, super::strip::fit_words(&head, w)));
         if let Some(ack) = m.marks.acked(&a) {
             let note = if ack.note.is_empty() {
                 String::new()
@@ -82,18 +89,32 @@ pub fn rows(m: &Model) -> Vec<Row> {
                 .map(|r| format!("  (r: {r})"))
                 .unwrap_or_default();
             let todo = format!("{}{remedy}", a.action);
+            // Whole words only: two lines of each, then `… (Enter: all)` — the whole hint
+            // is one Enter away.
+            let room = w.saturating_sub(12).max(10);
             for (label, text) in [
                 ("symptom", &a.symptom),
                 ("cause  ", &a.cause),
                 ("do     ", &todo),
             ] {
-                out.push((
-                    false,
-                    Line::from(vec![
-                        Span::styled(format!("    {label} "), s.dim),
-                        Span::styled(text.clone(), s.base),
-                    ]),
-                ));
+                let mut lines = crate::fmt::wrap_words(text, room);
+                if lines.len() > 2 {
+                    lines.truncate(2);
+                    let last = crate::fmt::wrap_words(&lines[1], room.saturating_sub(14).max(4));
+                    lines[1] = format!("{} … (Enter: all)", last[0]);
+                }
+                for (i, l) in lines.into_iter().enumerate() {
+                    out.push((
+                        false,
+                        Line::from(vec![
+                            Span::styled(
+                                format!("    {} ", if i == 0 { label } else { "       " }),
+                                s.dim,
+                            ),
+                            Span::styled(l, s.base),
+                        ]),
+                    ));
+                }
             }
         }
     }

@@ -14,6 +14,30 @@ use crate::app::model::{Model, View};
 
 fn hints(m: &Model) -> (Mode, &'static [Command]) {
     let mode = m.mode();
+    if mode == Mode::Normal
+        && (matches!(m.popup, Some(crate::app::model::Popup::AlertHint(_)))
+            || crate::app::alert_ops::selected_alert(m).is_some())
+    {
+        // On an alert: what can be done about it, the whole hint first.
+        let cmds: &'static [Command] = if m.popup.is_some() {
+            &[
+                Command::Remedy,
+                Command::AckAlert,
+                Command::SilenceAlert,
+                Command::Back,
+            ]
+        } else {
+            &[
+                Command::Drill,
+                Command::Remedy,
+                Command::AckAlert,
+                Command::SilenceAlert,
+                Command::FocusNext,
+                Command::Quit,
+            ]
+        };
+        return (mode, cmds);
+    }
     let cmds: &'static [Command] = match mode {
         Mode::Normal => match m.view {
             View::Detail { .. } => &[
@@ -110,7 +134,13 @@ pub fn render(m: &Model, buf: &mut Buffer, area: Rect) {
             continue;
         };
         spans.push(Span::styled(k.to_string(), s.accent));
-        spans.push(Span::styled(format!(" {}  ", c.name()), s.dim));
+        let name = match c {
+            // On an alert, Enter opens its hint.
+            Command::Drill if crate::app::alert_ops::selected_alert(m).is_some() => "hint",
+            Command::Back if m.popup.is_some() => "close",
+            other => other.name(),
+        };
+        spans.push(Span::styled(format!(" {name}  "), s.dim));
     }
     render_widget(buf, Paragraph::new(Line::from(spans)), area);
 }

@@ -1,5 +1,5 @@
 //! ```text
-//!  PROD  watchdeck   5/6 targets up   2 firing            FROZEN  READ-ONLY  14:03:07 UTC
+//!  PROD  watchdeck  5/6 up  2 firing 1 pending  CRIT DbDiskPressure cn-relay 100 %  mail down   14:03:07 UTC
 //! ```
 
 use ratatui::buffer::Buffer;
@@ -13,26 +13,22 @@ use crate::app::model::Model;
 
 pub use crate::fmt::clock;
 
+/// The header names the worst thing: counts of firing and pending alerts, the down and
+/// degraded targets by name, and the single worst signal. Segments are whole words, kept in
+/// order of importance: on a narrow terminal the least important leave first, never cut.
 pub fn render(m: &Model, buf: &mut Buffer, area: Rect) {
     let s = &m.styles;
     let (up, total) = m.targets_up();
-    let mut left = Vec::new();
+    // (text, style, priority: lower stays longer)
+    let mut left: Vec<(String, ratatui::style::Style, u8)> = Vec::new();
     if let Some(env) = &m.environment {
-        left.push(Span::styled(
-            format!(" {} ", env.to_uppercase()),
-            m.styles.env_banner(env),
-        ));
-        left.push(Span::raw(" "));
+        left.push((format!(" {} ", env.to_uppercase()), m.styles.env_banner(env), 0));
     }
-    left.push(Span::styled("watchdeck", s.title));
-    left.push(Span::raw("  "));
+    left.push(("watchdeck".to_owned(), s.title, 9));
     let health_style = if up == total { s.ok } else { s.crit };
-    left.push(Span::styled(
-        format!("{up}/{total} targets up"),
-        health_style,
-    ));
+    left.push((format!("{up}/{total} up"), health_style, 1));
     let (firing, acked, silenced) = m.firing_counts();
-    left.push(Span::raw("  "));
+    let pending = m.pending_count();
     let mut notes = Vec::new();
     if acked > 0 {
         notes.push(format!("{acked} acked"));
@@ -45,23 +41,62 @@ pub fn render(m: &Model, buf: &mut Buffer, area: Rect) {
     } else {
         format!(" ({})", notes.join(", "))
     };
-    left.push(if firing > 0 {
-        Span::styled(format!("{firing} firing{notes}"), s.crit)
-    } else {
-        Span::styled(format!("no alerts firing{notes}"), s.dim)
-    });
-
+    let loading = m.store.targets.iter().any(|t| t.history.is_loading());
+    match (firing, pending) {
+        (0, 0) if loading => left.push(("reading history…".to_owned(), s.warn, 2)),
+        (0, 0) => left.push((format!("no alerts firing{notes}"), s.dim, 2)),
+        (f, 0) => left.push((format!("{f} firing{notes}"), s.crit, 2)),
+        (0, p) => left.push((format!("{p} pending{notes}"), s.warn, 2)),
+        (f, p) => left.push((format!("{f} firing {p} pending{notes}"), s.crit, 2)),
+    }
+    if let Some(a) = m.worst_alert() {
+        let sev = match (a.state, a.severity) {
+            ("firing", "critical") => "CRIT",
+            ("firing", "warning") => "WARN",
+            ("firing", _) => "INFO",
+            _ => "PEND",
+        };
+        let style = if a.state == "firing" { s.crit } else { s.warn };
+        left.push((
+            format!("{sev} {} {} {}", a.name, a.target, a.value_text),
+            style,
+            3,
+        ));
+    }
+    if let Some(am) = &m.am {
+        let n = am
+            .alerts
+            .iter()
+            .filter(|a| a.state == crate::source::alertmanager::AlertState::Active)
+            .filter(|a| m.am_alert_is_ours(a))
+            .count();
+        if n > 0 {
+            left.push((format!("am: {n} firing"), s.crit, 4));
+        }
+    }
+    let bad: Vec<String> = m
+        .shown
+        .targets
+        .iter()
+        .filter(|t| t.status == "down" || t.status == "degraded")
+        .map(|t| format!("{} {}", t.name, t.status))
+        .collect();
+    if !bad.is_empty() {
+        let more = if bad.len() > 3 {
+            format!(" +{}", bad.len() - 3)
+        } else {
+            String::new()
+        };
+        let shown: Vec<&str> = bad.iter().take(3).map(String::as_str).collect();
+        left.push((format!("{}{more}", shown.join(", ")), s.crit, 5));
+    }
     let stale = m.acts.stale_backups(m.now_ms);
     if !stale.is_empty() {
         let names: Vec<&str> = stale
             .iter()
             .filter_map(|t| m.shown.targets.get(*t).map(|t| t.name.as_str()))
             .collect();
-        left.push(Span::raw("  "));
-        left.push(Span::styled(
-            format!("backup stale: {}", names.join(", ")),
-            s.crit,
-        ));
+        left.push((format!("backup stale: {}", names.join(", ")), s.crit, 6));
     }
     let mut right = Vec::new();
     // An action in flight shows on every view: what, where, which phase.
@@ -99,13 +134,27 @@ pub fn render(m: &Model, buf: &mut Buffer, area: Rect) {
     right.push(Span::styled(clock(m.now_ms), s.dim));
     right.push(Span::raw(" "));
 
-    let used: usize = left
-        .iter()
-        .chain(&right)
-        .map(|sp| sp.content.chars().count())
-        .sum();
-    let gap = usize::from(area.width).saturating_sub(used);
-    let mut spans = left;
+    let right_w: usize = right.iter().map(|sp| sp.content.chars().count()).sum();
+    // Drop whole segments, least important first, until the left side fits beside the right.
+    let room = usize::from(area.width).saturating_sub(right_w + 1);
+    let width = |segs: &[(String, ratatui::style::Style, u8)]| -> usize {
+        segs.iter().map(|(t, ..)| t.chars().count() + 2).sum()
+    };
+    while width(&left) > room && !left.is_empty() {
+        let worst = left
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, (.., p))| *p)
+            .map_or(0, |(i, _)| i);
+        left.remove(worst);
+    }
+    let mut spans = Vec::new();
+    for (i, (text, style, _)) in left.into_iter().enumerate() {
+        spans.push(Span::raw(if i == 0 { " " } else { "  " }));
+        spans.push(Span::styled(text, style));
+    }
+    let used: usize = spans.iter().map(|sp| sp.content.chars().count()).sum();
+    let gap = usize::from(area.width).saturating_sub(used + right_w);
     spans.push(Span::raw(" ".repeat(gap)));
     spans.extend(right);
     render_widget(buf, Paragraph::new(Line::from(spans)).style(s.header), area);

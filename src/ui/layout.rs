@@ -30,6 +30,15 @@ pub fn frame(area: Rect) -> (Rect, Rect, Rect) {
     (header, body, footer)
 }
 
+/// The main and detail views' body, split into the alert strip (pinned under the header, at
+/// every size) and the panels below it.
+pub fn strip_and_panels(body: Rect, strip_height: u16) -> (Rect, Rect) {
+    let h = strip_height.min(body.height.saturating_sub(4));
+    let [strip, panels] =
+        Layout::vertical([Constraint::Length(h), Constraint::Min(0)]).areas(body);
+    (strip, panels)
+}
+
 pub fn too_small(size: (u16, u16)) -> bool {
     size.0 < MIN_WIDTH || size.1 < MIN_HEIGHT
 }
@@ -53,6 +62,7 @@ pub fn panel_areas(m: &Model) -> Vec<(PanelId, Rect)> {
         return Vec::new();
     }
     let (_, body, _) = frame(Rect::new(0, 0, m.size.0, m.size.1));
+    let (_, body) = strip_and_panels(body, super::strip::height(m));
     let n_targets = match m.view {
         View::Detail { .. } => 1,
         _ => super::overview::row_count(m).max(1),

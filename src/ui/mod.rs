@@ -14,6 +14,7 @@ pub mod layout;
 mod overview;
 mod panels;
 mod popups;
+pub mod strip;
 mod walk;
 
 use ratatui::buffer::Buffer;
@@ -69,6 +70,8 @@ pub fn render(m: &Model, area: Rect, buf: &mut Buffer) {
         View::Checklist => walk::render(m, buf, body),
         View::Alertmanager { scroll } => alertmanager::render(m, *scroll, buf, body),
         View::Main | View::Detail { .. } => {
+            let (strip, _) = layout::strip_and_panels(body, strip::height(m));
+            strip::render(m, buf, strip);
             for (panel, rect) in layout::panel_areas(m) {
                 render_panel(m, panel, buf, rect);
             }

@@ -455,9 +455,9 @@ fn health(m: &Model, _w: usize, limit: usize) -> Vec<Row> {
     out
 }
 
-fn signals(m: &Model, _w: usize, limit: usize) -> Vec<Row> {
+fn signals(m: &Model, w: usize, limit: usize) -> Vec<Row> {
     let s = &m.styles;
-    let mut out = super::alerts::rows(m);
+    let mut out = super::alerts::rows(m, w);
     for t in targets(m) {
         if full(&out, limit) {
             break;

@@ -36,6 +36,56 @@ fn frame(m: &Model, buf: &mut Buffer, r: Rect, title: &str) -> Rect {
     inner
 }
 
+/// An alert's whole runbook hint, wrapped at word boundaries: nothing is cut.
+fn alert_hint(m: &Model, a: &crate::derive::rules::AlertRow, buf: &mut Buffer, area: Rect) {
+    let s = &m.styles;
+    let w = area.width.saturating_sub(4).min(100);
+    let text_w = usize::from(w.saturating_sub(2 + 9)).max(10);
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    let state = if a.state == "firing" {
+        super::strip::since(a, m)
+    } else {
+        format!("pending {}", super::strip::progress(a, m.now_ms))
+    };
+    let head = format!(
+        "{} {} on {}: {} {} — {state}",
+        a.state.to_uppercase(),
+        a.severity,
+        a.target,
+        a.value_text,
+        a.threshold
+    );
+    for l in crate::fmt::wrap_words(&head, usize::from(w.saturating_sub(2))) {
+        lines.push(Line::styled(l, if a.state == "firing" { s.crit } else { s.warn }));
+    }
+    let remedy = a.remedy.as_ref().map_or_else(
+        || "none named by the rule".to_owned(),
+        |r| format!("{r} (r opens its plan)"),
+    );
+    for (label, text) in [
+        ("symptom", a.symptom.as_str()),
+        ("cause", a.cause.as_str()),
+        ("action", a.action.as_str()),
+        ("remedy", remedy.as_str()),
+    ] {
+        for (i, l) in crate::fmt::wrap_words(text, text_w).into_iter().enumerate() {
+            let label = if i == 0 { label } else { "" };
+            lines.push(Line::from(vec![
+                Span::styled(format!("{label:<8} "), s.dim),
+                Span::styled(l, s.base),
+            ]));
+        }
+    }
+    lines.push(Line::styled(
+        "r remedy · c acknowledge with a note · s silence · Esc close",
+        s.accent,
+    ));
+    let h = (lines.len() as u16 + 2).min(area.height);
+    let r = centered(area, w, h);
+    let inner = frame(m, buf, r, &a.name);
+    render_widget(buf, Paragraph::new(lines), inner);
+}
+
 pub fn render(m: &Model, p: &Popup, buf: &mut Buffer, area: Rect) {
     match p {
         Popup::Help { scroll } => help(m, *scroll, buf, area),
@@ -54,6 +104,7 @@ pub fn render(m: &Model, p: &Popup, buf: &mut Buffer, area: Rect) {
         }
         Popup::Plan(p) => plan(m, p, buf, area),
         Popup::Alert(p) => alert(m, p, buf, area),
+        Popup::AlertHint(a) => alert_hint(m, a, buf, area),
         Popup::TopicPick(p) => topic_pick(m, p, buf, area),
         Popup::ConfirmCancel { target } => {
             let r = centered(area, 64, 6);

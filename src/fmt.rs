@@ -183,7 +183,10 @@ mod tests {
         assert_eq!(lines[0], "follow the audit");
         // Only a word longer than a line is broken, and nothing is lost.
         let url = wrap_words("see http://runbooks.example/overlay/ack", 10);
-        assert_eq!(url.concat().replace(' ', ""), "seehttp://runbooks.example/overlay/ack");
+        assert_eq!(
+            url.concat().replace(' ', ""),
+            "seehttp://runbooks.example/overlay/ack"
+        );
     }
 
     #[test]

@@ -263,7 +263,11 @@ impl Report {
                         humantime::format_duration(std::time::Duration::from_millis(
                             a.for_ms.max(0) as u64
                         )),
-                        if a.from_history { "" } else { ", seen since this run began" },
+                        if a.from_history {
+                            ""
+                        } else {
+                            ", seen since this run began"
+                        },
                     )
                 } else {
                     format!("{}**", a.state)

@@ -110,4 +110,3 @@ pub fn summary(store: &crate::store::Store) -> String {
     }
     text
 }
-

@@ -52,7 +52,11 @@ pub fn rows(m: &Model, w: usize) -> Vec<Row> {
         let _ = num;
         let mut head = vec![
             (
-                format!("{} {}", if firing { "FIRING" } else { "pending" }, a.severity),
+                format!(
+                    "{} {}",
+                    if firing { "FIRING" } else { "pending" },
+                    a.severity
+                ),
                 style,
             ),
             (a.target.clone(), s.dim),

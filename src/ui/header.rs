@@ -22,7 +22,11 @@ pub fn render(m: &Model, buf: &mut Buffer, area: Rect) {
     // (text, style, priority: lower stays longer)
     let mut left: Vec<(String, ratatui::style::Style, u8)> = Vec::new();
     if let Some(env) = &m.environment {
-        left.push((format!(" {} ", env.to_uppercase()), m.styles.env_banner(env), 0));
+        left.push((
+            format!(" {} ", env.to_uppercase()),
+            m.styles.env_banner(env),
+            0,
+        ));
     }
     left.push(("watchdeck".to_owned(), s.title, 9));
     let health_style = if up == total { s.ok } else { s.crit };

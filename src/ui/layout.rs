@@ -34,8 +34,7 @@ pub fn frame(area: Rect) -> (Rect, Rect, Rect) {
 /// every size) and the panels below it.
 pub fn strip_and_panels(body: Rect, strip_height: u16) -> (Rect, Rect) {
     let h = strip_height.min(body.height.saturating_sub(4));
-    let [strip, panels] =
-        Layout::vertical([Constraint::Length(h), Constraint::Min(0)]).areas(body);
+    let [strip, panels] = Layout::vertical([Constraint::Length(h), Constraint::Min(0)]).areas(body);
     (strip, panels)
 }
 

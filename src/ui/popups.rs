@@ -56,7 +56,10 @@ fn alert_hint(m: &Model, a: &crate::derive::rules::AlertRow, buf: &mut Buffer, a
         a.threshold
     );
     for l in crate::fmt::wrap_words(&head, usize::from(w.saturating_sub(2))) {
-        lines.push(Line::styled(l, if a.state == "firing" { s.crit } else { s.warn }));
+        lines.push(Line::styled(
+            l,
+            if a.state == "firing" { s.crit } else { s.warn },
+        ));
     }
     let remedy = a.remedy.as_ref().map_or_else(
         || "none named by the rule".to_owned(),

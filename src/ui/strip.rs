@@ -88,7 +88,11 @@ pub fn fit_words(words: &[(String, ratatui::style::Style)], width: usize) -> Lin
     for (i, (w, st)) in words.iter().enumerate() {
         let n = w.chars().count() + usize::from(i > 0) * 2;
         // Keep room for the ellipsis if more words follow.
-        let room = if i + 1 < words.len() { width.saturating_sub(2) } else { width };
+        let room = if i + 1 < words.len() {
+            width.saturating_sub(2)
+        } else {
+            width
+        };
         if used + n > room {
             if used + 2 <= width {
                 spans.push(Span::styled(" …", *st));

@@ -158,7 +158,7 @@ mod tests {
         assert_eq!(spark(&[0.0, 2.0, 4.0], 3, 0.0), "▁▅█");
         assert_eq!(spark(&[1.0, f64::NAN], 2, 0.0), "█ ");
         assert_eq!(spark(&[1.0], 5, 2.0), "▅");
-        assert_eq!(spark(&[0.0, 1.0, 2.0, 4.0], 2, 0.0), "▂▅");
+        assert_eq!(spark(&[0.0, 1.0, 2.0, 4.0], 2, 0.0), "▂▆");
     }
 
     #[test]

@@ -113,7 +113,10 @@ mod tests {
             fs.advance(1.0, &mut rng);
         }
         let half = fs.avail.value / start;
-        assert!((0.4..0.6).contains(&half), "half the time, half the space: {half}");
+        assert!(
+            (0.4..0.6).contains(&half),
+            "half the time, half the space: {half}"
+        );
         for _ in 0..60 {
             fs.advance(1.0, &mut rng);
         }

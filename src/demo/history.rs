@@ -116,6 +116,7 @@ impl History {
     }
 
     /// Times of the oldest and newest frame.
+    #[cfg(test)]
     pub(crate) fn span(&self) -> Option<(i64, i64)> {
         Some((self.frames.front()?.at_ms, self.frames.back()?.at_ms))
     }
@@ -190,9 +191,7 @@ pub(crate) fn prom_time(ms: i64) -> String {
     if frac == 0 {
         format!("{s}")
     } else {
-        format!("{s}.{frac:03}")
-            .trim_end_matches('0')
-            .to_owned()
+        format!("{s}.{frac:03}").trim_end_matches('0').to_owned()
     }
 }
 
@@ -305,7 +304,16 @@ mod tests {
         // a: nothing at 5 s, then 1, 2, and 2 again until the lookback runs out.
         assert_eq!(
             got[0],
-            (0, vec![(10_000, 1.0), (15_000, 2.0), (20_000, 2.0), (25_000, 2.0), (30_000, 2.0)])
+            (
+                0,
+                vec![
+                    (10_000, 1.0),
+                    (15_000, 2.0),
+                    (20_000, 2.0),
+                    (25_000, 2.0),
+                    (30_000, 2.0)
+                ]
+            )
         );
         // b was in the first scrape only: the second one marks it stale.
         assert_eq!(got[1], (1, vec![(10_000, 5.0)]));
@@ -315,7 +323,9 @@ mod tests {
             [(0, vec![(20_000 + LOOKBACK_MS, 3.0)])],
             "the 15 s sample is too old at 15 s + 5 m"
         );
-        assert!(h.range(&|m| &*m.name == "b", 15_000, 30_000, 5_000).is_empty());
+        assert!(h
+            .range(&|m| &*m.name == "b", 15_000, 30_000, 5_000)
+            .is_empty());
     }
 
     #[test]

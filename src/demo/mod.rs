@@ -259,7 +259,9 @@ impl Fleet {
             })?;
             listeners.push(listener);
         }
-        let history_listener = listeners.pop().ok_or_else(|| io::Error::other("no listener"))?;
+        let history_listener = listeners
+            .pop()
+            .ok_or_else(|| io::Error::other("no listener"))?;
         let (stop, stop_rx) = watch::channel(false);
         let ops = ops::Ops::start()?;
         // The overlay's nightly backup has run: one verified generation, through the backup

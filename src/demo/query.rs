@@ -202,8 +202,7 @@ fn parse_rfc3339(s: &str) -> Option<i64> {
     }
     let (year, month, day) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
     let (hour, min, sec) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60
-    {
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60 {
         return None;
     }
     let mut i = 19;
@@ -252,7 +251,8 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 
 /// `name`, `{matchers}` or `name{matchers}`.
 pub(crate) fn parse_selector(q: &str) -> Result<Vec<Matcher>, String> {
-    let only = "only an instant-vector selector such as {__name__=~\"a|b\",instance=\"host:port\"} \
+    let only =
+        "only an instant-vector selector such as {__name__=~\"a|b\",instance=\"host:port\"} \
                 or name{label=\"value\"} is supported here";
     let mut p = Parser { s: q, i: 0 };
     p.blanks();
@@ -399,7 +399,10 @@ impl<'a> Parser<'a> {
     fn ident(&mut self, colons: bool) -> Option<&'a str> {
         let rest = self.rest();
         let ok = |c: char, first: bool| {
-            c.is_ascii_alphabetic() || c == '_' || (colons && c == ':') || (!first && c.is_ascii_digit())
+            c.is_ascii_alphabetic()
+                || c == '_'
+                || (colons && c == ':')
+                || (!first && c.is_ascii_digit())
         };
         let mut end = 0;
         for (i, c) in rest.char_indices() {
@@ -487,11 +490,17 @@ mod tests {
         );
         let m = parse_selector(r#" up { job = "a\"b\\c\n" , } "#).expect("parses");
         assert_eq!(m, [eq("__name__", "up"), eq("job", "a\"b\\c\n")]);
-        assert_eq!(parse_selector("up").expect("bare name"), [eq("__name__", "up")]);
+        assert_eq!(
+            parse_selector("up").expect("bare name"),
+            [eq("__name__", "up")]
+        );
         let m = parse_selector(r#"{instance=~"127\\.0\\.0\\.1:1|10.0.0.1:2"}"#).expect("parses");
         assert!(m[0].matches("127.0.0.1:1"));
         assert!(!m[0].matches("127x0.0.1:1"), "an escaped dot is a dot");
-        assert!(m[0].matches("10x0.0.1:2"), "a bare dot is any character, as in a regex");
+        assert!(
+            m[0].matches("10x0.0.1:2"),
+            "a bare dot is any character, as in a regex"
+        );
         assert!(!m[0].matches("127.0.0.1:10"), "anchored");
     }
 
@@ -523,8 +532,18 @@ mod tests {
         assert_eq!(parse_time("1765062000.5"), Ok(1_765_062_000_500));
         assert_eq!(parse_time("1765062000"), Ok(1_765_062_000_000));
         assert_eq!(parse_time("2025-12-06T23:00:00Z"), Ok(1_765_062_000_000));
-        assert_eq!(parse_time("2025-12-07T08:00:00.25+09:00"), Ok(1_765_062_000_250));
-        for bad in ["", "soon", "NaN", "inf", "2025-12-06", "2025-13-06T23:00:00Z"] {
+        assert_eq!(
+            parse_time("2025-12-07T08:00:00.25+09:00"),
+            Ok(1_765_062_000_250)
+        );
+        for bad in [
+            "",
+            "soon",
+            "NaN",
+            "inf",
+            "2025-12-06",
+            "2025-13-06T23:00:00Z",
+        ] {
             assert!(parse_time(bad).is_err(), "{bad}");
         }
         assert_eq!(parse_step("5"), Ok(5_000));

@@ -207,7 +207,9 @@ impl Node {
     fn with_clocked<T>(&self, f: impl FnOnce(&mut Clocked) -> T) -> T {
         let mut guard = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         let (instant, ms) = self.origin;
-        let elapsed = Instant::now().saturating_duration_since(instant).as_millis();
+        let elapsed = Instant::now()
+            .saturating_duration_since(instant)
+            .as_millis();
         guard.advance_to(ms.saturating_add(i64::try_from(elapsed).unwrap_or(i64::MAX)));
         f(&mut guard)
     }
@@ -293,7 +295,10 @@ pub(crate) fn to_response(reply: Reply, allow: Option<&'static str>) -> Response
 
 /// Serves one service until `stop` changes (or its sender is gone).
 pub(crate) async fn serve(listener: TcpListener, node: Arc<Node>, stop: watch::Receiver<bool>) {
-    accept(listener, stop, move |stream| connection(stream, Arc::clone(&node))).await;
+    accept(listener, stop, move |stream| {
+        connection(stream, Arc::clone(&node))
+    })
+    .await;
 }
 
 /// Accepts connections until `stop` changes (or its sender is gone), each served by

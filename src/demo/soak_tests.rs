@@ -216,7 +216,10 @@ fn assert_calm(c: &Cockpit, panels: &[TargetPanels], pending: &mut BTreeSet<Stri
         .filter(|r| r.state == "firing")
         .map(|r| format!("{}/{} = {:?}", r.target, r.name, r.value))
         .collect();
-    assert!(firing.is_empty(), "{at} s after launch, calm fires {firing:?}");
+    assert!(
+        firing.is_empty(),
+        "{at} s after launch, calm fires {firing:?}"
+    );
     pending.extend(
         rows.iter()
             .filter(|r| r.state == "pending")
@@ -311,7 +314,9 @@ fn every_incident_fires_its_alert_on_the_first_frame() {
             let row = rows
                 .iter()
                 .find(|r| r.target == target && r.name == alert)
-                .unwrap_or_else(|| panic!("{scenario} (step {step} ms): no {alert} on {target}: {rows:#?}"));
+                .unwrap_or_else(|| {
+                    panic!("{scenario} (step {step} ms): no {alert} on {target}: {rows:#?}")
+                });
             assert_eq!(row.state, "firing", "{scenario}: {row:#?}");
             // Fired during the past, with room to spare: the condition has held longer than
             // its `for` by over a minute at launch.

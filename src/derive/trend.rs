@@ -223,9 +223,7 @@ fn evident(points: &[Point], slope: f64) -> bool {
 /// The direction of an evident fit whose slope is `meaningful` for its kind and
 /// moves `reference` by more than the flat fraction an hour.
 fn classify(fit: &Fit, reference: f64, meaningful: bool) -> Direction {
-    if !fit.evident
-        || !meaningful
-        || fit.slope.abs() * 3600.0 < FLAT_FRACTION_PER_HOUR * reference
+    if !fit.evident || !meaningful || fit.slope.abs() * 3600.0 < FLAT_FRACTION_PER_HOUR * reference
     {
         Direction::Flat
     } else if fit.slope < 0.0 {
@@ -333,15 +331,29 @@ mod tests {
     #[test]
     fn a_backlog_bouncing_between_batches_is_flat() {
         // A healthy consumer: 0-9 waiting, whatever the last batch left, every second.
-        let p: Vec<Point> = (0..60).map(|i| (i * 1_000, ((i * 7_919) % 10) as f64)).collect();
+        let p: Vec<Point> = (0..60)
+            .map(|i| (i * 1_000, ((i * 7_919) % 10) as f64))
+            .collect();
         let t = backlog_trend(&p, 60_000, 59_000).expect("trend");
         assert_eq!((t.direction, t.eta_s), (Direction::Flat, None), "{t:?}");
         // The same noise on a stalled consumer's climb of 35/s is plainly filling.
-        let climb: Vec<Point> = p.iter().map(|&(t, v)| (t, 4_000.0 + 35.0 * t as f64 / 1e3 + v)).collect();
+        let climb: Vec<Point> = p
+            .iter()
+            .map(|&(t, v)| (t, 4_000.0 + 35.0 * t as f64 / 1e3 + v))
+            .collect();
         let t = backlog_trend(&climb[..6], 60_000, 5_000).expect("trend");
-        assert_eq!(t.direction, Direction::Filling, "six scrapes of a stall: {t:?}");
+        assert_eq!(
+            t.direction,
+            Direction::Filling,
+            "six scrapes of a stall: {t:?}"
+        );
         // Its ticks alone (35/s, ±15 %) are plain from the fourth scrape.
-        let steady = [(0, 4_000.0), (1_000, 4_035.0), (2_000, 4_065.0), (3_000, 4_105.0)];
+        let steady = [
+            (0, 4_000.0),
+            (1_000, 4_035.0),
+            (2_000, 4_065.0),
+            (3_000, 4_105.0),
+        ];
         let t = backlog_trend(&steady, 60_000, 3_000).expect("trend");
         assert_eq!(t.direction, Direction::Filling, "{t:?}");
     }
@@ -369,8 +381,8 @@ mod tests {
         let t = fill_trend(&p, 156e9, 600_000, 600_000).expect("trend");
         assert_eq!(t.eta_s, None, "{t:?}");
         // The same minute with 1 GB free: full in 500 s, within 20 minutes.
-        let t = fill_trend(&series(7, |t| 100e9 + 2e6 * t), 101.12e9, 60_000, 60_000)
-            .expect("trend");
+        let t =
+            fill_trend(&series(7, |t| 100e9 + 2e6 * t), 101.12e9, 60_000, 60_000).expect("trend");
         assert!(close(t.eta_s.expect("eta"), 500.0), "{t:?}");
     }
 

@@ -208,9 +208,12 @@ fn backup_of_the_overlay_from_the_cockpit_runs_only_on_y_and_is_audited() {
         screen.contains("Back up (SQLite online backup, integrity_check; keep 14)"),
         "{screen}"
     );
-    s.wait_for("the Backups section, read from the demo's directory", |t| {
-        t.contains("no backups in the directory yet")
+    // The demo opens with its nightly backup: one verified generation, no STALE.
+    let listed = s.wait_for("the Backups section, read from the demo's directory", |t| {
+        t.lines()
+            .any(|l| l.contains("overlay-sqlite-") && l.contains("verified"))
     });
+    assert!(!listed.contains("STALE"), "{listed}");
 
     // Enter plans; Enter again on the dialog is Cancel, and nothing runs.
     s.send("\r");
@@ -331,9 +334,13 @@ fn read_only_cockpit_refuses_the_backup_and_writes_no_audit() {
         !refused.contains("[ Run: y ]"),
         "no plan dialog:\n{refused}"
     );
-    assert!(
-        refused.contains("no backups in the directory yet"),
-        "{refused}"
+    assert_eq!(
+        refused
+            .lines()
+            .filter(|l| l.contains("overlay-sqlite-"))
+            .count(),
+        1,
+        "only the demo's nightly backup:\n{refused}"
     );
     // y, Enter and the picker keys after it change nothing either.
     s.send("y");

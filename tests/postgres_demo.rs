@@ -40,8 +40,9 @@ async fn the_stalled_consumer_climbs_in_sql_and_in_metrics_alike() {
     let text = fleet.config_toml(Duration::from_millis(700));
     assert!(text.contains("[target.postgres]"), "{text}");
     let config = Config::parse(&text, None, &fleet.env()).expect("config");
+    // Six rounds: a direction needs evidence beyond a few points (derive::trend).
     let opts = Options {
-        rounds: 3,
+        rounds: 6,
         format: OutputFormat::Text,
         window_ms: 60_000,
     };
@@ -63,7 +64,7 @@ async fn the_stalled_consumer_climbs_in_sql_and_in_metrics_alike() {
         .iter()
         .find(|b| b.source == "db" && b.labels == "index-v1")
         .expect("index-v1 from SQL");
-    let trend = sql.trend.expect("trend over three rounds");
+    let trend = sql.trend.expect("trend over six rounds");
     assert_eq!(trend.direction, Direction::Filling, "{sql:?}");
     assert!(trend.slope_per_s > 5.0, "{sql:?}");
     let metric = sql

@@ -2,9 +2,10 @@
 //! (`cn-index`). They share HTTP traffic, outbox consumers, memory and `/healthz`; the relay
 //! adds WebSocket, ingest and the Postgres host's disks, the user-api the suggest stages.
 //!
-//! backlog-stall stops the `index-v1` consumer (and slows meilisearch, its usual cause);
-//! disk-fill fills the relay's `/var/lib/postgresql`; once it is full, the relay's postgres
-//! check fails and `/healthz` answers 503 "degraded".
+//! backlog-stall stops the `index-v1` consumer (and slows meilisearch, its usual cause) 8
+//! minutes before launch; disk-fill fills the relay's `/var/lib/postgresql` over the 16 minutes
+//! before launch; once it is full, the relay's postgres check fails and `/healthz` answers 503
+//! "degraded".
 //!
 //! The relay carries a few topics, each with its own ingest counter
 //! (`ingest_topic_received_total{topic}`); a suspended topic (runbook 000 §4.3: WS publish
@@ -15,6 +16,7 @@ use serde_json::json;
 
 use super::disk::{self, Filesystem};
 use super::outbox::{self, Consumer};
+use super::script::script;
 use super::server::{Reply, Sim};
 use super::sim::{Counter, Expo, Histogram, Kind, Prng, Profile, Wander};
 use super::topics::TopicState;
@@ -157,15 +159,26 @@ pub(crate) fn relay(scenario: Scenario, profile: &Profile) -> Box<dyn Sim> {
         ],
     });
     node.scale(profile.load);
-    node.advance(profile.uptime);
-    if scenario == Scenario::DiskFill {
-        if let Some(relay) = &mut node.relay {
-            // Usage passes 90 % after ~7 s and the disk is full after ~11 s.
-            relay.filesystems[1].fill(0.025);
-        }
-    }
-    Box::new(node)
+    let incident = (scenario == Scenario::DiskFill).then_some((
+        DISK_FILL_LEAD,
+        (|node: &mut CommunityNode| {
+            if let Some(relay) = &mut node.relay {
+                relay.filesystems[1].fill_within(DISK_FILL_SECS);
+            }
+        }) as fn(&mut CommunityNode),
+    ));
+    script(node, profile, incident)
 }
+
+/// disk-fill: the relay's `/var/lib/postgresql` starts filling 16 minutes before launch
+/// (a runaway of ~70 MB/s, from 70 % used) and is full 2 minutes before launch, so at launch
+/// it has been over 90 % for about 6½ minutes (`DbDiskPressure`: for 5m) and stays full.
+pub(crate) const DISK_FILL_LEAD: f64 = 16.0 * 60.0;
+const DISK_FILL_SECS: f64 = 14.0 * 60.0;
+
+/// backlog-stall: `index-v1` stops 8 minutes before launch; its backlog passes 1000 within
+/// half a minute and is over 15,000 at launch (`OutboxBacklogHigh`: > 1000 for 5m).
+pub(crate) const STALL_LEAD: f64 = 8.0 * 60.0;
 
 pub(crate) fn user_api(_scenario: Scenario, profile: &Profile) -> Box<dyn Sim> {
     let routes = vec![
@@ -204,8 +217,7 @@ pub(crate) fn user_api(_scenario: Scenario, profile: &Profile) -> Box<dyn Sim> {
         stage_b: Histogram::new(&SUGGEST_BUCKETS),
     });
     node.scale(profile.load);
-    node.advance(profile.uptime);
-    Box::new(node)
+    script(node, profile, None)
 }
 
 pub(crate) fn index(scenario: Scenario, profile: &Profile) -> Box<dyn Sim> {
@@ -230,13 +242,15 @@ pub(crate) fn index(scenario: Scenario, profile: &Profile) -> Box<dyn Sim> {
     let consumer = Consumer::new("index-v1", 35.0, 4.0, 4_812_337);
     let mut node = CommunityNode::new("cn-index", profile, routes, vec![consumer], 410.0);
     node.scale(profile.load);
-    node.advance(profile.uptime);
-    if scenario == Scenario::BacklogStall {
-        node.consumers[0].stalled = true;
-        // Still answering, just slowly: the check stays "ok" but the latency tells the story.
-        node.meili_ms.mean = 850.0;
-    }
-    Box::new(node)
+    let incident = (scenario == Scenario::BacklogStall).then_some((
+        STALL_LEAD,
+        (|node: &mut CommunityNode| {
+            node.consumers[0].stalled = true;
+            // Still answering, just slowly: the check stays "ok" but the latency tells the story.
+            node.meili_ms.mean = 850.0;
+        }) as fn(&mut CommunityNode),
+    ));
+    script(node, profile, incident)
 }
 
 impl CommunityNode {

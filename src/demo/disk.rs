@@ -41,9 +41,9 @@ impl Filesystem {
         }
     }
 
-    /// Starts filling so that `share` of the size disappears per second.
-    pub(crate) fn fill(&mut self, share: f64) {
-        self.fill_rate = self.size * share;
+    /// Starts filling at a steady rate that takes what is available now in about `secs`.
+    pub(crate) fn fill_within(&mut self, secs: f64) {
+        self.fill_rate = self.avail.value / secs.max(1.0);
     }
 
     pub(crate) fn mountpoint(&self) -> &'static str {
@@ -105,11 +105,19 @@ mod tests {
     fn filling_reaches_full_but_not_below_zero() {
         let mut rng = Prng::for_name("disk");
         let mut fs = Filesystem::new("/dev/sdb1", "/var/lib/postgresql", 100.0, 0.7);
-        fs.fill(0.025);
+        fs.fill_within(60.0);
         let start = fs.avail.value;
         fs.advance(1.0, &mut rng);
         assert!(fs.avail.value < start);
-        for _ in 0..30 {
+        for _ in 0..29 {
+            fs.advance(1.0, &mut rng);
+        }
+        let half = fs.avail.value / start;
+        assert!(
+            (0.4..0.6).contains(&half),
+            "half the time, half the space: {half}"
+        );
+        for _ in 0..60 {
             fs.advance(1.0, &mut rng);
         }
         assert!(fs.avail.value.abs() < f64::EPSILON);

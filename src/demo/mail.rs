@@ -1,13 +1,15 @@
 //! mairust, the mail server: SMTP and an HTTP API on Postgres, with `/health`,
 //! `/health/live` and `/health/ready`.
 //!
-//! dependency-down takes the database away: the `database` check turns unhealthy (503 on
-//! `/health` and `/health/ready`, `/health/live` stays 200), SMTP errors jump, the API slows
-//! to its timeouts and the queue starts to pile up. disk-fill makes the stored mail climb past
-//! 90 % of the storage limit within seconds (and stop just short of it).
+//! dependency-down takes the database away 8 minutes before launch: the `database` check turns
+//! unhealthy (503 on `/health` and `/health/ready`, `/health/live` stays 200), SMTP errors
+//! jump, the API slows to its timeouts and the queue piles up. disk-fill makes the stored mail
+//! climb over the 16 minutes before launch to 96 % of the storage limit (over 90 % from a few
+//! minutes before launch), and stop just short of the limit after it.
 
 use serde_json::json;
 
+use super::script::script;
 use super::server::{Reply, Sim};
 use super::sim::{Counter, Expo, Histogram, Kind, Prng, Profile, Wander};
 use super::Scenario;
@@ -59,9 +61,8 @@ pub(crate) fn new(scenario: Scenario, profile: &Profile) -> Box<dyn Sim> {
         db_latency_ms: Wander::new(5.0, 0.3, 0.5).within(1.0, 10_000.0),
     };
     sim.scale(profile.load);
-    sim.advance(profile.uptime);
-    match scenario {
-        Scenario::DependencyDown => {
+    let incident: Option<(f64, fn(&mut Mail))> = match scenario {
+        Scenario::DependencyDown => Some((DEPENDENCY_DOWN_LEAD, |sim: &mut Mail| {
             sim.database_down = true;
             sim.smtp_errors.rate = 1.5;
             sim.smtp_median = 2.5;
@@ -70,15 +71,24 @@ pub(crate) fn new(scenario: Scenario, profile: &Profile) -> Box<dyn Sim> {
             sim.queue.mean = 1500.0;
             sim.queue.reversion = 0.02;
             sim.queue.spread = 0.02;
-        }
-        Scenario::DiskFill => {
-            sim.storage = 0.895 * limit;
-            sim.storage_fill = 0.012;
-        }
-        _ => {}
-    }
-    Box::new(sim)
+        })),
+        Scenario::DiskFill => Some((DISK_FILL_LEAD, |sim: &mut Mail| {
+            // A flood of stored mail that reaches 96 % of the limit at launch (over 90 %
+            // from a few minutes before), and stops just short of the limit after it.
+            let gap = (STORAGE_AT_LAUNCH * sim.storage_limit - sim.storage) / sim.storage_limit;
+            sim.storage_fill = (gap / DISK_FILL_LEAD).max(0.0);
+        })),
+        _ => None,
+    };
+    script(sim, profile, incident)
 }
+
+/// dependency-down: the database went away 8 minutes before launch (as the rest-api's redis).
+const DEPENDENCY_DOWN_LEAD: f64 = super::rest_api::DEPENDENCY_DOWN_LEAD;
+/// disk-fill: stored mail starts climbing when the relay's disk does.
+const DISK_FILL_LEAD: f64 = super::community::DISK_FILL_LEAD;
+/// Share of the storage limit in use at launch in disk-fill.
+const STORAGE_AT_LAUNCH: f64 = 0.96;
 
 impl Mail {
     /// Traffic and the queue grow with the load.

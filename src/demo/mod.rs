@@ -3,24 +3,33 @@
 //! endpoints, named exactly as the presets expect (see `notes/metrics.md`).
 //!
 //! Values move with wall time (counters grow, histograms fill, gauges wander), and a
-//! [`Scenario`] scripts one incident that becomes visible within seconds of start, so
-//! operators can try watchdeck and tests can exercise it end to end without real services.
-//! Nothing in the product depends on this module.
+//! [`Scenario`] scripts one incident as a paged operator meets it: it began some minutes
+//! before launch. Each twin records what its `/metrics` said over the simulated past (and on
+//! after launch), and the fleet's history server answers Prometheus range queries over it, so
+//! the cockpit's backfill opens on the incident's true past. Operators can try watchdeck and
+//! tests can exercise it end to end without real services. Nothing in the product depends on
+//! this module.
 
 mod community;
 mod disk;
+mod history;
+mod history_api;
 mod mail;
 pub mod ops;
 mod outbox;
 mod overlay;
 mod pgtwin;
+mod query;
 mod release;
 mod rest_api;
 mod rollout;
 mod scaled;
 mod scrape;
+mod script;
 mod server;
 mod sim;
+#[cfg(test)]
+mod soak_tests;
 mod topics;
 mod traffic;
 
@@ -203,6 +212,8 @@ pub struct Fleet {
     restart_url: Option<String>,
     /// The REST API twin's base URL, for the demo's `kubectl` stand-in.
     rollout_url: Option<String>,
+    /// `http://127.0.0.1:PORT` of the history server.
+    history_url: Option<String>,
 }
 
 impl Fleet {
@@ -220,24 +231,26 @@ impl Fleet {
         postgres: Option<&str>,
     ) -> io::Result<Fleet> {
         // Check every port and bind everything first, so a bad base port or a busy port
-        // fails the start before anything runs.
-        let mut ports = [0u16; SERVICES.len()];
+        // fails the start before anything runs. The history server takes the port after the
+        // services'.
+        let mut ports = [0u16; SERVICES.len() + 1];
         if let Some(base) = base_port {
             for (i, port) in ports.iter_mut().enumerate() {
                 *port = base.checked_add(i as u16).ok_or_else(|| {
                     io::Error::new(
                         io::ErrorKind::InvalidInput,
                         format!(
-                            "demo fleet: base port {base} leaves no room for {} services; pick one below {}",
+                            "demo fleet: base port {base} leaves no room for {} services and the history server; pick one below {}",
                             SERVICES.len(),
-                            u16::MAX - SERVICES.len() as u16 + 2
+                            u16::MAX - SERVICES.len() as u16 + 1
                         ),
                     )
                 })?;
             }
         }
-        let mut listeners = Vec::with_capacity(SERVICES.len());
-        for ((name, ..), port) in SERVICES.iter().zip(ports) {
+        let names = SERVICES.iter().map(|(name, ..)| *name).chain(["history"]);
+        let mut listeners = Vec::with_capacity(ports.len());
+        for (name, port) in names.zip(ports) {
             let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await.map_err(|e| {
                 io::Error::new(
                     e.kind(),
@@ -246,19 +259,28 @@ impl Fleet {
             })?;
             listeners.push(listener);
         }
+        let history_listener = listeners
+            .pop()
+            .ok_or_else(|| io::Error::other("no listener"))?;
         let (stop, stop_rx) = watch::channel(false);
+        let ops = ops::Ops::start()?;
+        // The overlay's nightly backup has run: one verified generation, through the backup
+        // action's own code, so the demo opens with a fresh backup as a healthy host has.
+        ops.nightly_backup().await?;
         let mut fleet = Fleet {
             targets: Vec::new(),
             scenario,
             stop,
             tasks: Vec::new(),
             postgres: None,
-            ops: ops::Ops::start()?,
+            ops,
             admin_token: admin_token(),
             restart_url: None,
             rollout_url: None,
+            history_url: None,
         };
         let mut community = Vec::new();
+        let mut recorded = Vec::new();
         for ((name, preset, build), listener) in SERVICES.into_iter().zip(listeners) {
             let base = format!("http://{}", listener.local_addr()?);
             let node = Arc::new(Node::new(
@@ -267,7 +289,13 @@ impl Fleet {
                 scenario.name(),
                 build(scenario, &Profile::normal(name)),
                 Some(&fleet.admin_token),
+                true,
             ));
+            recorded.push(history_api::Instance {
+                instance: listener.local_addr()?.to_string(),
+                job: name.to_owned(),
+                node: Arc::clone(&node),
+            });
             if preset == "community-node" {
                 community.push(Arc::clone(&node));
             }
@@ -286,6 +314,12 @@ impl Fleet {
                 .tasks
                 .push(tokio::spawn(server::serve(listener, node, stop_rx.clone())));
         }
+        fleet.history_url = Some(format!("http://{}", history_listener.local_addr()?));
+        fleet.tasks.push(tokio::spawn(history_api::serve(
+            history_listener,
+            Arc::new(recorded),
+            stop_rx.clone(),
+        )));
         if let Some(dsn) = postgres {
             let twin = pgtwin::start(dsn, community, stop_rx.clone()).await?;
             fleet.postgres = Some(twin.dsn);
@@ -315,6 +349,18 @@ impl Fleet {
         })
     }
 
+    /// `http://127.0.0.1:PORT` of the fleet's history server: the Prometheus range-query API
+    /// over what every twin's `/metrics` said in the last 30 minutes (the simulated past
+    /// before launch included), as a backfill asks it.
+    pub fn history_url(&self) -> Option<&str> {
+        self.history_url.as_deref()
+    }
+
+    /// The overlay twin's `POST /admin/restart` URL (what the demo's rollback restarts with).
+    pub fn restart_url(&self) -> Option<&str> {
+        self.restart_url.as_deref()
+    }
+
     /// The DSN of the Postgres twin's database, when the fleet runs one.
     pub fn postgres_dsn(&self) -> Option<&str> {
         self.postgres.as_deref()
@@ -324,6 +370,10 @@ impl Fleet {
     /// of the interval so a slow scrape never overlaps the next one.
     pub fn config_toml(&self, interval: Duration) -> String {
         let mut out = config_header(self.scenario, interval);
+        if let Some(url) = &self.history_url {
+            // The backfill at start reads the incident's past from the demo's history server.
+            let _ = write!(out, "\n[history]\nurl = {}\n", q(url));
+        }
         // The demo's restart is this binary asking the twin to restart (argv only, as a
         // real `systemctl restart` would be); without a known binary there is no rollback.
         // (A test binary is not watchdeck: no rollback then.)

@@ -13,6 +13,9 @@ use std::time::Duration;
 /// Releases of the overlay twin, oldest first; the newest is current.
 pub const RELEASES: [&str; 3] = ["20261101T090000Z", "20261115T090000Z", "20261124T090000Z"];
 
+/// Generations the overlay's backups keep (runbook 001 §11: 7-14).
+const OVERLAY_KEEP: usize = 14;
+
 /// Rows the writer keeps (older ones are deleted in small batches, like the runbook's TTL job).
 const KEEP_ROWS: i64 = 20_000;
 
@@ -73,6 +76,29 @@ impl Ops {
         self.dir.join("overlay/data/app.db")
     }
 
+    /// The overlay's nightly backup, already run when the demo starts (runbook 001 §11: a
+    /// daily `.backup`): one verified generation in its backup directory, made by the backup
+    /// action's own code (online copy, `integrity_check`, manifest) with the settings
+    /// [`actions_toml`](Self::actions_toml) writes.
+    pub async fn nightly_backup(&self) -> std::io::Result<()> {
+        use crate::actions::backup::{plan_sqlite, run_sqlite, SqliteBackupSpec};
+        let spec = SqliteBackupSpec {
+            target: "overlay".into(),
+            db: self.overlay_db(),
+            dir: self.dir.join("overlay/backup"),
+            keep: OVERLAY_KEEP,
+        };
+        let failed = |e: &dyn std::fmt::Display| {
+            std::io::Error::other(format!("demo fleet: the overlay's nightly backup: {e}"))
+        };
+        let plan = plan_sqlite(&spec).map_err(|e| failed(&e))?;
+        let (ctx, _progress) = crate::actions::Ctx::detached(Duration::from_secs(60));
+        run_sqlite(&spec, &plan, &ctx)
+            .await
+            .map_err(|e| failed(&e))?;
+        Ok(())
+    }
+
     /// Action sections for `target` in the demo's config, if it has any.
     pub fn actions_toml(&self, target: &str, restart: Option<&[String]>, has_pg: bool) -> String {
         let q = |p: &Path| toml::Value::String(p.display().to_string()).to_string();
@@ -85,7 +111,7 @@ impl Ops {
         match target {
             "overlay" => {
                 let mut out = format!(
-                    "\n[target.backup]\nkind = \"sqlite\"\ndatabase = {}\ndir = {}\nkeep = 14\nmax_age = \"26h\"\n",
+                    "\n[target.backup]\nkind = \"sqlite\"\ndatabase = {}\ndir = {}\nkeep = {OVERLAY_KEEP}\nmax_age = \"26h\"\n",
                     q(&self.overlay_db()),
                     q(&self.dir.join("overlay/backup")),
                 );

@@ -2,12 +2,16 @@
 //! mode under `/var/lib/overlay`.
 //!
 //! ack-latency moves the webhook ACK distribution from ~30 ms median (p95 ~50 ms) to
-//! ~320 ms median (p95 well above the 0.2 s alert); sse-drop lets the audiences glide down
-//! to a handful within a few seconds while the ring starts missing.
+//! ~320 ms median (p95 well above the 0.2 s alert) when the newest release goes live, 4
+//! minutes before launch; running an earlier release (the demo's rollback) brings it back.
+//! sse-drop lets the audiences glide down to a handful within a few seconds, 6 minutes before
+//! launch, and the ring keeps missing.
 
 use hyper::StatusCode;
 
 use super::disk::{self, Filesystem};
+use super::ops::RELEASES;
+use super::script::script;
 use super::server::{Reply, Sim};
 use super::sim::{Counter, Expo, Histogram, Kind, Prng, Profile, Ticker, Wander};
 use super::Scenario;
@@ -34,6 +38,8 @@ struct Overlay {
     checkpoints: Ticker,
     checkpoint: Histogram,
     filesystem: Filesystem,
+    /// The release that slows the ACKs down (ack-latency), if any.
+    bad_release: Option<&'static str>,
 }
 
 pub(crate) fn new(scenario: Scenario, profile: &Profile) -> Box<dyn Sim> {
@@ -48,8 +54,8 @@ pub(crate) fn new(scenario: Scenario, profile: &Profile) -> Box<dyn Sim> {
         broadcast_median: 0.004,
         broadcast: Histogram::new(&BROADCAST_BUCKETS),
         ring_miss: Counter::new(0.0),
-        ack_median: 0.03,
-        ack_sigma: 0.3,
+        ack_median: CALM_ACK_MEDIAN,
+        ack_sigma: CALM_ACK_SIGMA,
         ack: Histogram::new(&ACK_BUCKETS),
         ingress: vec![
             ("channel.follow", Counter::new(5.0)),
@@ -57,7 +63,9 @@ pub(crate) fn new(scenario: Scenario, profile: &Profile) -> Box<dyn Sim> {
             ("channel.cheer", Counter::new(1.5)),
             ("stream.online", Counter::new(0.01)),
         ],
-        invalid_signature: Counter::new(0.002),
+        // A healthy overlay sees no forged or mis-signed deliveries (runbook 001 §10 alerts on
+        // any increase), so calm has none.
+        invalid_signature: Counter::new(0.0),
         oauth_failures: Counter::new(0.001),
         ttl_deleted: vec![
             ("event_raw", Counter::new(3.0)),
@@ -66,15 +74,20 @@ pub(crate) fn new(scenario: Scenario, profile: &Profile) -> Box<dyn Sim> {
         checkpoints: Ticker::default(),
         checkpoint: Histogram::new(&CHECKPOINT_BUCKETS),
         filesystem: Filesystem::new("/dev/vda1", "/var/lib/overlay", 25.0, 0.34),
+        bad_release: None,
     };
     sim.scale(profile.load);
-    sim.advance(profile.uptime);
-    match scenario {
+    let incident: Option<(f64, fn(&mut Overlay))> = match scenario {
         Scenario::AckLatency => {
-            sim.ack_median = 0.32;
-            sim.ack_sigma = 0.35;
+            // The newest release is the cause: it was deployed at the onset, and running the
+            // one before it (a rollback) brings the ACKs back (`run_release`).
+            sim.bad_release = RELEASES.last().copied();
+            Some((
+                ACK_LATENCY_LEAD,
+                (|sim: &mut Overlay| sim.run_release(sim.bad_release)) as fn(&mut Overlay),
+            ))
         }
-        Scenario::SseDrop => {
+        Scenario::SseDrop => Some((SSE_DROP_LEAD, |sim: &mut Overlay| {
             // Clients are dropped and reconnect past the ring: a fast glide to a handful.
             for (aud, gauge) in &mut sim.sse {
                 gauge.mean = if *aud == "overlay" { 4.0 } else { 1.0 };
@@ -82,11 +95,21 @@ pub(crate) fn new(scenario: Scenario, profile: &Profile) -> Box<dyn Sim> {
             }
             sim.ring_miss.rate = 0.8;
             sim.broadcast_median = 0.09;
-        }
-        _ => {}
-    }
-    Box::new(sim)
+        })),
+        _ => None,
+    };
+    script(sim, profile, incident)
 }
+
+/// ack-latency: the bad release went live 4 minutes before launch, so at launch the ACK p95
+/// has been over 0.2 s for almost 4 minutes (`WebhookAckSlow`: for 1m).
+pub(crate) const ACK_LATENCY_LEAD: f64 = 4.0 * 60.0;
+/// sse-drop: the audiences fell 6 minutes before launch and the ring has missed ever since
+/// (`SseRingMiss`: any increase, no `for`).
+pub(crate) const SSE_DROP_LEAD: f64 = 6.0 * 60.0;
+
+const CALM_ACK_MEDIAN: f64 = 0.03;
+const CALM_ACK_SIGMA: f64 = 0.3;
 
 impl Overlay {
     /// Audiences and deliveries grow with the load.
@@ -201,6 +224,15 @@ impl Sim for Overlay {
 
     fn health_paths(&self) -> &'static [&'static str] {
         &["/healthz"]
+    }
+
+    fn run_release(&mut self, release: Option<&str>) {
+        let bad = self.bad_release.is_some() && release == self.bad_release;
+        (self.ack_median, self.ack_sigma) = if bad {
+            (0.32, 0.35)
+        } else {
+            (CALM_ACK_MEDIAN, CALM_ACK_SIGMA)
+        };
     }
 
     fn health(&self, _path: &str) -> Reply {

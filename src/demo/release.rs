@@ -50,6 +50,11 @@ impl Releases {
         )
     }
 
+    /// The release loaded at the last (re)start.
+    pub(crate) fn running(&self) -> Option<String> {
+        self.running.lock().ok().and_then(|r| r.clone())
+    }
+
     /// The health answer while restarting or on a broken release; `None`: the service's own.
     pub(crate) fn health(&self) -> Option<Reply> {
         let restarting = self

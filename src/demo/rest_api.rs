@@ -1,11 +1,12 @@
 //! The `NestJS` REST API on Kubernetes: HTTP traffic by route template, Node.js process
 //! metrics, the database pool, and Terminus health endpoints.
 //!
-//! dependency-down takes redis away: `/health/ready` and `/health` answer 503 with redis under
+//! dependency-down takes redis away 8 minutes before launch: `/health/ready` and `/health` answer 503 with redis under
 //! `"error"` (liveness stays up), and the cached routes start failing and slowing down.
 
 use serde_json::{json, Value};
 
+use super::script::script;
 use super::server::{Reply, Sim};
 use super::sim::{Expo, Kind, Prng, Profile, Wander};
 use super::traffic::{self, Route};
@@ -65,17 +66,24 @@ pub(crate) fn new(scenario: Scenario, profile: &Profile) -> Box<dyn Sim> {
         pool_idle: Wander::new(5.0, 0.3, 0.5).within(0.0, POOL_MAX),
     };
     sim.scale(profile.load);
-    sim.advance(profile.uptime);
-    if scenario == Scenario::DependencyDown {
-        sim.redis_down = true;
-        // Reads that go through the cache fail or fall back to slow database queries.
-        for r in sim.routes.iter_mut().filter(|r| r.method == "GET") {
-            r.failing = 0.04;
-            r.slowdown = 3.0;
-        }
-    }
-    Box::new(sim)
+    let incident = (scenario == Scenario::DependencyDown).then_some((
+        DEPENDENCY_DOWN_LEAD,
+        (|sim: &mut RestApi| {
+            sim.redis_down = true;
+            // Reads that go through the cache fail or fall back to slow database queries: ~9 %
+            // of the reads, ~8.5 % of all requests (`ApiErrorRateCritical`: > 5 % for 5m).
+            for r in sim.routes.iter_mut().filter(|r| r.method == "GET") {
+                r.failing = 0.09;
+                r.slowdown = 3.0;
+            }
+        }) as fn(&mut RestApi),
+    ));
+    script(sim, profile, incident)
 }
+
+/// dependency-down: redis went away 8 minutes before launch, so at launch the 5xx ratio has
+/// been over 5 % for almost 8 minutes.
+pub(crate) const DEPENDENCY_DOWN_LEAD: f64 = 8.0 * 60.0;
 
 impl RestApi {
     /// Requests, CPU and busy pool connections grow with the load.

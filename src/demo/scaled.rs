@@ -6,7 +6,8 @@
 //! each other in every counter and most gauges, and `overlay-0007` is the same in every run.
 //!
 //! A scaled instance serves `/`, `/metrics` and its health endpoints only: no SQLite ops,
-//! releases, rollouts, topic admin or Postgres twin. Idle, an instance is a listener, an
+//! releases, rollouts, topic admin, Postgres twin or history (its scenario's past is played
+//! in one step, unrecorded). Idle, an instance is a listener, an
 //! accept task and its simulation's state (a few KiB); nothing ticks, since the state is
 //! advanced by the wall time elapsed when it is asked.
 
@@ -109,6 +110,7 @@ impl Fleet {
                 played.name(),
                 build(played, &Profile::scaled(&name)),
                 None,
+                false,
             ));
             let base = format!("http://{}", listener.local_addr()?);
             fleet

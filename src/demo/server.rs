@@ -3,7 +3,8 @@
 //!
 //! A service's state sits behind a plain mutex and is advanced by the wall time elapsed since
 //! the previous request, so values move with time however often they are polled, and no
-//! background ticker is needed.
+//! background ticker is needed; a recording service fills in its history on the way (see
+//! `history.rs`).
 //!
 //! A service that carries topics (the relay) also answers the authenticated `/admin/topics`
 //! routes of `topics.rs`.
@@ -24,6 +25,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use super::history::{Clocked, History};
 use super::pgtwin::TopicDb;
 use super::sim::Expo;
 use super::topics::{self, TopicState};
@@ -86,6 +88,9 @@ pub(crate) trait Sim: Send + 'static {
     fn set_topic(&mut self, _id: &str, _suspended: bool) -> Option<TopicState> {
         None
     }
+    /// The service (re)started running `release` (the overlay's releases tree); a service
+    /// whose behaviour follows its release changes with it.
+    fn run_release(&mut self, _release: Option<&str>) {}
 }
 
 /// A simulated service with its clock, ready to answer requests.
@@ -94,7 +99,9 @@ pub(crate) struct Node {
     preset: &'static str,
     scenario: &'static str,
     health_paths: &'static [&'static str],
-    state: Mutex<(Instant, Box<dyn Sim>)>,
+    /// Wall time at launch, as a monotonic instant and as unix ms: the twin's clock.
+    origin: (Instant, i64),
+    state: Mutex<Clocked>,
     /// Bearer token of the `/admin/topics` routes; `None` when the service has no topics.
     admin_token: Option<String>,
     /// The Postgres twin's `topics` table, when the twin runs: the admin routes write it.
@@ -106,25 +113,31 @@ pub(crate) struct Node {
 }
 
 impl Node {
-    /// `admin_token`: the bearer token of `/admin/topics` (only a service with topics uses
-    /// it); `None` leaves the service without admin routes.
+    /// `sim` as a builder returns it, at the start of its simulated past: it is played up to
+    /// now (launch), recorded on the way and on after launch when `record` is set (the normal
+    /// fleet's history server reads it), in one step otherwise. `admin_token`: the bearer
+    /// token of `/admin/topics` (only a service with topics uses it); `None` leaves the
+    /// service without admin routes.
     pub(crate) fn new(
         name: &str,
         preset: &'static str,
         scenario: &'static str,
         sim: Box<dyn Sim>,
         admin_token: Option<&str>,
+        record: bool,
     ) -> Self {
         // Without a token (the scaled fleet), a service with topics has no admin routes.
         let admin_token = admin_token
             .filter(|_| !sim.topics().is_empty())
             .map(str::to_owned);
+        let launch_ms = crate::source::now_ms();
         Self {
             name: name.to_owned(),
             preset,
             scenario,
             health_paths: sim.health_paths(),
-            state: Mutex::new((Instant::now(), sim)),
+            origin: (Instant::now(), launch_ms),
+            state: Mutex::new(Clocked::launch(sim, launch_ms, record)),
             admin_token,
             topic_db: OnceLock::new(),
             releases: OnceLock::new(),
@@ -183,12 +196,31 @@ impl Node {
     /// Runs `f` on the state after advancing it to now. A panic in an earlier request must
     /// not take the service down, so a poisoned lock is simply taken over.
     fn with_sim<T>(&self, f: impl FnOnce(&mut dyn Sim) -> T) -> T {
+        self.with_clocked(|c| f(c.sim()))
+    }
+
+    /// Runs `f` on the service's recorded past (`None` when it records none), up to now.
+    pub(crate) fn with_history<T>(&self, f: impl FnOnce(Option<&History>) -> T) -> T {
+        self.with_clocked(|c| f(c.history()))
+    }
+
+    fn with_clocked<T>(&self, f: impl FnOnce(&mut Clocked) -> T) -> T {
         let mut guard = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        let (last, sim) = &mut *guard;
-        let now = Instant::now();
-        sim.advance(now.saturating_duration_since(*last).as_secs_f64());
-        *last = now;
-        f(sim.as_mut())
+        let (instant, ms) = self.origin;
+        let elapsed = Instant::now()
+            .saturating_duration_since(instant)
+            .as_millis();
+        guard.advance_to(ms.saturating_add(i64::try_from(elapsed).unwrap_or(i64::MAX)));
+        f(&mut guard)
+    }
+
+    /// `POST /admin/restart`: the service restarts on the release `current` points at, and
+    /// behaves as that release does from then on.
+    fn restart(&self, releases: &super::release::Releases) -> Reply {
+        let reply = releases.restart();
+        let running = releases.running();
+        self.with_sim(|sim| sim.run_release(running.as_deref()));
+        reply
     }
 
     /// The reply and, for a 405, the methods to list in `Allow`.
@@ -249,7 +281,7 @@ impl Node {
     }
 }
 
-fn to_response(reply: Reply, allow: Option<&'static str>) -> Response<Full<Bytes>> {
+pub(crate) fn to_response(reply: Reply, allow: Option<&'static str>) -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(Bytes::from(reply.body)));
     *resp.status_mut() = reply.status;
     let headers = resp.headers_mut();
@@ -261,17 +293,29 @@ fn to_response(reply: Reply, allow: Option<&'static str>) -> Response<Full<Bytes
     resp
 }
 
-/// Accepts connections until `stop` changes (or its sender is gone). Connection tasks live
-/// in a `JoinSet`, so ending this task, by signal or by abort, also ends every connection.
-pub(crate) async fn serve(listener: TcpListener, node: Arc<Node>, mut stop: watch::Receiver<bool>) {
+/// Serves one service until `stop` changes (or its sender is gone).
+pub(crate) async fn serve(listener: TcpListener, node: Arc<Node>, stop: watch::Receiver<bool>) {
+    accept(listener, stop, move |stream| {
+        connection(stream, Arc::clone(&node))
+    })
+    .await;
+}
+
+/// Accepts connections until `stop` changes (or its sender is gone), each served by
+/// `conn`. Connection tasks live in a `JoinSet`, so ending this task, by signal or by abort,
+/// also ends every connection.
+pub(crate) async fn accept<F, Fut>(listener: TcpListener, mut stop: watch::Receiver<bool>, conn: F)
+where
+    F: Fn(tokio::net::TcpStream) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
             _ = stop.changed() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    let node = Arc::clone(&node);
-                    conns.spawn(connection(stream, node));
+                    conns.spawn(conn(stream));
                 }
                 Err(err) => {
                     // Usually out of file descriptors: back off instead of spinning.
@@ -310,7 +354,7 @@ async fn connection(stream: tokio::net::TcpStream, node: Arc<Node>) {
                 }
             } else if let (Some(r), "/admin/restart") = (node.releases.get(), path) {
                 if req.method() == Method::POST {
-                    (r.restart(), None)
+                    (node.restart(r), None)
                 } else {
                     (
                         Reply::text(StatusCode::METHOD_NOT_ALLOWED, "POST only\n"),

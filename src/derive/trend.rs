@@ -6,15 +6,38 @@
 //! sample to `now`, so a stale series keeps counting down instead of
 //! freezing at a comforting number.
 //!
-//! # When is a trend "flat"?
+//! # When does a trend claim a direction?
 //!
-//! A slope is [`Direction::Flat`] when, kept up for an hour, it would move
-//! the value by less than 0.1 % of a reference size — i.e. it would take
-//! more than 1000 h (about 42 days) to move by the whole reference. That is
-//! past the `>30d` cap of [`format_eta`], so a non-flat trend always has an
-//! ETA worth showing. The reference is the current backlog (at least one
-//! item, so an empty queue that starts growing is not flat) and, for disks,
-//! the capacity (so a nearly empty disk filling at a real rate is not flat).
+//! A trend says [`Direction::Flat`] unless the evidence shows a real move; an
+//! operator must not be told "climbing" or "full in 21m" about noise. It
+//! claims a direction only when all of these hold:
+//!
+//! - **Enough points**: at least three (two points always make a line). A
+//!   value repeated by the points after it counts once: a range query at a
+//!   finer step than the scrapes it reads repeats each sample, and the
+//!   copies are no more evidence than the sample.
+//! - **Beyond the noise**: the slope is further from zero than the scatter of
+//!   the points around the line explains — its t statistic (slope over its
+//!   standard error) passes the one-sided 99.9 % Student t quantile for the
+//!   points' degrees of freedom (318 with three points, 7.2 with six), and
+//!   never less than 5. A backlog jumping between 0 and 9 as batches run is
+//!   flat; a stalled consumer's steady climb passes within a few scrapes.
+//! - **Meaningful**: kept up for an hour, the slope would move the value by
+//!   at least 0.1 % of a reference size (more than 1000 h, about 42 days, to
+//!   move by the whole reference — past the `>30d` cap of [`format_eta`]).
+//!   The reference is the current backlog (at least one item, so an empty
+//!   queue that starts growing is not flat) and, for disks, the capacity (so
+//!   a nearly empty disk filling at a real rate is not flat).
+//! - **Visible** (backlogs): at least 0.05 items a second, the smallest rate
+//!   the cockpit shows with its one decimal; `+0.0/s climbing` says nothing.
+//!
+//! # When does it claim an ETA?
+//!
+//! With a direction, and only up to [`ETA_HORIZON`] times the span of the
+//! points it rests on: a minute of samples says little about the next day
+//! (the usual `predict_linear` rules look a few windows ahead, not a
+//! thousand). A wandering disk that moved 100 MB in the last minute is
+//! shown filling at its rate, but not `full in 9h`.
 
 use super::rate::deriv;
 use super::{in_window, Point};
@@ -22,6 +45,23 @@ use super::{in_window, Point};
 /// See the module docs: fraction of the reference size per hour below which
 /// a slope counts as flat.
 const FLAT_FRACTION_PER_HOUR: f64 = 0.001;
+
+/// Fewest points a direction is read from.
+const MIN_POINTS: usize = 3;
+
+/// One-sided 99.9 % Student t quantiles for 1 to 6 degrees of freedom
+/// (points − 2); from 7 on, [`T_FLOOR`] is the larger.
+const T_CRITICAL: [f64; 6] = [318.309, 22.327, 10.215, 7.173, 5.893, 5.208];
+
+/// The least t statistic a slope needs, however many points.
+const T_FLOOR: f64 = 5.0;
+
+/// Smallest backlog rate (items per second) that counts as moving: it
+/// rounds to ±0.1/s on screen.
+const MIN_BACKLOG_RATE: f64 = 0.05;
+
+/// An ETA is claimed up to this many times the span of its points.
+pub const ETA_HORIZON: f64 = 20.0;
 
 /// Longest ETA [`format_eta`] spells out.
 const ETA_CAP_S: f64 = 30.0 * 86_400.0;
@@ -52,16 +92,18 @@ pub struct Trend {
 
 /// Trend of a backlog (outbox rows, queue depth). The ETA is the time until
 /// it reaches 0 while draining. `None` with fewer than two points in the
-/// window or a non-finite slope or value.
+/// window or a non-finite slope or value; with too little evidence of a move
+/// (see the module docs) the direction is [`Direction::Flat`].
 pub fn backlog_trend(points: &[Point], window_ms: i64, now_ms: i64) -> Option<Trend> {
-    let (slope, t_last, value) = fit(points, window_ms, now_ms)?;
-    let direction = classify(slope, value.abs().max(1.0));
+    let fit = fit(points, window_ms, now_ms)?;
+    let moving = fit.slope.abs() >= MIN_BACKLOG_RATE;
+    let direction = classify(&fit, fit.value.abs().max(1.0), moving);
     let eta_s = match direction {
-        Direction::Draining => Some(countdown(value.max(0.0) / -slope, t_last, now_ms)),
+        Direction::Draining => fit.eta(fit.value.max(0.0) / -fit.slope, now_ms),
         Direction::Filling | Direction::Flat => None,
     };
     Some(Trend {
-        slope_per_s: slope,
+        slope_per_s: fit.slope,
         direction,
         eta_s,
     })
@@ -80,34 +122,111 @@ pub fn fill_trend(
     if !(capacity.is_finite() && capacity > 0.0) {
         return None;
     }
-    let (slope, t_last, used) = fit(used_points, window_ms, now_ms)?;
-    let direction = classify(slope, capacity);
+    let fit = fit(used_points, window_ms, now_ms)?;
+    let direction = classify(&fit, capacity, true);
     let eta_s = match direction {
-        Direction::Filling => Some(countdown(
-            (capacity - used).max(0.0) / slope,
-            t_last,
-            now_ms,
-        )),
+        Direction::Filling => fit.eta((capacity - fit.value).max(0.0) / fit.slope, now_ms),
         Direction::Draining | Direction::Flat => None,
     };
     Some(Trend {
-        slope_per_s: slope,
+        slope_per_s: fit.slope,
         direction,
         eta_s,
     })
 }
 
-/// `(slope per s, time of the last sample, its value)` over the window.
-fn fit(points: &[Point], window_ms: i64, now_ms: i64) -> Option<(f64, i64, f64)> {
-    let slope = deriv(points, window_ms, now_ms)?;
-    let &(t_last, value) = in_window(points, window_ms, now_ms).last()?;
-    (slope.is_finite() && value.is_finite()).then_some((slope, t_last, value))
+/// A line through the points of a window, and how much it can be trusted.
+struct Fit {
+    /// Least-squares slope, per second.
+    slope: f64,
+    /// Time and value of the last sample.
+    t_last: i64,
+    value: f64,
+    /// Seconds from the first to the last sample.
+    span_s: f64,
+    /// Enough points, and a slope beyond their scatter (see the module docs).
+    evident: bool,
 }
 
-fn classify(slope: f64, reference: f64) -> Direction {
-    if slope.abs() * 3600.0 < FLAT_FRACTION_PER_HOUR * reference {
+impl Fit {
+    /// `secs_from_last` as seen at `now`, if within the horizon of the evidence.
+    fn eta(&self, secs_from_last: f64, now_ms: i64) -> Option<f64> {
+        (secs_from_last <= ETA_HORIZON * self.span_s)
+            .then(|| countdown(secs_from_last, self.t_last, now_ms))
+    }
+}
+
+fn fit(points: &[Point], window_ms: i64, now_ms: i64) -> Option<Fit> {
+    let slope = deriv(points, window_ms, now_ms)?;
+    let w = in_window(points, window_ms, now_ms);
+    let (&(t0, _), &(t_last, value)) = (w.first()?, w.last()?);
+    if !(slope.is_finite() && value.is_finite()) {
+        return None;
+    }
+    // A value repeated by the next points is one observation, not several: a range query
+    // at a finer step than the scrapes it reads repeats each sample, and those copies are
+    // no more evidence than the sample itself. Each run counts once, at its first time.
+    let mut observed: Vec<Point> = Vec::with_capacity(w.len());
+    for &p in w {
+        #[allow(clippy::float_cmp)] // a copy is bit for bit the same value
+        let repeat = observed.last().is_some_and(|q| q.1 == p.1);
+        if !repeat {
+            observed.push(p);
+        }
+    }
+    Some(Fit {
+        slope,
+        t_last,
+        value,
+        span_s: (t_last - t0) as f64 / 1000.0,
+        evident: evident(&observed, slope),
+    })
+}
+
+/// Whether `points` show a slope of `slope`'s sign beyond their scatter (module docs).
+fn evident(points: &[Point], slope: f64) -> bool {
+    let n = points.len();
+    let Some(&(t0, _)) = points.first() else {
+        return false;
+    };
+    if n < MIN_POINTS {
+        return false;
+    }
+    let x = |t: i64| (t - t0) as f64 / 1000.0;
+    let mean_x = points.iter().map(|&(t, _)| x(t)).sum::<f64>() / n as f64;
+    let mean_y = points.iter().map(|&(_, y)| y).sum::<f64>() / n as f64;
+    let (mut sxx, mut sxy) = (0.0, 0.0);
+    for &(t, y) in points {
+        let dx = x(t) - mean_x;
+        sxx += dx * dx;
+        sxy += dx * (y - mean_y);
+    }
+    if sxx <= 0.0 {
+        return false;
+    }
+    let b = sxy / sxx;
+    let rss: f64 = points
+        .iter()
+        .map(|&(t, y)| {
+            let r = y - mean_y - b * (x(t) - mean_x);
+            r * r
+        })
+        .sum();
+    let df = n - 2;
+    let critical = T_CRITICAL.get(df - 1).copied().unwrap_or(T_FLOOR);
+    // |b| / se > critical, without dividing by a standard error of 0 (an exact line is
+    // evident whenever it moves).
+    let se_squared = rss / df as f64 / sxx;
+    b * b > critical * critical * se_squared && b.signum() == slope.signum()
+}
+
+/// The direction of an evident fit whose slope is `meaningful` for its kind and
+/// moves `reference` by more than the flat fraction an hour.
+fn classify(fit: &Fit, reference: f64, meaningful: bool) -> Direction {
+    if !fit.evident || !meaningful || fit.slope.abs() * 3600.0 < FLAT_FRACTION_PER_HOUR * reference
+    {
         Direction::Flat
-    } else if slope < 0.0 {
+    } else if fit.slope < 0.0 {
         Direction::Draining
     } else {
         Direction::Filling
@@ -191,6 +310,83 @@ mod tests {
     }
 
     #[test]
+    fn two_points_make_a_line_but_claim_no_direction() {
+        let p = [(0, 10.0), (1_000, 50.0)];
+        let t = backlog_trend(&p, 60_000, 1_000).expect("trend");
+        assert!(close(t.slope_per_s, 40.0));
+        assert_eq!((t.direction, t.eta_s), (Direction::Flat, None));
+    }
+
+    #[test]
+    fn a_few_wandering_points_claim_neither_direction_nor_eta() {
+        // A 200 GiB disk at 70 %, wandering by tens of MB between 1 s scrapes: three
+        // points that happen to rise must not say `full in 21m`.
+        let cap = 200.0 * 1024.0 * 1024.0 * 1024.0;
+        let used = 0.7 * cap;
+        let p = [(0, used), (1_000, used + 35e6), (2_000, used + 80e6)];
+        let t = fill_trend(&p, cap, 60_000, 2_000).expect("trend");
+        assert_eq!((t.direction, t.eta_s), (Direction::Flat, None), "{t:?}");
+    }
+
+    #[test]
+    fn a_backlog_bouncing_between_batches_is_flat() {
+        // A healthy consumer: 0-9 waiting, whatever the last batch left, every second.
+        let p: Vec<Point> = (0..60)
+            .map(|i| (i * 1_000, ((i * 7_919) % 10) as f64))
+            .collect();
+        let t = backlog_trend(&p, 60_000, 59_000).expect("trend");
+        assert_eq!((t.direction, t.eta_s), (Direction::Flat, None), "{t:?}");
+        // The same noise on a stalled consumer's climb of 35/s is plainly filling.
+        let climb: Vec<Point> = p
+            .iter()
+            .map(|&(t, v)| (t, 4_000.0 + 35.0 * t as f64 / 1e3 + v))
+            .collect();
+        let t = backlog_trend(&climb[..6], 60_000, 5_000).expect("trend");
+        assert_eq!(
+            t.direction,
+            Direction::Filling,
+            "six scrapes of a stall: {t:?}"
+        );
+        // Its ticks alone (35/s, ±15 %) are plain from the fourth scrape.
+        let steady = [
+            (0, 4_000.0),
+            (1_000, 4_035.0),
+            (2_000, 4_065.0),
+            (3_000, 4_105.0),
+        ];
+        let t = backlog_trend(&steady, 60_000, 3_000).expect("trend");
+        assert_eq!(t.direction, Direction::Filling, "{t:?}");
+    }
+
+    #[test]
+    fn a_rate_that_rounds_to_zero_is_flat() {
+        // +0.04/s, exactly and steadily: on screen `+0.0/s`, so not `climbing`.
+        let p = series(60, |t| 5.0 + 0.04 * t);
+        let t = backlog_trend(&p, 600_000, 590_000).expect("trend");
+        assert_eq!(t.direction, Direction::Flat, "{t:?}");
+        let p = series(60, |t| 5.0 + 0.05 * t);
+        let t = backlog_trend(&p, 600_000, 590_000).expect("trend");
+        assert_eq!(t.direction, Direction::Filling, "{t:?}");
+    }
+
+    #[test]
+    fn no_eta_beyond_twenty_times_the_evidence() {
+        // A minute of a steady 2 MB/s on a disk with 56 GB free: filling, but 7.8 h away
+        // is far beyond what a minute of samples can say.
+        let p = series(7, |t| 100e9 + 2e6 * t);
+        let t = fill_trend(&p, 156e9, 60_000, 60_000).expect("trend");
+        assert_eq!((t.direction, t.eta_s), (Direction::Filling, None), "{t:?}");
+        // Ten minutes of it reach 200 minutes ahead: still short of 7.8 h.
+        let p = series(61, |t| 100e9 + 2e6 * t);
+        let t = fill_trend(&p, 156e9, 600_000, 600_000).expect("trend");
+        assert_eq!(t.eta_s, None, "{t:?}");
+        // The same minute with 1 GB free: full in 500 s, within 20 minutes.
+        let t =
+            fill_trend(&series(7, |t| 100e9 + 2e6 * t), 101.12e9, 60_000, 60_000).expect("trend");
+        assert!(close(t.eta_s.expect("eta"), 500.0), "{t:?}");
+    }
+
+    #[test]
     fn non_finite_values_are_none() {
         let p = [(0, 1.0), (10_000, f64::NAN)];
         assert_eq!(backlog_trend(&p, 60_000, 10_000), None);
@@ -222,17 +418,17 @@ mod tests {
 
     #[test]
     fn flat_threshold_is_relative_to_value() {
-        // 10_000 items, -0.002/s → 7.2/h = 0.072 % of 10_000 < 0.1 % → flat.
-        let slow = series(6, |t| 10_000.0 - 0.002 * t);
+        // 1_000_000 items, -0.2/s → 720/h = 0.072 % of 1_000_000 < 0.1 % → flat.
+        let slow = series(6, |t| 1_000_000.0 - 0.2 * t);
         let t = backlog_trend(&slow, 60_000, 50_000).expect("trend");
         assert_eq!(t.direction, Direction::Flat);
         assert_eq!(t.eta_s, None);
-        // Same slope on 5 items: 7.2/h ≫ 0.005 → draining.
-        let small = series(6, |t| 5.0 - 0.002 * t);
+        // Same slope on 20 items: 720/h ≫ 0.02 → draining.
+        let small = series(6, |t| 20.0 - 0.2 * t);
         let t = backlog_trend(&small, 60_000, 50_000).expect("trend");
         assert_eq!(t.direction, Direction::Draining);
-        // 4.9 left after the fit at t = 50 s: 4.9 / 0.002 = 2450 s
-        assert!(close(t.eta_s.expect("eta"), 2_450.0), "{:?}", t.eta_s);
+        // 10 left after the fit at t = 50 s: 10 / 0.2 = 50 s
+        assert!(close(t.eta_s.expect("eta"), 50.0), "{:?}", t.eta_s);
     }
 
     #[test]
@@ -262,14 +458,14 @@ mod tests {
     #[test]
     fn overshoot_below_zero_reports_zero_eta() {
         // A backlog gauge cannot be negative, but a broken exporter might say so.
-        let p = [(0, 10.0), (10_000, -5.0)];
+        let p = [(0, 10.0), (5_000, 2.5), (10_000, -5.0)];
         let t = backlog_trend(&p, 60_000, 10_000).expect("trend");
         assert_eq!(t.eta_s, Some(0.0));
     }
 
     #[test]
     fn disk_full_already_is_zero_eta() {
-        let p = [(0, 90.0), (10_000, 101.0)];
+        let p = [(0, 90.0), (5_000, 95.5), (10_000, 101.0)];
         let t = fill_trend(&p, 100.0, 60_000, 10_000).expect("trend");
         assert_eq!(t.direction, Direction::Filling);
         assert_eq!(t.eta_s, Some(0.0));

@@ -173,7 +173,11 @@ fn every_shipped_preset_parses_and_watches_the_runbook_metrics() {
             .iter()
             .map(|a| a.name.clone())
             .collect();
-        assert_eq!(common, ["TargetDown", "HealthCheckFailing", "DiskFull"], "{name}");
+        assert_eq!(
+            common,
+            ["TargetDown", "HealthCheckFailing", "DiskFull"],
+            "{name}"
+        );
         loaded.alerts.truncate(preset.alerts.len());
         assert_eq!(loaded, preset);
         assert!(!preset.description.is_empty(), "{name}");

@@ -30,7 +30,7 @@ pub fn render(m: &Model, buf: &mut Buffer, area: Rect) {
     }
     left.push(("watchdeck".to_owned(), s.title, 9));
     let health_style = if up == total { s.ok } else { s.crit };
-    left.push((format!("{up}/{total} up"), health_style, 1));
+    left.push((format!("{up}/{total} targets up"), health_style, 1));
     let (firing, acked, silenced) = m.firing_counts();
     let pending = m.pending_count();
     let mut notes = Vec::new();

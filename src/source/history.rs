@@ -102,11 +102,15 @@ pub fn query(names: &HashSet<String>, selector: &str) -> String {
     format!("{{__name__=~\"{}\",{selector}}}", names.join("|"))
 }
 
+/// The finest step a backfill asks for: stores scrape every 15 s to 1 m, so a finer step only
+/// repeats samples (and multiplies the answer's size).
+pub const MIN_STEP: Duration = Duration::from_secs(5);
+
 /// The step of a backfill over `from..to`: the target's interval, coarser if the store's
-/// point limit would be passed; never under one second.
+/// point limit would be passed; never under [`MIN_STEP`].
 pub fn step_for(interval: Duration, from_ms: i64, to_ms: i64) -> Duration {
     let span = (to_ms - from_ms).max(0);
-    let min_step_ms = (span / (MAX_POINTS - 1)).max(1000);
+    let min_step_ms = (span / (MAX_POINTS - 1)).max(MIN_STEP.as_millis() as i64);
     Duration::from_millis((interval.as_millis() as i64).max(min_step_ms) as u64)
 }
 
@@ -221,7 +225,9 @@ mod tests {
         let s = step_for(Duration::from_secs(5), 0, 15 * 60 * 1000);
         assert_eq!(s, Duration::from_secs(5));
         let s = step_for(Duration::from_millis(100), 0, 15 * 60 * 1000);
-        assert_eq!(s, Duration::from_secs(1));
+        assert_eq!(s, MIN_STEP);
+        let s = step_for(Duration::from_secs(30), 0, 15 * 60 * 1000);
+        assert_eq!(s, Duration::from_secs(30));
         let day = 24 * 3600 * 1000;
         assert!(day / s.as_millis().max(1) as i64 > 0);
         let s = step_for(Duration::from_secs(1), 0, day);

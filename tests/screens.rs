@@ -157,6 +157,11 @@ fn scripted() -> Model {
     };
     let mut m = cockpit::model(&config, &opts).expect("model");
     m.size = (120, 40);
+    // The operator is at the keyboard: the focus stays where each test puts it (following
+    // the worst alert at launch has a test of its own).
+    m.touched = true;
+    // The scripted rounds' clock: launch is just before the first of them.
+    m.launch_ms = T0 - 3000;
     for round in 1..=3u32 {
         let at = T0 - 3000 + i64::from(round) * 1000;
         m.now_ms = at;
@@ -639,7 +644,7 @@ fn a_preset_alert_fires_after_its_for_duration_and_shows_its_runbook_hint() {
     chars(&mut m, "7");
     let screen = render(&m);
     assert!(
-        screen.contains("FIRING  critical overlay     WebhookAckSlow"),
+        screen.contains("FIRING critical  overlay  WebhookAckSlow"),
         "{screen}"
     );
     assert!(
@@ -715,7 +720,7 @@ fn an_alert_is_acknowledged_with_a_note_silenced_and_its_remedy_looked_up() {
     assert_eq!(rec.params["alert"], "WebhookAckSlow");
     assert_eq!(m.firing_counts(), (2, 1, 0));
     let screen = render(&m);
-    assert!(screen.contains("2 firing (1 acked)"), "{screen}");
+    assert!(screen.contains("2 firing 5 pending (1 acked)"), "{screen}");
     assert!(screen.contains("ACKED by"), "{screen}");
     assert!(screen.contains(": rolling back"), "{screen}");
     // r: its remedy is a rollback, which this target does not offer: said in words.
@@ -740,7 +745,15 @@ fn an_alert_is_acknowledged_with_a_note_silenced_and_its_remedy_looked_up() {
     assert_eq!(rec.params["for"], "4h");
     assert_eq!(m.firing_counts(), (1, 0, 1));
     let screen = render(&m);
-    assert!(screen.contains("1 firing (1 silenced)"), "{screen}");
+    assert!(
+        screen.contains("1 firing 5 pending (1 silenced)"),
+        "{screen}"
+    );
+    // The strip says it is silenced, not firing.
+    assert!(
+        screen.contains("silenced crit  overlay  WebhookAckSlow"),
+        "{screen}"
+    );
     assert!(screen.contains("silenced critical overlay"), "{screen}");
     // Without an alert under the selection, the keys say what to do.
     chars(&mut m, "1");
@@ -749,4 +762,25 @@ fn an_alert_is_acknowledged_with_a_note_silenced_and_its_remedy_looked_up() {
         .toast
         .as_ref()
         .is_some_and(|t| t.text.contains("select an alert first")));
+}
+
+#[test]
+fn at_launch_the_focus_follows_the_worst_alert_until_a_key_is_pressed() {
+    let mut m = scripted();
+    m.touched = false;
+    m.focus = watchdeck::app::model::PanelId::Overview;
+    // One more round: the worst alert is the overlay's firing SseRingMiss (a counter's
+    // increase, shown in [7] Signals).
+    slow_overlay_round(&mut m, 4);
+    let worst = m.worst_alert().expect("an alert");
+    assert_eq!(
+        (worst.name.as_str(), worst.state),
+        ("SseRingMiss", "firing")
+    );
+    assert_eq!(m.focus, watchdeck::app::model::PanelId::Signals);
+    // A key, and the cockpit no longer moves the focus by itself.
+    key(&mut m, KeyCode::Tab);
+    let chosen = m.focus;
+    slow_overlay_round(&mut m, 5);
+    assert_eq!(m.focus, chosen);
 }

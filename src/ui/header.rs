@@ -153,8 +153,16 @@ pub fn render(m: &Model, buf: &mut Buffer, area: Rect) {
         left.remove(worst);
     }
     let mut spans = Vec::new();
+    let mut padded = false;
     for (i, (text, style, _)) in left.into_iter().enumerate() {
-        spans.push(Span::raw(if i == 0 { " " } else { "  " }));
+        // The environment banner brings its own padding.
+        let pad = match (i, text.starts_with(' '), padded) {
+            (0, true, _) => "",
+            (0, false, _) | (_, _, true) => " ",
+            _ => "  ",
+        };
+        padded = text.ends_with(' ');
+        spans.push(Span::raw(pad));
         spans.push(Span::styled(text, style));
     }
     let used: usize = spans.iter().map(|sp| sp.content.chars().count()).sum();

@@ -58,11 +58,14 @@ pub fn alert_words(a: &AlertRow, m: &Model) -> Vec<(String, ratatui::style::Styl
         "warning" => "warn",
         other => other,
     };
+    let silenced = m.marks.silenced_until(a, m.now_ms).is_some();
+    let (word, style) = match (silenced, firing) {
+        (true, _) => ("silenced", s.dim),
+        (false, true) => ("FIRING", style),
+        (false, false) => ("pending", style),
+    };
     let mut out = vec![
-        (
-            format!("{} {sev}", if firing { "FIRING" } else { "pending" }),
-            style,
-        ),
+        (format!("{word} {sev}"), style),
         (a.target.clone(), s.dim),
         (a.name.clone(), s.base),
         (format!("{} {}", a.value_text, a.threshold), style),
@@ -132,8 +135,8 @@ pub fn render(m: &Model, buf: &mut Buffer, area: Rect) {
     let mut lines = Vec::new();
     let room = usize::from(area.height.saturating_sub(1));
     let shown = alerts.len().min(room);
+    // Most needed first: a narrow terminal drops the words at the end.
     let mut summary: Vec<(String, ratatui::style::Style)> = Vec::new();
-    summary.push((m.history_summary(), s.dim));
     if alerts.len() > shown {
         summary.push((
             format!("+{} more alerts in [7]", alerts.len() - shown),
@@ -143,6 +146,7 @@ pub fn render(m: &Model, buf: &mut Buffer, area: Rect) {
     if !alerts.is_empty() {
         summary.push(("7 then Enter: the whole hint".to_owned(), s.dim));
     }
+    summary.push((m.history_summary(), s.dim));
     lines.push(fit_words(&summary, width));
     for a in alerts.iter().take(shown) {
         lines.push(fit_words(&alert_words(a, m), width));

@@ -131,12 +131,12 @@ fn row_value(screen: &str, consumer: &str, marker: &str) -> Option<f64> {
         .lines()
         .find(|l| l.contains(consumer) && l.contains(marker))?;
     let after = &line[line.find(consumer)? + consumer.len()..];
-    after
-        .split_whitespace()
-        .next()?
-        .replace('k', "")
-        .parse()
-        .ok()
+    // `17.4k` is 17400: the panel writes thousands with a k.
+    let word = after.split_whitespace().next()?;
+    match word.strip_suffix('k') {
+        Some(k) => k.parse::<f64>().ok().map(|v| v * 1000.0),
+        None => word.parse().ok(),
+    }
 }
 
 /// The value column of cn-index's backlog row for `consumer`.
@@ -175,7 +175,12 @@ fn cockpit_starts_shows_the_stall_moves_focus_opens_help_and_quits_cleanly() {
     let later = s.wait_for("index-v1 climbing", START, |t| {
         backlog_value(t, "index-v1").is_some_and(|v| v > v1 + 20.0)
     });
-    assert!(later.contains("climbing"), "{later}");
+    // The direction, in the longest words the row has room for (never a cut word).
+    assert!(
+        later.contains("/s climbing") || later.contains("/s ↑"),
+        "{later}"
+    );
+    assert!(!later.contains("climbi│"), "{later}");
 
     // Keys move the selection and focus: select the second target and drill into it.
     s.send("1");

@@ -104,7 +104,7 @@ pub fn rows(m: &Model, w: usize) -> Vec<Row> {
                 let mut lines = crate::fmt::wrap_words(text, room);
                 if lines.len() > 2 {
                     lines.truncate(2);
-                    let last = crate::fmt::wrap_words(&lines[1], room.saturating_sub(14).max(4));
+                    let last = crate::fmt::wrap_words(&lines[1], room.saturating_sub(16).max(4));
                     lines[1] = format!("{} … (Enter: all)", last[0]);
                 }
                 for (i, l) in lines.into_iter().enumerate() {

@@ -162,11 +162,21 @@ fn backlog(m: &Model, w: usize, limit: usize) -> Vec<Row> {
             let line = m.spark(&SparkKey::Backlog(t.name.clone(), b.labels.clone()));
             let (trend, eta) = trend_text(b.trend.as_ref(), false);
             let filling = b.trend.is_some_and(|t| t.direction == Direction::Filling);
-            let eta = match (b.trend.map(|t| t.direction), eta) {
-                (Some(Direction::Draining), Some(e)) => format!("empty {}", format_eta(e)),
-                (Some(Direction::Filling), _) => "climbing".to_owned(),
-                _ => String::new(),
+            // The rest of the row after the fixed columns: the longest wording that fits
+            // whole, never a word cut at the panel's edge.
+            let line = spark(&line, spark_width(w), 1.0);
+            let room = w.saturating_sub(46 + line.chars().count());
+            let choices: Vec<String> = match (b.trend.map(|t| t.direction), eta) {
+                (Some(Direction::Draining), Some(e)) => {
+                    vec![format!("empty {}", format_eta(e)), format_eta(e)]
+                }
+                (Some(Direction::Filling), _) => vec!["climbing".to_owned(), "↑".to_owned()],
+                _ => Vec::new(),
             };
+            let eta = choices
+                .into_iter()
+                .find(|c| c.chars().count() <= room)
+                .unwrap_or_default();
             let value_style = if b.warn {
                 s.crit
             } else if filling {
@@ -181,6 +191,13 @@ fn backlog(m: &Model, w: usize, limit: usize) -> Vec<Row> {
                 ("db", None) => " db".to_owned(),
                 _ => String::new(),
             };
+            let source = if eta.chars().count() + source.chars().count() <= room {
+                source
+            } else if b.source == "db" && eta.chars().count() + 3 <= room {
+                " db".to_owned()
+            } else {
+                String::new()
+            };
             out.push((
                 true,
                 Line::from(vec![
@@ -189,7 +206,7 @@ fn backlog(m: &Model, w: usize, limit: usize) -> Vec<Row> {
                     Span::styled(fit(short(&b.labels, &t.name), 16), s.base),
                     Span::styled(rfit(&num(b.value), 7), value_style),
                     Span::raw(" "),
-                    Span::styled(spark(&line, spark_width(w), 1.0), s.sparkline),
+                    Span::styled(line, s.sparkline),
                     Span::raw(" "),
                     Span::styled(rfit(&trend, 8), if filling { s.warn } else { s.dim }),
                     Span::raw(" "),

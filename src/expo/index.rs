@@ -459,10 +459,14 @@ impl SeriesIndex {
         let Ok((value, ts, _)) = sample_tail(&text[key_end..], format) else {
             return Fast::Slow;
         };
-        let Ok(key_str) = std::str::from_utf8(key) else {
+        // Keys are stored only if UTF-8; most are ASCII, which is the quicker check.
+        if !key.is_ascii() && std::str::from_utf8(key).is_err() {
+            return Fast::Slow;
+        }
+        // The name is ASCII: the scan took only name characters.
+        let Ok(name) = std::str::from_utf8(&text[..name_end]) else {
             return Fast::Slow;
         };
-        let name = &key_str[..name_end];
         match self.store(hash, key, name, value, ts, current, gen, now_ms) {
             Ok(()) => Fast::Inserted,
             Err(_) => Fast::Slow,
@@ -612,6 +616,11 @@ impl SeriesIndex {
 
     /// Drops series absent for more than `RETAIN_ABSENT` scrapes, compacting the arena.
     fn drop_vanished(&mut self, report: &mut ScrapeReport) {
+        // Every sample accepted is a different series (a repeat is refused), so when there
+        // were as many as the index holds, none is absent: skip the pass over all series.
+        if report.samples == self.series.len() {
+            return;
+        }
         let gen = self.generation;
         let gone = |s: &Series| gen.wrapping_sub(s.seen_gen) > RETAIN_ABSENT;
         // Checking every scrape is one pass over a few bytes a series; compaction is rare.

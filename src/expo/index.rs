@@ -12,8 +12,19 @@ use std::hash::BuildHasher;
 use hashbrown::HashTable;
 
 use super::family::{family_name_for, MetricType};
+use super::key::scan_new_key;
 use super::labels::{unescape, RawLabels};
 use super::lexer::{sample_tail, Format, Lexer, Line, LineError, Sample, NAME_START};
+
+/// What the fast path made of a sample line.
+enum Fast {
+    /// A known series, updated.
+    Updated,
+    /// A new series, stored.
+    Inserted,
+    /// Anything else: the full lexer decides.
+    Slow,
+}
 
 /// Size limits applied while ingesting; each must be non-zero.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,6 +172,9 @@ pub struct SeriesIndex {
     limits: IndexLimits,
     /// The id expected next: the one after the series last updated.
     cursor: SeriesId,
+    /// Tests turn the fast paths off to check they change nothing.
+    #[cfg(test)]
+    fast: bool,
 }
 
 impl std::fmt::Debug for SeriesIndex {
@@ -191,7 +205,16 @@ impl SeriesIndex {
             generation: 0,
             limits,
             cursor: 0,
+            #[cfg(test)]
+            fast: true,
         }
+    }
+
+    /// The same index with only the full lexer path, to check the fast paths against.
+    #[cfg(test)]
+    pub(crate) fn without_fast_paths(mut self) -> Self {
+        self.fast = false;
+        self
     }
 
     pub fn limits(&self) -> IndexLimits {
@@ -274,9 +297,17 @@ impl SeriesIndex {
                     report.sample_limit_hit = true;
                     break;
                 }
-                if self.update_known(text, format, gen, now_ms) {
-                    report.samples += 1;
-                    continue;
+                match self.fast(text, format, current, gen, now_ms) {
+                    Fast::Updated => {
+                        report.samples += 1;
+                        continue;
+                    }
+                    Fast::Inserted => {
+                        report.samples += 1;
+                        report.new_series += 1;
+                        continue;
+                    }
+                    Fast::Slow => {}
                 }
             }
             // Anything else (metadata, new series, errors) goes through the full lexer, which
@@ -332,17 +363,29 @@ impl SeriesIndex {
         report
     }
 
-    /// The fast path for a series seen before: guess the key as everything up to the last `}`
-    /// (or the first blank when there are no labels) and look it up. A hit is exact: the guess
-    /// equals a key that was fully validated when it was stored, so the full lexer would have
-    /// found the same key. A miss (new series, exemplar, error) returns false.
+    /// The fast path for a sample line. A series seen before: guess the key as everything up
+    /// to the last `}` (or the first blank when there are no labels) and look it up. A hit is
+    /// exact: the guess equals a key that was fully validated when it was stored, so the full
+    /// lexer would have found the same key. A miss is a new series (or an exemplar, or an
+    /// error): [`Self::insert_new`] stores it if the line is plainly well formed.
     #[inline]
-    fn update_known(&mut self, text: &[u8], format: Format, gen: u32, now_ms: i64) -> bool {
+    fn fast(
+        &mut self,
+        text: &[u8],
+        format: Format,
+        current: Option<u32>,
+        gen: u32,
+        now_ms: i64,
+    ) -> Fast {
+        #[cfg(test)]
+        if !self.fast {
+            return Fast::Slow;
+        }
         let key_end = match memchr::memrchr(b'}', text) {
             Some(i) => i + 1,
             None => match memchr::memchr2(b' ', b'\t', text) {
                 Some(i) => i,
-                None => return false,
+                None => return Fast::Slow,
             },
         };
         let key = &text[..key_end];
@@ -360,17 +403,19 @@ impl SeriesIndex {
                     .find(hash, |&id| key_of(&series[id as usize]) == key)
                 {
                     Some(&id) => id,
-                    None => return false,
+                    None => {
+                        return self.insert_new(text, key_end, hash, format, current, gen, now_ms)
+                    }
                 }
             }
         };
         self.cursor = id + 1;
         let e = &mut self.series[id as usize];
         if e.seen_gen == gen {
-            return false; // a duplicate: let the slow path report it
+            return Fast::Slow; // a duplicate: let the slow path report it
         }
         let Ok((value, ts, _)) = sample_tail(&text[key_end..], format) else {
-            return false;
+            return Fast::Slow;
         };
         e.prev = e.last;
         e.prev_ms = e.last_ms;
@@ -378,7 +423,54 @@ impl SeriesIndex {
         e.last_ms = now_ms;
         e.ts_ms = ts.unwrap_or(i64::MIN);
         e.seen_gen = gen;
-        true
+        Fast::Updated
+    }
+
+    /// A line whose guessed key (`text[..guess_end]`, hashing to `guess_hash`) is not in the
+    /// index: most often a new series. Stores it when the key scans clean in one pass; anything
+    /// unusual (escapes, errors, limits, an exemplar's `}` fooling the guess into a known
+    /// series) is left to the full lexer, which reports it exactly as before.
+    #[allow(clippy::too_many_arguments)]
+    fn insert_new(
+        &mut self,
+        text: &[u8],
+        guess_end: usize,
+        guess_hash: u64,
+        format: Format,
+        current: Option<u32>,
+        gen: u32,
+        now_ms: i64,
+    ) -> Fast {
+        let Some((name_end, key_end)) =
+            scan_new_key(text, self.limits.max_labels, self.limits.max_label_length)
+        else {
+            return Fast::Slow;
+        };
+        let key = &text[..key_end];
+        let hash = if key_end == guess_end {
+            guess_hash
+        } else {
+            let hash = self.hasher.hash_one(key);
+            if self.find_hashed(hash, key).is_some() {
+                return Fast::Slow;
+            }
+            hash
+        };
+        let Ok((value, ts, _)) = sample_tail(&text[key_end..], format) else {
+            return Fast::Slow;
+        };
+        // Keys are stored only if UTF-8; most are ASCII, which is the quicker check.
+        if !key.is_ascii() && std::str::from_utf8(key).is_err() {
+            return Fast::Slow;
+        }
+        // The name is ASCII: the scan took only name characters.
+        let Ok(name) = std::str::from_utf8(&text[..name_end]) else {
+            return Fast::Slow;
+        };
+        match self.store(hash, key, name, value, ts, current, gen, now_ms) {
+            Ok(()) => Fast::Inserted,
+            Err(_) => Fast::Slow,
+        }
     }
 
     #[inline]
@@ -437,15 +529,40 @@ impl SeriesIndex {
         if std::str::from_utf8(s.key).is_err() {
             return Err("series is not valid UTF-8".to_owned());
         }
+        self.store(
+            hash,
+            s.key,
+            s.name,
+            s.value,
+            s.timestamp_ms,
+            current,
+            gen,
+            now_ms,
+        )
+    }
+
+    /// Appends a new, validated series.
+    #[allow(clippy::too_many_arguments)]
+    fn store(
+        &mut self,
+        hash: u64,
+        key: &[u8],
+        name: &str,
+        value: f64,
+        timestamp_ms: Option<i64>,
+        current: Option<u32>,
+        gen: u32,
+        now_ms: i64,
+    ) -> Result<(), String> {
         let key_off = u32::try_from(self.keys.len()).map_err(|_| "series index is full")?;
-        let key_len = u32::try_from(s.key.len()).map_err(|_| "series key too long")?;
+        let key_len = u32::try_from(key.len()).map_err(|_| "series key too long")?;
         if key_off.checked_add(key_len).is_none() {
             return Err("series index is full".to_owned());
         }
         let family = match current {
             Some(f)
                 if family_name_for(
-                    s.name,
+                    name,
                     &self.families[f as usize].name,
                     self.families[f as usize].kind,
                 )
@@ -453,20 +570,26 @@ impl SeriesIndex {
             {
                 f
             }
-            _ => self.family(s.name),
+            _ => self.family(name),
         };
         let id = SeriesId::try_from(self.series.len()).map_err(|_| "series index is full")?;
-        self.keys.extend_from_slice(s.key);
+        // Appending in order (a first scrape, new pods at the end): the series expected next is
+        // not in the index yet, so point past the end instead of comparing with series 0 every
+        // time. A series new in the middle leaves the expectation where it was.
+        if self.cursor == id {
+            self.cursor = id + 1;
+        }
+        self.keys.extend_from_slice(key);
         self.series.push(Series {
             key_off,
             key_len,
             family,
             seen_gen: gen,
-            last: s.value,
+            last: value,
             prev: f64::NAN,
             last_ms: now_ms,
             prev_ms: i64::MIN,
-            ts_ms: s.timestamp_ms.unwrap_or(i64::MIN),
+            ts_ms: timestamp_ms.unwrap_or(i64::MIN),
         });
         let (keys, series, hasher) = (&self.keys, &self.series, &self.hasher);
         self.table.insert_unique(hash, id, |&id| {
@@ -493,6 +616,11 @@ impl SeriesIndex {
 
     /// Drops series absent for more than `RETAIN_ABSENT` scrapes, compacting the arena.
     fn drop_vanished(&mut self, report: &mut ScrapeReport) {
+        // Every sample accepted is a different series (a repeat is refused), so when there
+        // were as many as the index holds, none is absent: skip the pass over all series.
+        if report.samples == self.series.len() {
+            return;
+        }
         let gen = self.generation;
         let gone = |s: &Series| gen.wrapping_sub(s.seen_gen) > RETAIN_ABSENT;
         // Checking every scrape is one pass over a few bytes a series; compaction is rare.
@@ -525,10 +653,12 @@ impl SeriesIndex {
     /// The series with this exact key (`name{labels}` as written), if known.
     pub fn find(&self, key: &str) -> Option<SeriesId> {
         let hash = self.hasher.hash_one(key.as_bytes());
+        self.find_hashed(hash, key.as_bytes())
+    }
+
+    fn find_hashed(&self, hash: u64, key: &[u8]) -> Option<SeriesId> {
         self.table
-            .find(hash, |&id| {
-                self.key(&self.series[id as usize]) == key.as_bytes()
-            })
+            .find(hash, |&id| self.key(&self.series[id as usize]) == key)
             .copied()
     }
 

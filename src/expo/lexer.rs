@@ -194,7 +194,7 @@ const fn table(start: bool) -> [bool; 256] {
 }
 
 /// Length of the metric name at the start of `b` (0 when there is none).
-fn name_len(b: &[u8]) -> usize {
+pub(crate) fn name_len(b: &[u8]) -> usize {
     match b.first() {
         Some(c) if NAME_START[*c as usize] => {
             1 + b[1..]

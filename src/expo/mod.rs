@@ -13,6 +13,7 @@
 
 mod family;
 mod index;
+mod key;
 mod labels;
 mod lexer;
 

@@ -392,3 +392,60 @@ risk = "low"
     assert_eq!(last["phase"], "outcome");
     assert_eq!(last["result"], "completed-headless", "{audit}");
 }
+
+/// Every incident scenario, at 200×50 and at 80×24: the first complete frame (every target
+/// up or named, history read) already names the scenario's own alert as FIRING in the strip
+/// under the header, with its since-time from history, and no frame on the way says "no
+/// alerts firing" once the alert holds.
+#[test]
+fn every_incident_is_firing_on_the_first_complete_frame_at_both_sizes() {
+    let cases = [
+        ("backlog-stall", "OutboxBacklogHigh"),
+        ("ack-latency", "WebhookAckSlow"),
+        ("sse-drop", "SseRingMiss"),
+        ("disk-fill", "DbDiskPressure"),
+        ("dependency-down", "ApiErrorRateCritical"),
+    ];
+    for (scenario, alert) in cases {
+        for (cols, rows) in [(200, 50), (80, 24)] {
+            let mut s = Session::start(
+                &["demo", "--scenario", scenario],
+                "xterm-256color",
+                cols,
+                rows,
+            );
+            let calm_frames = std::cell::Cell::new(0u32);
+            let screen = s.wait_for(&format!("{scenario} at {cols}x{rows}"), START, |t| {
+                // A frame is complete once the history is in (the strip says where it came
+                // from) and every target has reported.
+                let complete = t.contains("history: 15m from") && t.contains("(6/6)");
+                if complete && t.contains("no alerts firing") {
+                    calm_frames.set(calm_frames.get() + 1);
+                }
+                complete
+            });
+            assert_eq!(
+                calm_frames.get(),
+                0,
+                "{scenario} {cols}x{rows}: a complete frame said no alerts firing"
+            );
+            let strip: Vec<&str> = screen.lines().skip(1).take(6).collect();
+            assert!(
+                strip
+                    .iter()
+                    .any(|l| l.contains("FIRING") && l.contains(alert) && l.contains("(history)")),
+                "{scenario} {cols}x{rows}: {alert} is not firing from history in the strip:\n{screen}"
+            );
+            assert!(
+                !screen
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .contains("no alerts firing"),
+                "{screen}"
+            );
+            s.send("q");
+            let _ = s.wait_exit(Duration::from_secs(10));
+        }
+    }
+}

@@ -233,7 +233,8 @@ fn wide_main_view_shows_every_panel_with_normal_empty_stale_and_error_states() {
     let screen = render(&m);
     insta::assert_snapshot!("main_wide", screen);
     assert!(screen.contains(" PROD "));
-    assert!(screen.contains("1/4 targets up"));
+    assert!(screen.contains("1/4 targets up"), "{screen}");
+    assert!(screen.contains("down: mail, rest-api"), "{screen}");
     assert!(screen.contains("STALE"), "mail is stale");
     assert!(
         screen.contains("connection refused"),

@@ -69,12 +69,15 @@ pub fn summary(store: &crate::store::Store) -> String {
         .filter(|h| !matches!(h, HistoryState::None))
         .collect();
     if targets.is_empty() {
-        return "no history store ([history] not set): alerts count from launch".to_owned();
+        return "no history ([history] unset): alerts from launch".to_owned();
     }
     let source = |h: &HistoryState| match h {
         HistoryState::Loading { source }
         | HistoryState::Loaded { source, .. }
-        | HistoryState::Failed { source, .. } => source.trim_end_matches('/').to_owned(),
+        | HistoryState::Failed { source, .. } => source
+            .trim_end_matches('/')
+            .trim_start_matches("http://")
+            .to_owned(),
         HistoryState::None => String::new(),
     };
     let src = source(targets[0]);
@@ -105,7 +108,7 @@ pub fn summary(store: &crate::store::Store) -> String {
         .max()
         .unwrap_or(0);
     let mut text = format!(
-        "history: {} from {src} ({}/{} targets)",
+        "history: {} from {src} ({}/{})",
         crate::derive::format_eta(span as f64 / 1000.0),
         loaded.len(),
         targets.len()

@@ -130,6 +130,17 @@ pub struct AlertRow {
     pub watches: Option<AlertValue>,
 }
 
+/// A threshold in its value's unit (a plain number for counts and seconds-stale).
+fn threshold_text(kind: AlertValue, t: f64) -> String {
+    match kind {
+        AlertValue::DiskUsedRatio
+        | AlertValue::DbConnectionsRatio
+        | AlertValue::ErrorRatio
+        | AlertValue::LatencyP95 => value_text(kind, Some(t)),
+        _ => format!("{t}"),
+    }
+}
+
 /// A rule's value as the operator reads it: ratios in percent, latencies in time units.
 pub fn value_text(kind: AlertValue, value: Option<f64>) -> String {
     let Some(v) = value.filter(|v| !v.is_nan()) else {
@@ -334,9 +345,10 @@ impl AlertBook {
                     Severity::Warning => 1,
                     Severity::Info => 2,
                 };
+                // In the value's own unit: `> 90 %`, `> 200ms`.
                 let threshold = match e.rule.condition {
-                    Condition::Above(t) => format!("> {t}"),
-                    Condition::Below(t) => format!("< {t}"),
+                    Condition::Above(t) => format!("> {}", threshold_text(e.spec.value, t)),
+                    Condition::Below(t) => format!("< {}", threshold_text(e.spec.value, t)),
                 };
                 Some((
                     rank,

@@ -31,6 +31,7 @@ pub fn render(m: &Model, buf: &mut Buffer, area: Rect) {
     left.push(("watchdeck".to_owned(), s.title, 9));
     let health_style = if up == total { s.ok } else { s.crit };
     left.push((format!("{up}/{total} targets up"), health_style, 1));
+    let short_up = format!("{up}/{total} up");
     let (firing, acked, silenced) = m.firing_counts();
     let pending = m.pending_count();
     let mut notes = Vec::new();
@@ -75,24 +76,32 @@ pub fn render(m: &Model, buf: &mut Buffer, area: Rect) {
             .filter(|a| m.am_alert_is_ours(a))
             .count();
         if n > 0 {
-            left.push((format!("am: {n} firing"), s.crit, 4));
+            left.push((format!("am: {n} firing"), s.crit, 5));
         }
     }
-    let bad: Vec<String> = m
-        .shown
-        .targets
-        .iter()
-        .filter(|t| t.status == "down" || t.status == "degraded")
-        .map(|t| format!("{} {}", t.name, t.status))
-        .collect();
-    if !bad.is_empty() {
-        let more = if bad.len() > 3 {
-            format!(" +{}", bad.len() - 3)
+    // Down targets by name, then degraded ones (each list cut to three names and a count).
+    for (status, prio) in [("down", 4), ("degraded", 6)] {
+        let names: Vec<&str> = m
+            .shown
+            .targets
+            .iter()
+            .filter(|t| t.status == status)
+            .map(|t| t.name.as_str())
+            .collect();
+        if names.is_empty() {
+            continue;
+        }
+        let more = if names.len() > 3 {
+            format!(" +{}", names.len() - 3)
         } else {
             String::new()
         };
-        let shown: Vec<&str> = bad.iter().take(3).map(String::as_str).collect();
-        left.push((format!("{}{more}", shown.join(", ")), s.crit, 5));
+        let shown: Vec<&str> = names.iter().take(3).copied().collect();
+        left.push((
+            format!("{status}: {}{more}", shown.join(", ")),
+            s.crit,
+            prio,
+        ));
     }
     let stale = m.acts.stale_backups(m.now_ms);
     if !stale.is_empty() {
@@ -100,7 +109,7 @@ pub fn render(m: &Model, buf: &mut Buffer, area: Rect) {
             .iter()
             .filter_map(|t| m.shown.targets.get(*t).map(|t| t.name.as_str()))
             .collect();
-        left.push((format!("backup stale: {}", names.join(", ")), s.crit, 6));
+        left.push((format!("backup stale: {}", names.join(", ")), s.crit, 7));
     }
     let mut right = Vec::new();
     // An action in flight shows on every view: what, where, which phase.
@@ -144,12 +153,22 @@ pub fn render(m: &Model, buf: &mut Buffer, area: Rect) {
     let width = |segs: &[(String, ratatui::style::Style, u8)]| -> usize {
         segs.iter().map(|(t, ..)| t.chars().count() + 2).sum()
     };
+    // Whole segments leave, least important first; before the worst signal or the counts
+    // would have to go, the target count takes its short form.
+    let mut shortened = false;
     while width(&left) > room && !left.is_empty() {
-        let worst = left
+        let (worst, prio) = left
             .iter()
             .enumerate()
             .max_by_key(|(_, (.., p))| *p)
-            .map_or(0, |(i, _)| i);
+            .map_or((0, 0), |(i, (.., p))| (i, *p));
+        if prio <= 4 && !shortened {
+            shortened = true;
+            if let Some(seg) = left.iter_mut().find(|(_, _, p)| *p == 1) {
+                seg.0.clone_from(&short_up);
+                continue;
+            }
+        }
         left.remove(worst);
     }
     let mut spans = Vec::new();

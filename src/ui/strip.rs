@@ -4,9 +4,9 @@
 //! rule, value and since-when, a pending one its progress (`1:20 / 5m`).
 //!
 //! ```text
-//!  history: 15m from http://prom:9090 (6/6 targets) · 2 firing 1 pending · 7 Enter: hint
-//!  FIRING crit  cn-relay  DbDiskPressure     100 % > 0.9  since 6m12s (from history)
-//!  pending warn mail      HealthCheckFailing 1 > 0        0:20 / 30s since launch
+//!  +2 more in [7]  7 Enter: hint  history: 15m from prom:9090 (6/6)
+//!  FIRING crit  cn-relay  DbDiskPressure  100 %  since 6m12s (history)  > 90 %
+//!  pending warn  mail  HealthCheckFailing  1  0:20 / 30s since launch  > 0
 //! ```
 
 use ratatui::buffer::Buffer;
@@ -35,7 +35,7 @@ pub fn progress(a: &AlertRow, now_ms: i64) -> String {
 pub fn since(a: &AlertRow, m: &Model) -> String {
     let age = format_eta((m.now_ms - a.since_ms).max(0) as f64 / 1000.0);
     if a.from_history {
-        format!("since {age} (from history)")
+        format!("since {age} (history)")
     } else if a.since_ms <= m.launch_ms + m.launch_slack_ms {
         format!("since launch ({age})")
     } else {
@@ -68,8 +68,9 @@ pub fn alert_words(a: &AlertRow, m: &Model) -> Vec<(String, ratatui::style::Styl
         (format!("{word} {sev}"), style),
         (a.target.clone(), s.dim),
         (a.name.clone(), s.base),
-        (format!("{} {}", a.value_text, a.threshold), style),
+        (a.value_text.clone(), style),
     ];
+    // When it began comes before the threshold: on a narrow line the threshold leaves first.
     if firing {
         out.push((since(a, m), s.dim));
     } else {
@@ -81,6 +82,7 @@ pub fn alert_words(a: &AlertRow, m: &Model) -> Vec<(String, ratatui::style::Styl
         };
         out.push((format!("{}{launch}", progress(a, m.now_ms)), s.warn));
     }
+    out.push((a.threshold.clone(), s.dim));
     out
 }
 
@@ -138,13 +140,10 @@ pub fn render(m: &Model, buf: &mut Buffer, area: Rect) {
     // Most needed first: a narrow terminal drops the words at the end.
     let mut summary: Vec<(String, ratatui::style::Style)> = Vec::new();
     if alerts.len() > shown {
-        summary.push((
-            format!("+{} more alerts in [7]", alerts.len() - shown),
-            s.warn,
-        ));
+        summary.push((format!("+{} more in [7]", alerts.len() - shown), s.warn));
     }
     if !alerts.is_empty() {
-        summary.push(("7 then Enter: the whole hint".to_owned(), s.dim));
+        summary.push(("7 Enter: hint".to_owned(), s.dim));
     }
     summary.push((m.history_summary(), s.dim));
     lines.push(fit_words(&summary, width));

@@ -107,7 +107,10 @@ async fn range(
 }
 
 /// The series of a successful matrix answer: sorted labels → points `(t, value)`.
-fn matrix(v: &Value) -> BTreeMap<Vec<(String, String)>, Vec<(f64, f64)>> {
+/// A series' labels and its points.
+type Matrix = BTreeMap<Vec<(String, String)>, Vec<(f64, f64)>>;
+
+fn matrix(v: &Value) -> Matrix {
     assert_eq!(v["status"], "success", "{v}");
     assert_eq!(v["data"]["resultType"], "matrix", "{v}");
     let mut out = BTreeMap::new();

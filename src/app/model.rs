@@ -522,8 +522,6 @@ impl Model {
     pub fn mode(&self) -> Mode {
         match (&self.popup, &self.view) {
             (Some(Popup::Help { .. }), _) => Mode::Help,
-            // The hint leaves every alert key working: c, s, r act on the alert it shows.
-            (Some(Popup::AlertHint(_)), _) => Mode::Normal,
             (Some(Popup::Palette(_)), _) => Mode::Palette,
             (Some(Popup::ConfirmQuit | Popup::ConfirmCancel { .. }), _) => Mode::Confirm,
             (Some(Popup::Plan(p)), _) if p.prepared.risk == crate::actions::Risk::Low => {
@@ -538,7 +536,8 @@ impl Model {
                 Mode::Input
             }
             (None, View::Checklist) => Mode::Checklist,
-            (None, _) => Mode::Normal,
+            // The hint leaves every alert key working: c, s, r act on the alert it shows.
+            (Some(Popup::AlertHint(_)) | None, _) => Mode::Normal,
         }
     }
 

@@ -197,6 +197,7 @@ impl Report {
             + "\n"
     }
 
+    #[allow(clippy::too_many_lines)] // one section after another, top to bottom
     pub fn to_markdown(&self) -> String {
         let mut o = String::new();
         let s = &self.summary;

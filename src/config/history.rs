@@ -303,7 +303,7 @@ mod tests {
         assert_eq!(parse_selector(r#"{a="x\"y"}"#), Ok(vec!["a".to_owned()]));
         for bad in [
             "{}",
-            r#"{job=relay}"#,
+            r"{job=relay}",
             r#"{job="relay" instance="x"}"#,
             r#"{__name__="up"}"#,
             r#"{job="relay}"#,

@@ -87,6 +87,7 @@ const ALERT_KEYS: &[&str] = &[
 
 /// Reports every unknown key in `text`. Returns false (and reports nothing) if the text does
 /// not even parse as TOML, or if all keys are known; the caller then reports serde's error.
+#[allow(clippy::too_many_lines)] // one table of the schema after another
 pub(super) fn report_unknown(text: &str, p: &mut Problems<'_>) -> bool {
     let Ok(Node::Table(root)) = toml::from_str::<Node>(text) else {
         return false;

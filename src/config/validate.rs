@@ -187,6 +187,7 @@ fn defaults(d: Option<&DefaultsFile>, p: &mut Problems<'_>) -> Defaults {
     Defaults { interval, timeout }
 }
 
+#[allow(clippy::too_many_lines)] // one key of [[target]] after another
 fn target(
     spanned: &Spanned<TargetFile>,
     defaults: &Defaults,

@@ -78,9 +78,10 @@ impl History {
             let Ok(key) = std::str::from_utf8(s.key) else {
                 continue;
             };
-            let id = match self.ids.get(key) {
-                Some(id) => *id,
-                None => {
+            let id = if let Some(id) = self.ids.get(key) {
+                *id
+            } else {
+                {
                     let labels = s
                         .labels
                         .iter()

@@ -28,6 +28,7 @@ use super::query::{parse_range, select, RangeQuery};
 use super::server::{accept, to_response, Node, Reply, JSON_TYPE};
 
 /// One twin as the history server labels it.
+#[allow(clippy::struct_field_names)] // `instance` is the Prometheus label it stands for
 pub(crate) struct Instance {
     /// `host:port` of its metrics URL.
     pub(crate) instance: String,

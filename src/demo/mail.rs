@@ -61,7 +61,7 @@ pub(crate) fn new(scenario: Scenario, profile: &Profile) -> Box<dyn Sim> {
         db_latency_ms: Wander::new(5.0, 0.3, 0.5).within(1.0, 10_000.0),
     };
     sim.scale(profile.load);
-    let incident: Option<(f64, fn(&mut Mail))> = match scenario {
+    let incident: super::script::Incident<Mail> = match scenario {
         Scenario::DependencyDown => Some((DEPENDENCY_DOWN_LEAD, |sim: &mut Mail| {
             sim.database_down = true;
             sim.smtp_errors.rate = 1.5;

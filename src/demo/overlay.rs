@@ -77,7 +77,7 @@ pub(crate) fn new(scenario: Scenario, profile: &Profile) -> Box<dyn Sim> {
         bad_release: None,
     };
     sim.scale(profile.load);
-    let incident: Option<(f64, fn(&mut Overlay))> = match scenario {
+    let incident: super::script::Incident<Overlay> = match scenario {
         Scenario::AckLatency => {
             // The newest release is the cause: it was deployed at the onset, and running the
             // one before it (a rollback) brings the ACKs back (`run_release`).

@@ -514,7 +514,7 @@ mod tests {
             (r#"{job=~"a.*"}"#, "regular-expression operator"),
             (r#"{job=~"\\d"}"#, "escape"),
             (r#"{job="a\q"}"#, "unknown escape"),
-            (r#"{job='a'}"#, "double-quoted"),
+            (r"{job='a'}", "double-quoted"),
             (r#"{job="a"#, "not closed"),
             (r#"{job=""}"#, "non-empty matcher"),
             (r#"{job=~"a|"}"#, "non-empty matcher"),

@@ -11,6 +11,9 @@ use super::server::{Reply, Sim};
 use super::sim::{Expo, Profile};
 use super::topics::TopicState;
 
+/// An incident: how many seconds before launch it began, and what it does to the twin.
+pub(crate) type Incident<S> = Option<(f64, fn(&mut S))>;
+
 /// Simulated seconds recorded before launch: more than the engine's 15-minute backfill, so
 /// that window is full from its first point.
 pub(crate) const PAST_SECS: f64 = 20.0 * 60.0;
@@ -26,11 +29,7 @@ pub(crate) struct Scripted<S> {
 
 /// Warms `sim` up calm to [`PAST_SECS`] before launch (the profile's uptime is the uptime at
 /// launch) and schedules `incident`: `(seconds before launch it begins, what it changes)`.
-pub(crate) fn script<S: Sim>(
-    mut sim: S,
-    profile: &Profile,
-    incident: Option<(f64, fn(&mut S))>,
-) -> Box<dyn Sim> {
+pub(crate) fn script<S: Sim>(mut sim: S, profile: &Profile, incident: Incident<S>) -> Box<dyn Sim> {
     sim.advance((profile.uptime - PAST_SECS).max(0.0));
     match incident {
         Some((lead, onset)) => Box::new(Scripted {

@@ -86,7 +86,7 @@ impl Cockpit {
         }
     }
 
-    fn target(&self, name: &str) -> usize {
+    fn target(name: &str) -> usize {
         SERVICES
             .iter()
             .position(|(n, ..)| *n == name)
@@ -201,7 +201,7 @@ impl Cockpit {
         panels
     }
 
-    fn names(&self) -> Vec<String> {
+    fn names() -> Vec<String> {
         SERVICES.iter().map(|(n, ..)| (*n).to_owned()).collect()
     }
 }
@@ -210,7 +210,7 @@ impl Cockpit {
 /// disk filling towards an ETA. Pending rules are collected into `pending`.
 fn assert_calm(c: &Cockpit, panels: &[TargetPanels], pending: &mut BTreeSet<String>) {
     let at = (c.now - LAUNCH_MS) / 1000;
-    let rows = c.book.rows(&c.names());
+    let rows = c.book.rows(&Cockpit::names());
     let firing: Vec<String> = rows
         .iter()
         .filter(|r| r.state == "firing")
@@ -310,7 +310,7 @@ fn every_incident_fires_its_alert_on_the_first_frame() {
             let mut c = Cockpit::launch(scenario);
             let mut first_frame = Vec::new();
             c.backfill(step, &mut |_, panels| first_frame = panels.to_vec());
-            let rows = c.book.rows(&c.names());
+            let rows = c.book.rows(&Cockpit::names());
             let row = rows
                 .iter()
                 .find(|r| r.target == target && r.name == alert)
@@ -325,7 +325,7 @@ fn every_incident_fires_its_alert_on_the_first_frame() {
                 "{scenario}: {alert} fired only {} s before launch",
                 (LAUNCH_MS - row.since_ms) / 1000
             );
-            let t = &first_frame[c.target(target)];
+            let t = &first_frame[Cockpit::target(target)];
             incident_numbers(scenario, &c, t, &first_frame);
             // …and it keeps firing as the live cockpit goes on.
             for _ in 0..60 {
@@ -333,7 +333,7 @@ fn every_incident_fires_its_alert_on_the_first_frame() {
             }
             let still = c
                 .book
-                .rows(&c.names())
+                .rows(&Cockpit::names())
                 .into_iter()
                 .any(|r| r.target == target && r.name == alert && r.state == "firing");
             assert!(still, "{scenario}: {alert} stopped firing after launch");
@@ -367,7 +367,7 @@ fn incident_numbers(scenario: Scenario, c: &Cockpit, t: &TargetPanels, all: &[Ta
             assert!(now.value <= 10.0, "{now:?}");
             // Minutes ago the audience was in the hundreds: the backfill shows the fall.
             let key = "sse_clients{aud=\"overlay\"}";
-            let points = c.store.targets[c.target("overlay")].points(key);
+            let points = c.store.targets[Cockpit::target("overlay")].points(key);
             let before: Vec<f64> = points
                 .iter()
                 .filter(|p| p.0 <= LAUNCH_MS - 7 * 60_000)
@@ -385,7 +385,7 @@ fn incident_numbers(scenario: Scenario, c: &Cockpit, t: &TargetPanels, all: &[Ta
                 .find(|d| d.label == "/var/lib/postgresql")
                 .expect("pg disk");
             assert!(pg.used_ratio > 0.999, "full before launch: {pg:?}");
-            let mail = all[c.target("mail")]
+            let mail = all[Cockpit::target("mail")]
                 .disks
                 .iter()
                 .find(|d| d.source == "mail")
@@ -395,7 +395,7 @@ fn incident_numbers(scenario: Scenario, c: &Cockpit, t: &TargetPanels, all: &[Ta
         Scenario::DependencyDown => {
             let ratio = t.errors[0].ratio.expect("a 5xx ratio");
             assert!(ratio > 0.06, "{ratio}");
-            let mail = &all[c.target("mail")];
+            let mail = &all[Cockpit::target("mail")];
             assert!(mail.queue[0].value > 1000.0, "{:?}", mail.queue[0]);
         }
         Scenario::Calm => {}

@@ -4,6 +4,7 @@
 //! timestamps, and a rule whose condition has held for six minutes fires on the first frame
 //! with its true since-time.
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use super::panels::{target_panels, TargetPanels};
@@ -114,7 +115,7 @@ pub fn summary(store: &crate::store::Store) -> String {
         targets.len()
     );
     if let Some(e) = failed.first() {
-        text.push_str(&format!("; {} failed: {e}", failed.len()));
+        let _ = write!(text, "; {} failed: {e}", failed.len());
     }
     text
 }

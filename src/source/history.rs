@@ -18,6 +18,9 @@ use super::promql::{PromClient, Range};
 use crate::config::history::TargetHistory;
 use crate::expo::RawLabels;
 
+/// One evaluation time of the past and the watched values present then.
+pub type Step = (i64, Vec<(Arc<str>, f64)>);
+
 /// What one backfill read.
 #[derive(Debug, Clone, Default)]
 pub struct HistoryBatch {
@@ -27,7 +30,7 @@ pub struct HistoryBatch {
     pub from_ms: i64,
     pub to_ms: i64,
     /// Evaluation times, oldest first, each with the watched values present then.
-    pub steps: Vec<(i64, Vec<(Arc<str>, f64)>)>,
+    pub steps: Vec<Step>,
     /// Series read.
     pub series: usize,
     /// Why nothing (or not everything) could be read, in plain words.
@@ -49,7 +52,7 @@ pub fn canonical_key(key: &str) -> Arc<str> {
     };
     let raw = RawLabels::new(&key.as_bytes()[open + 1..key.len() - 1]);
     let mut pairs: Vec<(&str, std::borrow::Cow<'_, str>)> = Vec::new();
-    for pair in raw.iter() {
+    for pair in &raw {
         match pair {
             Ok((n, v)) if !v.is_empty() => pairs.push((n, v)),
             Ok(_) => {}
@@ -96,7 +99,7 @@ fn key_of<'a>(name: &str, labels: impl Iterator<Item = (&'a str, &'a str)>) -> S
 }
 
 /// The query that reads every watched series of one target.
-pub fn query(names: &HashSet<String>, selector: &str) -> String {
+pub fn query<S: std::hash::BuildHasher>(names: &HashSet<String, S>, selector: &str) -> String {
     let mut names: Vec<&str> = names.iter().map(String::as_str).collect();
     names.sort_unstable();
     format!("{{__name__=~\"{}\",{selector}}}", names.join("|"))
@@ -116,10 +119,10 @@ pub fn step_for(interval: Duration, from_ms: i64, to_ms: i64) -> Duration {
 
 /// Reads one target's past over `from_ms..=to_ms`. Never fails: a store that is down, slow or
 /// answers junk gives a batch with `error` set and no steps.
-pub async fn backfill(
+pub async fn backfill<S: std::hash::BuildHasher>(
     target: usize,
     spec: &TargetHistory,
-    names: &HashSet<String>,
+    names: &HashSet<String, S>,
     interval: Duration,
     from_ms: i64,
     to_ms: i64,
@@ -208,7 +211,7 @@ mod tests {
             r#"x{a="q\"uote"}"#
         );
         assert_eq!(&*canonical_key(r#"x{a="1",b="2"}"#), r#"x{a="1",b="2"}"#);
-        assert_eq!(&*canonical_key(r#"x{}"#), "x");
+        assert_eq!(&*canonical_key(r"x{}"), "x");
     }
 
     #[test]

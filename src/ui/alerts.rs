@@ -19,6 +19,7 @@ use crate::fmt::num;
 type Row = (bool, Line<'static>);
 
 /// Rows for the alerts of every target (or the drilled-into one), `w` columns wide.
+#[allow(clippy::too_many_lines)] // silenced, firing and pending rows with their hints
 pub fn rows(m: &Model, w: usize) -> Vec<Row> {
     let s = &m.styles;
     let mut out = Vec::new();

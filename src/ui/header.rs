@@ -16,11 +16,14 @@ pub use crate::fmt::clock;
 /// The header names the worst thing: counts of firing and pending alerts, the down and
 /// degraded targets by name, and the single worst signal. Segments are whole words, kept in
 /// order of importance: on a narrow terminal the least important leave first, never cut.
-pub fn render(m: &Model, buf: &mut Buffer, area: Rect) {
+/// The left side's segments: (text, style, priority; lower stays longer).
+type Segment = (String, ratatui::style::Style, u8);
+
+fn segments(m: &Model) -> (Vec<Segment>, String) {
     let s = &m.styles;
     let (up, total) = m.targets_up();
     // (text, style, priority: lower stays longer)
-    let mut left: Vec<(String, ratatui::style::Style, u8)> = Vec::new();
+    let mut left: Vec<Segment> = Vec::new();
     if let Some(env) = &m.environment {
         left.push((
             format!(" {} ", env.to_uppercase()),
@@ -111,6 +114,12 @@ pub fn render(m: &Model, buf: &mut Buffer, area: Rect) {
             .collect();
         left.push((format!("backup stale: {}", names.join(", ")), s.crit, 7));
     }
+    (left, short_up)
+}
+
+pub fn render(m: &Model, buf: &mut Buffer, area: Rect) {
+    let s = &m.styles;
+    let (mut left, short_up) = segments(m);
     let mut right = Vec::new();
     // An action in flight shows on every view: what, where, which phase.
     if let Some(r) = m.acts.running.first() {
@@ -150,9 +159,8 @@ pub fn render(m: &Model, buf: &mut Buffer, area: Rect) {
     let right_w: usize = right.iter().map(|sp| sp.content.chars().count()).sum();
     // Drop whole segments, least important first, until the left side fits beside the right.
     let room = usize::from(area.width).saturating_sub(right_w + 1);
-    let width = |segs: &[(String, ratatui::style::Style, u8)]| -> usize {
-        segs.iter().map(|(t, ..)| t.chars().count() + 2).sum()
-    };
+    let width =
+        |segs: &[Segment]| -> usize { segs.iter().map(|(t, ..)| t.chars().count() + 2).sum() };
     // Whole segments leave, least important first; before the worst signal or the counts
     // would have to go, the target count takes its short form.
     let mut shortened = false;

@@ -808,3 +808,48 @@ fn report_files_are_not_readable_by_others_even_with_a_loose_umask() {
         .expect("open");
     f.write_all(b"").expect("writable by the owner");
 }
+
+/// `check --demo --scenario S` for all six scenarios: calm passes (0); every incident fails
+/// (1) on its own alert, already firing from the demo's history, never PASSED.
+#[test]
+fn check_exit_codes_for_every_demo_scenario() {
+    let cases = [
+        ("calm", 0, None),
+        ("backlog-stall", 1, Some("OutboxBacklogHigh")),
+        ("ack-latency", 1, Some("WebhookAckSlow")),
+        ("sse-drop", 1, Some("SseRingMiss")),
+        ("disk-fill", 1, Some("DbDiskPressure")),
+        ("dependency-down", 1, Some("ApiErrorRateCritical")),
+    ];
+    for (scenario, code, alert) in cases {
+        let state = tempfile::tempdir().expect("tempdir");
+        let out = check_cmd(
+            state.path(),
+            &[
+                "check",
+                "--demo",
+                "--scenario",
+                scenario,
+                "--format",
+                "json",
+                "--no-save",
+            ],
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(code), "{scenario}: {stdout}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        match alert {
+            None => assert_eq!(v["alerts"], serde_json::json!([]), "{scenario}: {v}"),
+            Some(name) => {
+                let firing = v["alerts"]
+                    .as_array()
+                    .expect("alerts")
+                    .iter()
+                    .find(|a| a["name"] == name)
+                    .unwrap_or_else(|| panic!("{scenario}: no {name} in {v}"));
+                assert_eq!(firing["state"], "firing", "{scenario}: {firing}");
+                assert_eq!(firing["from_history"], true, "{scenario}: {firing}");
+            }
+        }
+    }
+}

@@ -266,3 +266,67 @@ async fn a_store_that_is_down_or_slow_leaves_the_cockpit_running_and_says_so() {
     assert!(snap.history.starts_with("no history: "), "{}", snap.history);
     assert_eq!(snap.targets[0].status, "up");
 }
+
+/// A gap in scraping (the target refused for eight rounds) is read from the store once the
+/// target answers again: the store then holds points inside the gap that no scrape made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gap_in_scraping_is_filled_from_the_store() {
+    use watchdeck::source::{Collector, Observation};
+    use watchdeck::store::Store;
+
+    let ok = Reply::new(200)
+        .header("Content-Type", "text/plain; version=0.0.4")
+        .body(
+            "# TYPE outbox_backlog gauge\noutbox_backlog{service=\"cn\",consumer=\"index-v1\"} 7\n",
+        );
+    let mut seq = vec![Behaviour::Respond(ok.clone())];
+    seq.extend(std::iter::repeat_n(Behaviour::CloseImmediately, 8));
+    seq.push(Behaviour::Respond(ok));
+    let a = badserver::spawn(Behaviour::Sequence(seq)).await;
+    let now = now_s();
+    let mut om = String::from("# TYPE outbox_backlog gauge\n");
+    // The store's samples run on past the test's end: every step of the gap has one.
+    series(&mut om, &a.to_string(), now - 20 * 60, now + 120, |_| 7.0);
+    om.push_str("# EOF\n");
+    let prom = prometheus_with_past(&om).await;
+    let mut cfg = config(&prom.base, &[("cn-a", a)], "10s");
+    cfg.targets[0].interval = Duration::from_secs(1);
+    cfg.targets[0].timeout = Duration::from_millis(500);
+
+    let mut collector = Collector::start(&cfg, Some(11)).expect("collector");
+    let mut store = Store::new(&cfg);
+    let mut scraped: Vec<i64> = Vec::new();
+    let mut gap = None;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while gap.is_none() {
+        let obs = tokio::time::timeout_at(deadline.into(), collector.rx.recv())
+            .await
+            .expect("the gap's backfill within 60 s")
+            .expect("observations until then");
+        match &obs {
+            Observation::Target {
+                at_ms,
+                scrape: Some(Ok(_)),
+                ..
+            } => scraped.push(*at_ms),
+            Observation::History(b) if !b.at_launch => gap = Some((b.from_ms, b.to_ms)),
+            _ => {}
+        }
+        store.apply(obs);
+    }
+    let (from, to) = gap.expect("a gap");
+    assert_eq!(scraped.len(), 2, "one scrape before the gap, one after");
+    assert_eq!((from, to), (scraped[0], scraped[1]));
+    let key = "outbox_backlog{consumer=\"index-v1\",service=\"cn\"}";
+    let inside: Vec<i64> = store.targets[0]
+        .points(key)
+        .iter()
+        .map(|p| p.0)
+        .filter(|&t| t > from && t < to)
+        .collect();
+    assert!(
+        !inside.is_empty(),
+        "no point inside the gap {from}..{to}: {:?}",
+        store.targets[0].points(key)
+    );
+}

@@ -206,7 +206,16 @@ struct TargetRunner {
     /// Watched series ids with their keys; rebuilt when the set of series changes.
     watched_ids: Vec<(SeriesId, Arc<str>)>,
     buf: Vec<u8>,
+    /// Where the past is read from, to fill a gap in scraping.
+    history: Option<crate::config::history::TargetHistory>,
+    /// The latest good scrape, and how many scrapes failed since.
+    last_ok_ms: Option<i64>,
+    failed_since_ok: u32,
 }
+
+/// Failed scrapes in a row after which the next good one reads the gap from the history
+/// store: the rates, quantiles and sparklines across it come from the store's samples.
+const GAP_ROUNDS: u32 = 2;
 
 impl TargetRunner {
     fn new(index: usize, t: &TargetConfig) -> Result<Self, String> {
@@ -256,6 +265,9 @@ impl TargetRunner {
             watched_names: watched_names(t),
             watched_ids: Vec::new(),
             buf: Vec::new(),
+            history: t.history.clone(),
+            last_ok_ms: None,
+            failed_since_ok: 0,
         })
     }
 
@@ -295,6 +307,14 @@ impl TargetRunner {
             if let Some(Err(e)) = &scrape {
                 tracing::warn!(target_index = self.index, round, error = %e, "scrape failed");
             }
+            if let Some(gap) = self.gap_backfill(scrape.as_ref(), at_ms, &tx) {
+                tracing::info!(
+                    target_index = self.index,
+                    from_ms = gap.0,
+                    to_ms = gap.1,
+                    "reading a gap in scraping from the history store"
+                );
+            }
             for h in health.iter().filter(|h| h.result.is_err()) {
                 if let Err(e) = &h.result {
                     tracing::warn!(target_index = self.index, url = %h.url, error = %e, "health check failed");
@@ -319,6 +339,42 @@ impl TargetRunner {
                 break;
             }
         }
+    }
+
+    /// After a gap in scraping (a good scrape after [`GAP_ROUNDS`] failed ones), reads the
+    /// gap from the history store in the background; the store merges it when it arrives.
+    fn gap_backfill(
+        &mut self,
+        scrape: Option<&Result<ScrapeDigest, String>>,
+        at_ms: i64,
+        tx: &mpsc::Sender<Observation>,
+    ) -> Option<(i64, i64)> {
+        match scrape {
+            Some(Ok(_)) => {}
+            Some(Err(_)) => {
+                self.failed_since_ok += 1;
+                return None;
+            }
+            None => return None,
+        }
+        let (last, failed) = (self.last_ok_ms.replace(at_ms), self.failed_since_ok);
+        self.failed_since_ok = 0;
+        let (from, spec) = (last?, self.history.clone()?);
+        if failed < GAP_ROUNDS {
+            return None;
+        }
+        let (tx, names, interval, index) = (
+            tx.clone(),
+            self.watched_names.clone(),
+            self.interval,
+            self.index,
+        );
+        tokio::spawn(async move {
+            let batch =
+                super::history::backfill(index, &spec, &names, interval, from, at_ms, false).await;
+            let _ = tx.send(Observation::History(Box::new(batch))).await;
+        });
+        Some((from, at_ms))
     }
 
     /// Every series present in the latest scrape, for the browser.

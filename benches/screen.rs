@@ -210,4 +210,81 @@ fn main() {
     std::fs::write(&path, text).expect("write config");
     real_binary(&path, idle_secs);
     rt.block_on(fleet.shutdown());
+    // Time from launch to the scenario's alert FIRING on screen: with the demo's history
+    // (replayed at launch) and without it (the rule's `for:` must pass live: 1 m here).
+    let short = idle_secs < 60;
+    for (scenario, alert) in [
+        ("ack-latency", "WebhookAckSlow"),
+        ("backlog-stall", "OutboxBacklogHigh"),
+    ] {
+        let with = first_alert(&["demo", "--scenario", scenario], alert, 30);
+        println!("launch to {alert} FIRING on screen, demo {scenario} with history: {with}");
+    }
+    if short {
+        println!("launch to WebhookAckSlow FIRING without history: skipped (takes over 60 s; run without WATCHDECK_BENCH_IDLE_SECS)");
+    } else {
+        let without = first_alert(
+            &["demo", "--scenario", "ack-latency", "--no-history"],
+            "WebhookAckSlow",
+            120,
+        );
+        println!("launch to WebhookAckSlow FIRING on screen, demo ack-latency without history: {without}");
+    }
+}
+
+/// Starts the real binary in a 120x40 pty and returns how long after launch a line of the
+/// screen shows `alert` as FIRING (or says it was not seen within `limit_s`).
+fn first_alert(args: &[&str], alert: &str, limit_s: u64) -> String {
+    let pty = native_pty_system()
+        .openpty(PtySize {
+            rows: 40,
+            cols: 120,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .expect("openpty");
+    let state = tempfile::tempdir().expect("tempdir");
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_watchdeck"));
+    cmd.args(args);
+    cmd.env("TERM", "xterm-256color");
+    cmd.env("XDG_STATE_HOME", state.path());
+    let started = Instant::now();
+    let mut child = pty.slave.spawn_command(cmd).expect("spawn");
+    drop(pty.slave);
+    let mut reader = pty.master.try_clone_reader().expect("reader");
+    let mut writer = pty.master.take_writer().expect("writer");
+    let seen = Arc::new(Mutex::new(None));
+    let s2 = seen.clone();
+    let alert = alert.to_owned();
+    std::thread::spawn(move || {
+        let mut parser = vt100::Parser::new(
+            std::num::NonZeroU16::new(40).expect("rows"),
+            std::num::NonZeroU16::new(120).expect("cols"),
+            0,
+        );
+        let mut buf = [0u8; 16384];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                return;
+            }
+            parser.process(&buf[..n]);
+            let text = parser.screen().contents();
+            if text
+                .lines()
+                .any(|l| l.contains("FIRING") && l.contains(alert.as_str()))
+            {
+                s2.lock().expect("seen").get_or_insert(started.elapsed());
+            }
+        }
+    });
+    while seen.lock().expect("seen").is_none() && started.elapsed() < Duration::from_secs(limit_s) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = writer.write_all(b"q");
+    let _ = child.wait();
+    let seen = *seen.lock().expect("seen");
+    seen.map_or_else(
+        || format!("not seen within {limit_s} s"),
+        |d| format!("{:.0} ms", d.as_secs_f64() * 1e3),
+    )
 }

@@ -141,6 +141,10 @@ pub struct DemoArgs {
     /// dropped on exit.
     #[arg(long, value_name = "DSN")]
     pub postgres: Option<String>,
+    /// Start without the demo's history (as a cockpit with no [history] store would): alerts
+    /// then count from launch. For comparing the first frame with and without history.
+    #[arg(long)]
+    pub no_history: bool,
     #[command(subcommand)]
     pub command: Option<DemoCommand>,
 }

@@ -62,7 +62,7 @@ fn runtime_with(workers: usize) -> Result<tokio::runtime::Runtime> {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     let Some(command) = cli.command else {
-        return cockpit_cmd(cli.config.as_deref(), &cli.screen, None, None);
+        return cockpit_cmd(cli.config.as_deref(), &cli.screen, None, None, false);
     };
     match command {
         Command::Snapshot(args) => snapshot_cmd(cli.config.as_deref(), &args),
@@ -72,8 +72,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Demo(DemoArgs {
             scenario,
             postgres,
+            no_history,
             command: None,
-        }) => cockpit_cmd(None, &cli.screen, Some(&scenario), postgres.as_deref()),
+        }) => cockpit_cmd(
+            None,
+            &cli.screen,
+            Some(&scenario),
+            postgres.as_deref(),
+            no_history,
+        ),
         Command::Config(ConfigCommand::Template) => {
             print!("{}", config::template());
             Ok(ExitCode::SUCCESS)
@@ -345,6 +352,7 @@ fn cockpit_cmd(
     screen: &ScreenArgs,
     demo: Option<&str>,
     postgres: Option<&str>,
+    no_history: bool,
 ) -> Result<ExitCode> {
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() {
@@ -362,7 +370,13 @@ fn cockpit_cmd(
     // the same idle CPU, and a third busy thread buys nothing on a 2-core box).
     let rt = runtime_with(1)?;
     let exit = rt.block_on(async {
-        let (config, fleet) = config_or_demo(config_path, demo, postgres).await?;
+        let (mut config, fleet) = config_or_demo(config_path, demo, postgres).await?;
+        if no_history {
+            config.history = None;
+            for t in &mut config.targets {
+                t.history = None;
+            }
+        }
         let exit = cockpit::run(&config, &opts).await;
         if let Some(fleet) = fleet {
             fleet.shutdown().await;

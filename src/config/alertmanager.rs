@@ -22,6 +22,37 @@ pub(super) struct AlertmanagerFile {
 
 pub(super) const ALERTMANAGER_KEYS: &[&str] = &["url", "token_env", "tenant", "interval"];
 
+/// A bearer token named by `token_env`: `Some(None)` without one, `None` (reported) when the
+/// name is not a variable name or the variable is unset.
+pub(super) fn token_env(
+    ctx: &str,
+    name: Option<&Spanned<String>>,
+    example: &str,
+    cx: &Context<'_>,
+    p: &mut Problems<'_>,
+) -> Option<Option<Secret>> {
+    match name {
+        None => Some(None),
+        Some(name) if !is_env_name(name.get_ref()) => {
+            p.push(&name.span(), format!("{ctx}token_env {:?} is not a variable name — give the name of the variable holding the token, e.g. \"{example}\"", name.get_ref()));
+            None
+        }
+        Some(name) => match (cx.env)(name.get_ref()) {
+            Some(v) if !v.is_empty() => Some(Some(Secret::new(v))),
+            _ => {
+                p.push(
+                    &name.span(),
+                    format!(
+                        "{ctx}token_env: ${} is not set — export it, or remove token_env",
+                        name.get_ref()
+                    ),
+                );
+                None
+            }
+        },
+    }
+}
+
 /// A validated `[alertmanager]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlertmanagerConfig {
@@ -42,26 +73,7 @@ pub(super) fn alertmanager(
     let f = f.get_ref();
     let ctx = "[alertmanager] ";
     let url = url(ctx, "url", &f.url, p);
-    let token = match &f.token_env {
-        None => Some(None),
-        Some(name) if !is_env_name(name.get_ref()) => {
-            p.push(&name.span(), format!("{ctx}token_env {:?} is not a variable name — give the name of the variable holding the token, e.g. \"AM_TOKEN\"", name.get_ref()));
-            None
-        }
-        Some(name) => match (cx.env)(name.get_ref()) {
-            Some(v) if !v.is_empty() => Some(Some(Secret::new(v))),
-            _ => {
-                p.push(
-                    &name.span(),
-                    format!(
-                        "{ctx}token_env: ${} is not set — export it, or remove token_env",
-                        name.get_ref()
-                    ),
-                );
-                None
-            }
-        },
-    };
+    let token = token_env(ctx, f.token_env.as_ref(), "AM_TOKEN", cx, p);
     let interval = f
         .interval
         .as_ref()

@@ -12,7 +12,7 @@ use toml::Spanned;
 
 use super::endpoint::url;
 use super::error::Problems;
-use super::secret::{is_env_name, Secret};
+use super::secret::Secret;
 use super::validate::{positive_duration, Context};
 
 #[derive(Debug, Deserialize)]
@@ -70,26 +70,7 @@ pub(super) fn history(
     let f = f.get_ref();
     let ctx = "[history] ";
     let url = url(ctx, "url", &f.url, p);
-    let token = match &f.token_env {
-        None => Some(None),
-        Some(name) if !is_env_name(name.get_ref()) => {
-            p.push(&name.span(), format!("{ctx}token_env {:?} is not a variable name — give the name of the variable holding the token, e.g. \"PROM_TOKEN\"", name.get_ref()));
-            None
-        }
-        Some(name) => match (cx.env)(name.get_ref()) {
-            Some(v) if !v.is_empty() => Some(Some(Secret::new(v))),
-            _ => {
-                p.push(
-                    &name.span(),
-                    format!(
-                        "{ctx}token_env: ${} is not set — export it, or remove token_env",
-                        name.get_ref()
-                    ),
-                );
-                None
-            }
-        },
-    };
+    let token = super::alertmanager::token_env(ctx, f.token_env.as_ref(), "PROM_TOKEN", cx, p);
     let window = match &f.window {
         None => Some(DEFAULT_WINDOW),
         Some(v) => positive_duration(ctx, "window", v, p).and_then(|w| {

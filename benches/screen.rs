@@ -113,7 +113,7 @@ fn proc_cpu_ticks(pid: u32) -> Option<u64> {
     Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
 }
 
-fn real_binary(config_path: &std::path::Path, idle_secs: u64) {
+fn real_binary(config_path: &std::path::Path, idle_secs: u64, admin_token: &str) {
     let pty = native_pty_system()
         .openpty(PtySize {
             rows: 50,
@@ -127,6 +127,7 @@ fn real_binary(config_path: &std::path::Path, idle_secs: u64) {
     cmd.args(["--config", config_path.to_str().expect("utf-8 path")]);
     cmd.env("TERM", "xterm-256color");
     cmd.env("XDG_STATE_HOME", state.path());
+    cmd.env(watchdeck::demo::ADMIN_TOKEN_ENV, admin_token);
     let started = Instant::now();
     let mut child = pty.slave.spawn_command(cmd).expect("spawn");
     drop(pty.slave);
@@ -203,12 +204,13 @@ fn main() {
         .block_on(Fleet::start(Scenario::BacklogStall, None))
         .expect("fleet");
     let text = ten_target_config(&fleet);
-    let config = Config::parse(&text, None, &|_| None).expect("config");
+    // The fleet's own environment: its admin token stands in for an unset variable.
+    let config = Config::parse(&text, None, &fleet.env()).expect("config");
     rt.block_on(in_process(&config));
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("ten.toml");
     std::fs::write(&path, text).expect("write config");
-    real_binary(&path, idle_secs);
+    real_binary(&path, idle_secs, fleet.admin_token());
     rt.block_on(fleet.shutdown());
     // Time from launch to the scenario's alert FIRING on screen: with the demo's history
     // (replayed at launch) and without it (the rule's `for:` must pass live: 1 m here).

@@ -206,9 +206,13 @@ fn present<'a>(
     })
 }
 
-/// Sum of several aligned histories (all series of one target share scrape times).
-fn sum_points<'a>(series: impl Iterator<Item = &'a [Point]>) -> Vec<Point> {
-    let series: Vec<&[Point]> = series.collect();
+/// Sum of several aligned histories (all series of one target share scrape times), from the
+/// last point before `since` on: every caller looks at a window, and a history read from the
+/// past at launch holds 15 minutes, so summing all of it every scrape would be wasted work.
+fn sum_points<'a>(series: impl Iterator<Item = &'a [Point]>, since: i64) -> Vec<Point> {
+    let series: Vec<&[Point]> = series
+        .map(|s| &s[s.partition_point(|p| p.0 < since).saturating_sub(1)..])
+        .collect();
     // Usual case: every series was in every scrape, so the timestamps line up one to one.
     if let Some(first) = series.first() {
         let aligned = series
@@ -270,7 +274,7 @@ fn latency(t: &TargetState, p: &LatencyPanel, window: i64, now: i64) -> Option<L
     }
     let summed: Vec<(f64, Vec<Point>)> = by_le
         .into_values()
-        .map(|(le, series)| (le, sum_points(series.into_iter())))
+        .map(|(le, series)| (le, sum_points(series.into_iter(), now - window)))
         .collect();
     let in_window = |pts: &Vec<Point>| {
         pts.iter()
@@ -321,7 +325,7 @@ fn errors(
     if all.is_empty() {
         return None;
     }
-    let total = sum_points(all.iter().map(|(k, _)| t.points(k)));
+    let total = sum_points(all.iter().map(|(k, _)| t.points(k)), now - window);
     let bad = sum_points(
         all.iter()
             .filter(|(_, l)| {
@@ -329,6 +333,7 @@ fn errors(
                     .is_some_and(|s| s.starts_with(p.error_prefix.as_str()))
             })
             .map(|(k, _)| t.points(k)),
+        now - window,
     );
     let total_inc = increase(&total, window, now);
     let bad_inc = if bad.is_empty() {
@@ -366,7 +371,7 @@ fn counters(
     groups
         .into_iter()
         .map(|(labels, series)| {
-            let pts = sum_points(series.into_iter());
+            let pts = sum_points(series.into_iter(), now - window);
             let inc = increase(&pts, window, now);
             CounterRow {
                 title: p.title.clone(),

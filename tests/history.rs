@@ -240,6 +240,60 @@ async fn the_first_round_knows_the_past_from_a_real_prometheus() {
         .and_then(|r| r.trend.as_ref())
         .expect("trend");
     assert!(flat.slope_per_s.abs() < 0.5, "slope {}", flat.slope_per_s);
+
+    // The cockpit's own path (collector → update → model) on the same store: the backlog's
+    // sparkline holds the past, calm at first and climbing at the end, before a second scrape.
+    cockpit_sparkline_holds_the_past(&cfg, live_a).await;
+}
+
+async fn cockpit_sparkline_holds_the_past(cfg: &Config, live: f64) {
+    use watchdeck::app::model::SparkKey;
+    use watchdeck::app::update::{update, Msg};
+    use watchdeck::source::{Collector, Observation};
+
+    let mut m =
+        watchdeck::cockpit::model(cfg, &watchdeck::cockpit::Options::default()).expect("model");
+    let mut collector = Collector::start(cfg, Some(1)).expect("collector");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (mut histories, mut scrapes) = (0, 0);
+    while histories < 2 || scrapes < 2 {
+        let obs = tokio::time::timeout_at(deadline.into(), collector.rx.recv())
+            .await
+            .expect("history and a scrape of each target within 60 s")
+            .expect("observations");
+        match &obs {
+            Observation::History(_) => histories += 1,
+            Observation::Target { .. } => scrapes += 1,
+            _ => {}
+        }
+        m.now_ms = watchdeck::source::now_ms();
+        update(&mut m, Msg::Observation(Box::new(obs)));
+    }
+    let a = m
+        .shown
+        .targets
+        .iter()
+        .find(|t| t.name == "cn-a")
+        .expect("cn-a");
+    let row = a.backlog.first().expect("backlog row");
+    let line = m.spark(&SparkKey::Backlog("cn-a".into(), row.labels.clone()));
+    // 15 minutes replayed on the 10 s grid, then the live point.
+    assert!(line.len() >= 60, "{} points: {line:?}", line.len());
+    assert!(
+        (line[0] - 200.0).abs() < 1e-9,
+        "the calm past first: {line:?}"
+    );
+    let last = *line.last().expect("points");
+    assert!(
+        (last - live).abs() < 1e-9,
+        "the live value last: {last} vs {live}"
+    );
+    let rows = m.visible_alerts();
+    let high = rows
+        .iter()
+        .find(|r| r.name == "OutboxBacklogHigh")
+        .expect("firing");
+    assert_eq!((high.state, high.from_history), ("firing", true));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

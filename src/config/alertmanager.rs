@@ -22,7 +22,7 @@ pub(super) struct AlertmanagerFile {
 
 pub(super) const ALERTMANAGER_KEYS: &[&str] = &["url", "token_env", "tenant", "interval"];
 
-/// A bearer token named by `token_env`: `Some(None)` without one, `None` (reported) when the
+/// A bearer token named by `token_env`: `Ok(None)` without one, `Err` (reported) when the
 /// name is not a variable name or the variable is unset.
 pub(super) fn token_env(
     ctx: &str,
@@ -30,15 +30,15 @@ pub(super) fn token_env(
     example: &str,
     cx: &Context<'_>,
     p: &mut Problems<'_>,
-) -> Option<Option<Secret>> {
+) -> Result<Option<Secret>, ()> {
     match name {
-        None => Some(None),
+        None => Ok(None),
         Some(name) if !is_env_name(name.get_ref()) => {
             p.push(&name.span(), format!("{ctx}token_env {:?} is not a variable name — give the name of the variable holding the token, e.g. \"{example}\"", name.get_ref()));
-            None
+            Err(())
         }
         Some(name) => match (cx.env)(name.get_ref()) {
-            Some(v) if !v.is_empty() => Some(Some(Secret::new(v))),
+            Some(v) if !v.is_empty() => Ok(Some(Secret::new(v))),
             _ => {
                 p.push(
                     &name.span(),
@@ -47,7 +47,7 @@ pub(super) fn token_env(
                         name.get_ref()
                     ),
                 );
-                None
+                Err(())
             }
         },
     }
@@ -73,7 +73,7 @@ pub(super) fn alertmanager(
     let f = f.get_ref();
     let ctx = "[alertmanager] ";
     let url = url(ctx, "url", &f.url, p);
-    let token = token_env(ctx, f.token_env.as_ref(), "AM_TOKEN", cx, p);
+    let token = token_env(ctx, f.token_env.as_ref(), "AM_TOKEN", cx, p).ok();
     let interval = f
         .interval
         .as_ref()

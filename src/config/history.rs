@@ -70,7 +70,7 @@ pub(super) fn history(
     let f = f.get_ref();
     let ctx = "[history] ";
     let url = url(ctx, "url", &f.url, p);
-    let token = super::alertmanager::token_env(ctx, f.token_env.as_ref(), "PROM_TOKEN", cx, p);
+    let token = super::alertmanager::token_env(ctx, f.token_env.as_ref(), "PROM_TOKEN", cx, p).ok();
     let window = match &f.window {
         None => Some(DEFAULT_WINDOW),
         Some(v) => positive_duration(ctx, "window", v, p).and_then(|w| {

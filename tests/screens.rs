@@ -785,3 +785,58 @@ fn at_launch_the_focus_follows_the_worst_alert_until_a_key_is_pressed() {
     slow_overlay_round(&mut m, 5);
     assert_eq!(m.focus, chosen);
 }
+
+#[test]
+fn the_alertmanagers_firing_alerts_for_these_targets_count_in_the_header() {
+    use watchdeck::source::alertmanager::{Alert, AlertState};
+    let mut m = scripted();
+    let alert = |labels: &[(&str, &str)], state| Alert {
+        fingerprint: "f".into(),
+        labels: labels
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        annotations: std::collections::BTreeMap::new(),
+        starts_at_ms: T0 - 600_000,
+        ends_at_ms: None,
+        state,
+        silenced_by: Vec::new(),
+        inhibited_by: Vec::new(),
+        generator_url: None,
+        receivers: Vec::new(),
+    };
+    m.am = Some(watchdeck::app::model::AmView {
+        url: "http://127.0.0.1:9093".into(),
+        at_ms: Some(T0),
+        alerts: vec![
+            // Ours by job, firing.
+            alert(
+                &[("alertname", "X"), ("job", "overlay")],
+                AlertState::Active,
+            ),
+            // Another team's service: not counted.
+            alert(
+                &[("alertname", "Y"), ("job", "billing")],
+                AlertState::Active,
+            ),
+            // Ours but silenced there: not counted as firing.
+            alert(
+                &[("alertname", "Z"), ("job", "mail")],
+                AlertState::Suppressed,
+            ),
+        ],
+        silences: Vec::new(),
+        error: None,
+    });
+    m.size = (200, 40);
+    assert_eq!(m.am_firing_ours(), 1);
+    let screen = render(&m);
+    assert!(
+        screen
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .contains("am: 1 firing"),
+        "{screen}"
+    );
+}

@@ -576,6 +576,17 @@ impl Model {
                 .is_some_and(|i| self.instances.iter().any(|x| x == i))
     }
 
+    /// The configured Alertmanager's active alerts about the watched targets.
+    pub fn am_firing_ours(&self) -> usize {
+        self.am.as_ref().map_or(0, |am| {
+            am.alerts
+                .iter()
+                .filter(|a| a.state == crate::source::alertmanager::AlertState::Active)
+                .filter(|a| self.am_alert_is_ours(a))
+                .count()
+        })
+    }
+
     /// Pending alerts that are not silenced.
     pub fn pending_count(&self) -> usize {
         let names: Vec<String> = self.shown.targets.iter().map(|t| t.name.clone()).collect();

@@ -71,16 +71,9 @@ fn segments(m: &Model) -> (Vec<Segment>, String) {
             3,
         ));
     }
-    if let Some(am) = &m.am {
-        let n = am
-            .alerts
-            .iter()
-            .filter(|a| a.state == crate::source::alertmanager::AlertState::Active)
-            .filter(|a| m.am_alert_is_ours(a))
-            .count();
-        if n > 0 {
-            left.push((format!("am: {n} firing"), s.crit, 5));
-        }
+    let am_firing = m.am_firing_ours();
+    if am_firing > 0 {
+        left.push((format!("am: {am_firing} firing"), s.crit, 5));
     }
     // Down targets by name, then degraded ones (each list cut to three names and a count).
     for (status, prio) in [("down", 4), ("degraded", 6)] {

@@ -249,10 +249,18 @@ fn backup_of_the_overlay_from_the_cockpit_runs_only_on_y_and_is_audited() {
     s.send("\r");
     s.wait_for("the plan dialog again", |t| t.contains("[ Run: y ]"));
     s.send("y");
+    // The demo's nightly generation is listed already: wait for the row of the file this run
+    // wrote, not for any verified row.
+    let written = |t: &str| -> Option<String> {
+        let l = line_with(t, "wrote overlay-sqlite-")?;
+        let rest = &l[l.find("overlay-sqlite-")?..];
+        Some(rest.split_whitespace().next()?.to_owned())
+    };
     let done = s.wait_for("the backup succeeded and is listed as verified", |t| {
         line_with(t, "succeeded").is_some_and(|l| l.contains("wrote overlay-sqlite-"))
-            && t.lines().any(|l| {
-                l.contains("overlay-sqlite-") && !l.contains("wrote") && l.contains("verified")
+            && written(t).is_some_and(|f| {
+                t.lines()
+                    .any(|l| l.contains(&f) && !l.contains("wrote") && l.contains("verified"))
             })
     });
     // The file the outcome names is the one the Backups section lists, verified, while the

@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 use portable_pty::{native_pty_system, CommandBuilder, PtySize};
 use ratatui::backend::CrosstermBackend;
 use watchdeck::app::update::{update, Msg};
-use watchdeck::cockpit;
 use watchdeck::config::Config;
 use watchdeck::demo::{Fleet, Scenario};
+use watchdeck::front::cockpit;
 use watchdeck::source::Collector;
 
 /// A writer that counts what the terminal backend writes.

@@ -3,24 +3,22 @@
 //! The engine (`expo`, `source`, `store`, `derive`, `config`) never touches the terminal, so
 //! the cockpit, `snapshot`, `scrape` and `check` all share it.
 
-pub mod action_cmd;
 pub mod actions;
 pub mod app;
-pub mod check_cmd;
 pub mod checklist;
-pub mod cli;
-pub mod cockpit;
-mod cockpit_walk;
+pub mod client;
 pub mod config;
 pub mod demo;
 pub mod derive;
 pub mod expo;
 pub mod fmt;
+pub mod front;
+pub mod keymap;
 pub mod logging;
-pub mod scrape_cmd;
-pub mod snapshot;
+pub mod obs;
 pub mod source;
 pub mod store;
 pub mod terminal;
+pub mod text;
 pub mod theme;
 pub mod ui;

@@ -8,20 +8,19 @@ use anyhow::{anyhow, Context, Result};
 use clap::Parser;
 
 use watchdeck::actions::Request;
-use watchdeck::cli::{
+use watchdeck::client::http::{Fetcher, HttpLimits, Purpose};
+use watchdeck::config::{self, Config};
+use watchdeck::demo::Fleet;
+use watchdeck::expo::Format;
+use watchdeck::front::cli::{
     ActionArgs, ActionName, CheckArgs, Cli, Command, ConfigCommand, DemoArgs, DemoCommand,
     OutputFormat, ReportFormat, ScrapeArgs, ScreenArgs, SnapshotArgs,
 };
-use watchdeck::config::{self, Config};
-use watchdeck::demo::{Fleet, Scenario};
-use watchdeck::expo::Format;
-use watchdeck::source::http::{Fetcher, HttpLimits, Purpose};
-use watchdeck::{action_cmd, check_cmd, cockpit, logging, scrape_cmd, snapshot};
-
-/// Exit statuses: 0 fine, 1 something watched is wrong (target down, malformed lines),
-/// 2 watchdeck could not do what was asked (bad config, unreachable endpoint).
-const EXIT_PROBLEM: u8 = 1;
-const EXIT_ERROR: u8 = 2;
+use watchdeck::front::{
+    action as action_cmd, check as check_cmd, cockpit, scrape as scrape_cmd, snapshot,
+};
+use watchdeck::front::{config_cmd, demo_cmd, runtime, runtime_with, EXIT_ERROR, EXIT_PROBLEM};
+use watchdeck::logging;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -46,18 +45,6 @@ fn main() -> ExitCode {
         }
     }
     code
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    runtime_with(2)
-}
-
-fn runtime_with(workers: usize) -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
@@ -86,46 +73,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Config(ConfigCommand::Check { path }) => {
-            let path = path.or(cli.config);
-            let path = Config::locate(path.as_deref()).ok_or_else(|| {
-                anyhow!(
-                    "no config file: pass --config PATH, set WATCHDECK_CONFIG, or create {}",
-                    Config::default_path().map_or_else(
-                        || "~/.config/watchdeck/config.toml".to_owned(),
-                        |p| p.display().to_string()
-                    )
-                )
-            })?;
-            match Config::load(&path) {
-                Ok(c) => {
-                    println!(
-                        "{}: ok — {} targets, {} disks, {} fleets",
-                        path.display(),
-                        c.targets.len(),
-                        c.disks.len(),
-                        c.fleets.len()
-                    );
-                    // The PromQL each fleet sends, for review by whoever runs the store.
-                    for f in &c.fleets {
-                        let queries = watchdeck::source::fleet::describe(f);
-                        println!(
-                            "\nfleet {} ({}): {} queries per refresh, every {}:",
-                            f.name,
-                            watchdeck::source::display_url(&f.url),
-                            queries.lines().count(),
-                            humantime::format_duration(f.interval)
-                        );
-                        for q in queries.lines() {
-                            println!("  {q}");
-                        }
-                    }
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(e) => {
-                    eprintln!("{e}");
-                    Ok(ExitCode::from(EXIT_ERROR))
-                }
-            }
+            config_cmd::check(path.or(cli.config).as_deref())
         }
         Command::Demo(DemoArgs {
             command:
@@ -137,29 +85,22 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     scrape_interval,
                 }),
             ..
-        }) => demo_serve(&ServeArgs {
+        }) => demo_cmd::serve(&demo_cmd::ServeArgs {
             scenario: &scenario,
             port,
-            instances: instances.unwrap_or(watchdeck::cli::DEMO_SERVICES),
+            instances: instances.unwrap_or(watchdeck::front::cli::DEMO_SERVICES),
             prometheus_config: prometheus_config.as_deref(),
             scrape_interval,
         }),
         Command::Demo(DemoArgs {
             command: Some(DemoCommand::Restart { url }),
             ..
-        }) => demo_restart(&url),
+        }) => demo_cmd::restart(&url),
         Command::Demo(DemoArgs {
             command: Some(DemoCommand::Kubectl { server, args }),
             ..
-        }) => demo_kubectl(&server, &args),
+        }) => demo_cmd::kubectl(&server, &args),
     }
-}
-
-fn parse_scenario(s: &str) -> Result<Scenario> {
-    s.parse::<Scenario>().map_err(|_| {
-        let all: Vec<String> = Scenario::ALL.iter().map(ToString::to_string).collect();
-        anyhow!("unknown scenario {s:?}; choose one of: {}", all.join(", "))
-    })
 }
 
 /// The configured targets, or (with a scenario) the demo fleet started in-process and a config
@@ -172,7 +113,7 @@ async fn config_or_demo(
     let Some(scenario) = demo else {
         return Ok((load_config(config_path)?, None));
     };
-    let scenario = parse_scenario(scenario)?;
+    let scenario = watchdeck::front::parse_scenario(scenario)?;
     let fleet = Fleet::start_with(scenario, None, postgres)
         .await
         .context("cannot start the demo fleet")?;
@@ -467,218 +408,4 @@ fn scrape(args: &ScrapeArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(EXIT_PROBLEM)
     })
-}
-
-/// `watchdeck demo restart URL`: what the demo's rollback runs instead of systemctl.
-fn demo_restart(url: &str) -> Result<ExitCode> {
-    let url = reqwest::Url::parse(url).map_err(|e| anyhow!("{url:?} is not a URL: {e}"))?;
-    if url.host_str() != Some("127.0.0.1") {
-        return Err(anyhow!(
-            "demo restart only talks to a demo twin on 127.0.0.1"
-        ));
-    }
-    runtime_with(1)?.block_on(async {
-        let resp = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(Duration::from_secs(5))
-            .build()?
-            .post(url.clone())
-            .send()
-            .await
-            .map_err(|e| anyhow!("cannot reach the demo twin at {url}: {e}"))?;
-        let status = resp.status();
-        let body = resp.text().await.unwrap_or_default();
-        print!("{body}");
-        if status.is_success() {
-            Ok(ExitCode::SUCCESS)
-        } else {
-            Err(anyhow!("the demo twin answered {status}"))
-        }
-    })
-}
-
-/// `watchdeck demo kubectl --server URL rollout undo|status …`: kubectl's rollout verbs
-/// against the REST API twin, with kubectl's output and exit codes.
-fn demo_kubectl(server: &str, args: &[String]) -> Result<ExitCode> {
-    let base = reqwest::Url::parse(server).map_err(|e| anyhow!("--server {server:?}: {e}"))?;
-    if base.host_str() != Some("127.0.0.1") {
-        return Err(anyhow!(
-            "demo kubectl only talks to a demo twin on 127.0.0.1"
-        ));
-    }
-    let words: Vec<&str> = args.iter().map(String::as_str).collect();
-    let dry_run = words.contains(&"--dry-run=server");
-    let timeout = words
-        .iter()
-        .find_map(|w| w.strip_prefix("--timeout="))
-        .map_or(Ok(Duration::from_secs(60)), humantime::parse_duration)
-        .map_err(|e| anyhow!("--timeout: {e}"))?;
-    let verb = match words.as_slice() {
-        ["rollout", verb @ ("undo" | "status"), deployment, ..]
-            if deployment.starts_with("deployment/") =>
-        {
-            *verb
-        }
-        _ => {
-            eprintln!("error: demo kubectl knows `rollout undo|status deployment/NAME`");
-            return Ok(ExitCode::from(1));
-        }
-    };
-    runtime_with(1)?.block_on(async move {
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(Duration::from_secs(5))
-            .build()?;
-        if verb == "undo" {
-            let mut url = base.join("/admin/rollout/undo")?;
-            if dry_run {
-                url.set_query(Some("dry_run=server"));
-            }
-            let resp = client.post(url).send().await?;
-            let ok = resp.status().is_success();
-            let body = resp.text().await.unwrap_or_default();
-            if ok {
-                print!("{body}");
-                return Ok(ExitCode::SUCCESS);
-            }
-            eprint!("{body}");
-            return Ok(ExitCode::from(1));
-        }
-        let url = base.join("/admin/rollout/status")?;
-        let deadline = std::time::Instant::now() + timeout;
-        let mut last = String::new();
-        loop {
-            let resp = client.get(url.clone()).send().await?;
-            let ok = resp.status().is_success();
-            let body = resp.text().await.unwrap_or_default();
-            if body != last {
-                print!("{body}");
-                std::io::stdout().flush().ok();
-                last = body;
-            }
-            if ok {
-                return Ok(ExitCode::SUCCESS);
-            }
-            if std::time::Instant::now() >= deadline {
-                eprintln!("error: timed out waiting for the condition");
-                return Ok(ExitCode::from(1));
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-    })
-}
-
-/// What `watchdeck demo serve` was asked for.
-struct ServeArgs<'a> {
-    scenario: &'a str,
-    port: Option<u16>,
-    instances: usize,
-    prometheus_config: Option<&'a std::path::Path>,
-    scrape_interval: Option<Duration>,
-}
-
-/// The fleet `demo serve` runs: the normal one, or a scaled one.
-enum Served {
-    Normal(Fleet),
-    Scaled(watchdeck::demo::ScaledFleet),
-}
-
-fn demo_serve(args: &ServeArgs<'_>) -> Result<ExitCode> {
-    let scenario = parse_scenario(args.scenario)?;
-    let scaled = args.instances > watchdeck::cli::DEMO_SERVICES;
-    if scaled && args.port.is_some() {
-        return Err(anyhow!(
-            "--port is for the normal fleet; a scaled fleet (--instances {}) takes free ports",
-            args.instances
-        ));
-    }
-    let interval = args.scrape_interval.unwrap_or(if scaled {
-        Duration::from_secs(5)
-    } else {
-        Duration::from_secs(1)
-    });
-    let rt = runtime()?;
-    rt.block_on(async {
-        let served = if scaled {
-            let fleet = Fleet::start_scaled(scenario, args.instances)
-                .await
-                .context("cannot start the scaled demo fleet")?;
-            Served::Scaled(fleet)
-        } else {
-            let fleet = Fleet::start(scenario, args.port)
-                .await
-                .context("cannot start the demo fleet (is the port free?)")?;
-            Served::Normal(fleet)
-        };
-        let (targets, config) = match &served {
-            Served::Normal(f) => (&f.targets, f.config_toml(interval)),
-            Served::Scaled(f) => (&f.targets, f.config_toml(interval)),
-        };
-        if let Some(path) = args.prometheus_config {
-            let yml = watchdeck::demo::prometheus_config(targets, interval);
-            write_public_file(path, &yml).with_context(|| {
-                format!("cannot write the Prometheus config {}", path.display())
-            })?;
-        }
-        match &served {
-            Served::Normal(_) => {
-                println!("# watchdeck demo fleet, scenario {scenario}. Ctrl-C stops it.");
-            }
-            Served::Scaled(f) => println!(
-                "# watchdeck scaled demo fleet: {} instances, scenario {scenario} on the first \
-                 of each kind. Ctrl-C stops it.",
-                f.targets.len()
-            ),
-        }
-        println!("# Save this as a config and run: watchdeck --config FILE snapshot");
-        if let Some(path) = args.prometheus_config {
-            println!(
-                "# Prometheus scrape config written to {}: prometheus --config.file={}",
-                path.display(),
-                path.display()
-            );
-        }
-        if let (Served::Normal(fleet), Err(_)) =
-            (&served, std::env::var(watchdeck::demo::ADMIN_TOKEN_ENV))
-        {
-            println!(
-                "# Topic actions need the fleet's admin token in the environment:\n#   export {}={}",
-                watchdeck::demo::ADMIN_TOKEN_ENV,
-                fleet.admin_token()
-            );
-        }
-        print!("{config}");
-        std::io::stdout().flush().ok();
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .context("cannot listen for SIGTERM")?;
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-        match served {
-            Served::Normal(f) => f.shutdown().await,
-            Served::Scaled(f) => f.shutdown().await,
-        }
-        Ok(ExitCode::SUCCESS)
-    })
-}
-
-/// Writes `text` to `path` with mode 0644 (whatever the umask), through a temporary file in
-/// the same directory and a rename, so a reader never sees half of it.
-fn write_public_file(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let name = path.file_name().ok_or_else(|| {
-        std::io::Error::new(std::io::ErrorKind::InvalidInput, "the path names no file")
-    })?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".{}.tmp", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
-    let result = std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644)))
-        .and_then(|()| std::fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }

@@ -17,7 +17,7 @@ use watchdeck::checklist::{
 const DAY: u64 = 86_400;
 
 fn now_ms() -> i64 {
-    watchdeck::source::now_ms()
+    watchdeck::obs::now_ms()
 }
 
 fn item(check: Check) -> PlannedItem {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use badserver::{Behaviour, Reply};
 use watchdeck::config::Config;
-use watchdeck::snapshot::{self, Options, OutputFormat, Snapshot};
+use watchdeck::front::snapshot::{self, Options, OutputFormat, Snapshot};
 
 const GOOD_METRICS: &str = "# TYPE outbox_backlog gauge\n\
 outbox_backlog{service=\"cn-index\",consumer=\"index-v1\"} 42\n\

@@ -14,7 +14,7 @@ use std::time::Duration;
 use watchdeck::config::Config;
 use watchdeck::demo::{Fleet, Scenario};
 use watchdeck::derive::panels::TargetPanels;
-use watchdeck::snapshot::{self, OutputFormat, Snapshot};
+use watchdeck::front::snapshot::{self, OutputFormat, Snapshot};
 
 /// The fleet's scrape config: one job per preset, each instance labelled with the name its
 /// fleet twin gets (`<demo name>-p`).
@@ -59,7 +59,7 @@ async fn instant_at(base: &str, q: &str, time: &str) -> Vec<serde_json::Value> {
 /// that gives exactly what the store's own `histogram_quantile` gives.
 async fn quantiles_match_the_stores(base: &str) {
     use watchdeck::derive::quantile::{histogram_quantile, parse_le, Bucket};
-    let time = format!("{:.3}", watchdeck::source::now_ms() as f64 / 1000.0 - 2.0);
+    let time = format!("{:.3}", watchdeck::obs::now_ms() as f64 / 1000.0 - 2.0);
     let mut compared = 0;
     for h in [
         "webhook_ack_latency_seconds",
@@ -617,14 +617,14 @@ async fn a_failing_panel_fails_alone_in_plain_words_and_check_says_so() {
 
     // `check` cannot vouch for panels it could not read: exit 2, the reasons in the report.
     let mut out = Vec::new();
-    let opts = watchdeck::check_cmd::Options {
+    let opts = watchdeck::front::check::Options {
         checklist: None,
-        format: watchdeck::check_cmd::Format::Json,
+        format: watchdeck::front::check::Format::Json,
         operator: "test".into(),
         reports_dir: None,
         window_ms: 10_000,
     };
-    let code = watchdeck::check_cmd::run(&config, &opts, &mut out)
+    let code = watchdeck::front::check::run(&config, &opts, &mut out)
         .await
         .expect("check");
     let report = String::from_utf8(out).expect("utf8");
@@ -664,13 +664,13 @@ async fn cockpit_screen(
     done: impl Fn(&str, &watchdeck::app::model::Model) -> bool,
 ) -> String {
     use watchdeck::app::update::{update, Msg};
-    let opts = watchdeck::cockpit::Options {
+    let opts = watchdeck::front::cockpit::Options {
         theme: Some("monochrome".into()),
         mouse: true,
         read_only: false,
         bell: false,
     };
-    let mut m = watchdeck::cockpit::model(config, &opts).expect("model");
+    let mut m = watchdeck::front::cockpit::model(config, &opts).expect("model");
     m.size = (200, 72);
     let mut collector = watchdeck::source::Collector::start(config, None).expect("collector");
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
@@ -680,7 +680,7 @@ async fn cockpit_screen(
         else {
             continue;
         };
-        m.now_ms = watchdeck::source::now_ms();
+        m.now_ms = watchdeck::obs::now_ms();
         update(&mut m, Msg::Observation(Box::new(obs)));
         text = screen::render(&m);
         if done(&text, &m) {
@@ -750,9 +750,9 @@ async fn the_cockpit_groups_a_fleet_by_job_with_backfilled_sparklines_and_its_pr
 }
 
 /// A fleet round as the poller sends it: every instance up, one SSE row each.
-fn round(n: u32, at_ms: i64, instances: &[(&str, &str)]) -> watchdeck::source::Observation {
+fn round(n: u32, at_ms: i64, instances: &[(&str, &str)]) -> watchdeck::obs::Observation {
     use watchdeck::source::fleet::{FleetRound, GaugeValue, InstanceValues, PanelKind};
-    watchdeck::source::Observation::Fleet(Box::new(FleetRound {
+    watchdeck::obs::Observation::Fleet(Box::new(FleetRound {
         fleet: 0,
         round: n,
         at_ms,
@@ -789,15 +789,15 @@ fn instances_that_leave_discovery_leave_the_screen_and_new_ones_join_their_group
         &|_| None,
     )
     .expect("config");
-    let opts = watchdeck::cockpit::Options {
+    let opts = watchdeck::front::cockpit::Options {
         theme: Some("monochrome".into()),
         mouse: true,
         read_only: false,
         bell: false,
     };
-    let mut m = watchdeck::cockpit::model(&config, &opts).expect("model");
+    let mut m = watchdeck::front::cockpit::model(&config, &opts).expect("model");
     m.size = (160, 48);
-    let now = watchdeck::source::now_ms();
+    let now = watchdeck::obs::now_ms();
     m.now_ms = now;
     let obs = round(1, now, &[("web", "b:1"), ("web", "d:1"), ("api", "z:1")]);
     update(&mut m, Msg::Observation(Box::new(obs)));

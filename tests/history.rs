@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use badserver::{Behaviour, Reply};
 use watchdeck::config::Config;
-use watchdeck::snapshot::{self, OutputFormat, Snapshot};
+use watchdeck::front::snapshot::{self, OutputFormat, Snapshot};
 
 const STEP_S: i64 = 5;
 
@@ -118,7 +118,7 @@ async fn prometheus_with_past(openmetrics: &str) -> Prom {
 }
 
 fn now_s() -> i64 {
-    watchdeck::source::now_ms() / 1000
+    watchdeck::obs::now_ms() / 1000
 }
 
 fn config(history: &str, targets: &[(&str, SocketAddr)], timeout: &str) -> Config {
@@ -252,7 +252,8 @@ async fn cockpit_sparkline_holds_the_past(cfg: &Config, live: f64) {
     use watchdeck::source::{Collector, Observation};
 
     let mut m =
-        watchdeck::cockpit::model(cfg, &watchdeck::cockpit::Options::default()).expect("model");
+        watchdeck::front::cockpit::model(cfg, &watchdeck::front::cockpit::Options::default())
+            .expect("model");
     let mut collector = Collector::start(cfg, Some(1)).expect("collector");
     let deadline = Instant::now() + Duration::from_secs(60);
     let (mut histories, mut scrapes) = (0, 0);
@@ -266,7 +267,7 @@ async fn cockpit_sparkline_holds_the_past(cfg: &Config, live: f64) {
             Observation::Target { .. } => scrapes += 1,
             _ => {}
         }
-        m.now_ms = watchdeck::source::now_ms();
+        m.now_ms = watchdeck::obs::now_ms();
         update(&mut m, Msg::Observation(Box::new(obs)));
     }
     let a = m

@@ -7,9 +7,9 @@ use std::path::Path;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::{Color, Modifier, Style};
-use watchdeck::app::command::Command;
-use watchdeck::app::keymap::{self, parse_key, Keymap, Mode};
 use watchdeck::config::{template, Config};
+use watchdeck::keymap::command::Command;
+use watchdeck::keymap::{self, parse_key, Keymap, Mode};
 use watchdeck::theme::{self, nearest_256, ColorEnv, Styles, SHIPPED};
 
 const ALL_ENVS: [ColorEnv; 4] = [

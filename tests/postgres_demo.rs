@@ -6,7 +6,7 @@ use std::time::Duration;
 use watchdeck::config::Config;
 use watchdeck::demo::{Fleet, Scenario};
 use watchdeck::derive::Direction;
-use watchdeck::snapshot::{self, Options, OutputFormat};
+use watchdeck::front::snapshot::{self, Options, OutputFormat};
 
 const ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 

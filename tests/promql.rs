@@ -421,8 +421,8 @@ async fn check_queries(client: &PromClient) {
 async fn the_cockpit_shows_the_alertmanagers_alerts_and_silences() {
     use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     use watchdeck::app::update::{update, Msg};
-    use watchdeck::cockpit::{self, Options};
     use watchdeck::config::Config;
+    use watchdeck::front::cockpit::{self, Options};
 
     let am = start_alertmanager().await;
     let client = AmClient::new(&ApiSpec::new(&am.base)).expect("client");

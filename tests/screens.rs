@@ -6,9 +6,9 @@ use std::sync::Arc;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use watchdeck::app::model::Model;
 use watchdeck::app::update::{update, Msg};
-use watchdeck::cockpit::{self, Options};
 use watchdeck::config::Config;
 use watchdeck::expo::{Format, ScrapeReport};
+use watchdeck::front::cockpit::{self, Options};
 use watchdeck::source::health::parse_health;
 use watchdeck::source::{HealthOutcome, Observation, ScrapeDigest};
 
@@ -554,7 +554,7 @@ fn the_database_panel_shows_lock_waits_grants_and_an_unreachable_server_in_words
 }
 
 /// A round with 96/100 connections, a long query, a lock wait, a missing grant and a failed part.
-fn scripted_pg_observation() -> watchdeck::source::postgres::PgObservation {
+fn scripted_pg_observation() -> watchdeck::obs::postgres::PgObservation {
     use watchdeck::source::postgres::{
         Activity, BacklogRow, Blocker, Connections, DatabaseSize, LockWait, PgError, PgObservation,
         Replication,

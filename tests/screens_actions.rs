@@ -17,9 +17,9 @@ use watchdeck::actions::{
 use watchdeck::app::acting::{BackupRow, Backups};
 use watchdeck::app::model::{Model, Popup, View};
 use watchdeck::app::update::{update, Cmd, Msg};
-use watchdeck::cockpit::{self, Options};
 use watchdeck::config::Config;
 use watchdeck::expo::{Format, ScrapeReport};
+use watchdeck::front::cockpit::{self, Options};
 use watchdeck::source::{Observation, ScrapeDigest};
 
 /// 2026-11-25 14:00:00 UTC.

@@ -5,7 +5,7 @@ use std::time::Duration;
 use watchdeck::config::Config;
 use watchdeck::demo::{Fleet, Scenario};
 use watchdeck::derive::Direction;
-use watchdeck::snapshot::{self, Options, OutputFormat, Snapshot};
+use watchdeck::front::snapshot::{self, Options, OutputFormat, Snapshot};
 
 async fn snap(scenario: Scenario, rounds: u32) -> Snapshot {
     let fleet = Fleet::start(scenario, None)

@@ -16,7 +16,7 @@ use std::time::SystemTime;
 use rustix::fs::{flock, FlockOperation};
 use serde::{Deserialize, Serialize};
 
-use super::mask_secrets;
+use crate::text::mask_secrets;
 
 /// Who is acting: the audit trail's first question.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

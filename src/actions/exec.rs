@@ -349,8 +349,8 @@ impl Actions {
         for s in &mut p.steps {
             s.mask(secrets);
         }
-        p.title = super::mask_secrets(&p.title, secrets);
-        p.dry_run = p.dry_run.map(|d| super::mask_secrets(&d, secrets));
+        p.title = crate::text::mask_secrets(&p.title, secrets);
+        p.dry_run = p.dry_run.map(|d| crate::text::mask_secrets(&d, secrets));
         Ok(p)
     }
 

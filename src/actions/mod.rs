@@ -23,6 +23,7 @@ pub use exec::{ActionError, Actions, Confirmation, Outcome, Prepared, Request};
 use std::fmt::Write as _;
 use std::time::Instant;
 
+use crate::text::mask_secrets;
 use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -276,15 +277,4 @@ impl Ctx {
     pub fn remaining(&self) -> std::time::Duration {
         self.deadline.saturating_duration_since(Instant::now())
     }
-}
-
-/// Replaces each non-empty secret in `text` with `***`.
-pub fn mask_secrets(text: &str, secrets: &[String]) -> String {
-    let mut out = text.to_owned();
-    for s in secrets.iter().filter(|s| !s.is_empty()) {
-        if out.contains(s.as_str()) {
-            out = out.replace(s.as_str(), "***");
-        }
-    }
-    out
 }

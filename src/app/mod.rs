@@ -4,8 +4,6 @@
 mod act_update;
 pub mod acting;
 pub mod alert_ops;
-pub mod command;
-pub mod keymap;
 pub mod model;
 pub mod palette;
 pub mod update;

@@ -6,10 +6,10 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use crate::app::keymap::{Keymap, Mode};
 use crate::app::palette::PaletteMatch;
 use crate::config::{Config, Preset};
 use crate::derive::panels::{local_disks, store_panels, DiskRow, TargetPanels};
+use crate::keymap::{Keymap, Mode};
 use crate::store::Store;
 use crate::theme::Styles;
 
@@ -165,8 +165,8 @@ pub struct AmView {
     pub url: String,
     /// When it was last read successfully (unix ms).
     pub at_ms: Option<i64>,
-    pub alerts: Vec<crate::source::alertmanager::Alert>,
-    pub silences: Vec<crate::source::alertmanager::Silence>,
+    pub alerts: Vec<crate::obs::alertmanager::Alert>,
+    pub silences: Vec<crate::obs::alertmanager::Silence>,
     /// Why the last read failed; the last good answer stays shown.
     pub error: Option<String>,
 }
@@ -177,10 +177,10 @@ impl AmView {
     pub fn rows(
         &self,
     ) -> (
-        Vec<&crate::source::alertmanager::Alert>,
-        Vec<&crate::source::alertmanager::Silence>,
+        Vec<&crate::obs::alertmanager::Alert>,
+        Vec<&crate::obs::alertmanager::Silence>,
     ) {
-        use crate::source::alertmanager::{AlertState, SilenceState};
+        use crate::obs::alertmanager::{AlertState, SilenceState};
         let mut alerts: Vec<_> = self.alerts.iter().collect();
         alerts.sort_by_key(|a| (a.state != AlertState::Active, a.starts_at_ms));
         let silences = self
@@ -370,7 +370,7 @@ impl Model {
 
     /// Sparkline history a fleet's backfill read: it replaces a shorter line.
     pub fn take_backfill(&mut self) {
-        use crate::source::fleet::PanelKind;
+        use crate::obs::fleet::PanelKind;
         for (fleet, b) in std::mem::take(&mut self.store.pending_backfill) {
             let Some(f) = self.store.fleets.get(fleet) else {
                 continue;
@@ -564,7 +564,7 @@ impl Model {
     /// Whether an Alertmanager alert is about one of the watched targets: its `instance`
     /// label is a target's metrics host:port, or its `job`, `service` or `target` label
     /// names a target.
-    pub fn am_alert_is_ours(&self, a: &crate::source::alertmanager::Alert) -> bool {
+    pub fn am_alert_is_ours(&self, a: &crate::obs::alertmanager::Alert) -> bool {
         let names = self.store.targets.iter().map(|t| t.name.as_str());
         let by_name = ["job", "service", "target"]
             .iter()
@@ -581,7 +581,7 @@ impl Model {
         self.am.as_ref().map_or(0, |am| {
             am.alerts
                 .iter()
-                .filter(|a| a.state == crate::source::alertmanager::AlertState::Active)
+                .filter(|a| a.state == crate::obs::alertmanager::AlertState::Active)
                 .filter(|a| self.am_alert_is_ours(a))
                 .count()
         })

@@ -7,7 +7,7 @@
 //! characters. Gaps cost a little, and a shorter candidate wins a tie, so "up" ranks `up`
 //! above `page-up`. Names count for more than descriptions.
 
-use super::command::Command;
+use crate::keymap::command::Command;
 
 /// Every query character that matches.
 const MATCH: i64 = 16;

@@ -10,15 +10,15 @@ use ratatui::crossterm::event::{
 use super::act_update as act;
 use super::acting::Backups;
 use super::alert_ops;
-use super::command::Command;
-use super::keymap::Mode;
 use super::model::{Browse, Model, Palette, PanelId, Popup, Toast, View};
 use super::palette::rank;
 use super::walk;
 use crate::actions::audit::Record;
 use crate::actions::{ActionKind, Confirmation, Outcome, Prepared, Progress, Request};
 use crate::checklist::{Verdict, WalkState};
-use crate::source::Observation;
+use crate::keymap::command::Command;
+use crate::keymap::Mode;
+use crate::obs::Observation;
 
 /// Everything that can happen to the cockpit.
 #[derive(Debug, Clone)]
@@ -83,8 +83,8 @@ pub enum Msg {
 
 /// Alerts and silences of one read of the Alertmanager.
 pub type AmAnswer = (
-    Vec<crate::source::alertmanager::Alert>,
-    Vec<crate::source::alertmanager::Silence>,
+    Vec<crate::obs::alertmanager::Alert>,
+    Vec<crate::obs::alertmanager::Silence>,
 );
 
 /// Side effects requested by `update`.

@@ -12,7 +12,7 @@ use crate::config::{AlertSeverity, AlertSpec, AlertValue, Config, TargetConfig};
 use crate::derive::format_eta;
 use crate::derive::panels::TargetPanels;
 use crate::derive::rules::alert_value;
-use crate::store::DiskUsage;
+use crate::obs::DiskUsage;
 
 /// The result of one item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -101,7 +101,7 @@ pub async fn judge_all(
             gathered[i] = g;
         }
     }
-    let now = crate::source::now_ms();
+    let now = crate::obs::now_ms();
     plan.iter()
         .zip(&probes)
         .zip(&gathered)

@@ -14,8 +14,8 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use crate::actions::backup::generations;
-use crate::source::now_ms;
-use crate::store::DiskUsage;
+use crate::obs::now_ms;
+use crate::obs::DiskUsage;
 
 /// What a TLS handshake showed about the server's certificate.
 #[derive(Debug, Clone, PartialEq)]

@@ -221,7 +221,7 @@ impl Walkthrough {
         verdict: Verdict,
         note: Option<String>,
     ) -> Result<(), WalkError> {
-        self.record_at(key, verdict, note, crate::source::now_ms())
+        self.record_at(key, verdict, note, crate::obs::now_ms())
     }
 
     /// As [`record`](Self::record), at a given time (unix ms).

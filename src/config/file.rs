@@ -12,7 +12,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::actions::{ActionsFile, BackupFile, CommandFile, RollbackFile, TopicsFile};
-use crate::app::keymap::KeysFile;
+use crate::keymap::KeysFile;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

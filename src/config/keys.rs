@@ -14,7 +14,7 @@ use toml::Spanned;
 
 use super::actions::{ACTIONS_KEYS, BACKUP_KEYS, COMMAND_KEYS, ROLLBACK_KEYS, TOPICS_KEYS};
 use super::error::Problems;
-use crate::app::keymap::{EntryFile, KeysFile};
+use crate::keymap::{EntryFile, KeysFile};
 
 const ROOT: &[&str] = &[
     "environment",

@@ -42,7 +42,7 @@ pub use preset::{
 pub use secret::Secret;
 pub use template::template;
 
-pub use crate::app::keymap::KeyOverrides;
+pub use crate::keymap::KeyOverrides;
 
 use error::Problems;
 use file::FileConfig;

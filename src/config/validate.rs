@@ -20,7 +20,7 @@ use super::headers::headers;
 use super::postgres_validate::postgres;
 use super::units::{format_duration, parse_duration, parse_size};
 use super::{Config, DiskConfig, Limits, PresetName, TargetConfig};
-use crate::app::keymap::{overrides_from_file, KeyOverrides};
+use crate::keymap::{overrides_from_file, KeyOverrides};
 
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);

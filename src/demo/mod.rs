@@ -191,7 +191,7 @@ fn admin_token() -> String {
     }
     // RandomState is seeded from the OS's randomness per process and per instance; two of
     // them give 128 bits, plenty for a loopback demo.
-    let word = || std::collections::hash_map::RandomState::new().hash_one(crate::source::now_ms());
+    let word = || std::collections::hash_map::RandomState::new().hash_one(crate::obs::now_ms());
     format!("demo-{:016x}{:016x}", word(), word())
 }
 

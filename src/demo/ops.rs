@@ -166,7 +166,7 @@ fn write_loop(path: &Path, stop: &AtomicBool) {
     let mut n: i64 = 0;
     while !stop.load(Ordering::SeqCst) {
         n += 1;
-        let now = crate::source::now_ms();
+        let now = crate::obs::now_ms();
         let r = c.execute_batch(&format!(
             "BEGIN;
              INSERT INTO event_raw (at, kind, payload) VALUES ({now}, 'channel.chat.message', 'demo event {n}');

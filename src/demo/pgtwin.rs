@@ -151,7 +151,7 @@ pub(crate) async fn start(
     let db = format!(
         "watchdeck_demo_{}_{}_{}",
         std::process::id(),
-        crate::source::now_ms() % 1_000_000,
+        crate::obs::now_ms() % 1_000_000,
         DB_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     );
     let client = connect(&admin).await?;

@@ -130,7 +130,7 @@ impl Node {
         let admin_token = admin_token
             .filter(|_| !sim.topics().is_empty())
             .map(str::to_owned);
-        let launch_ms = crate::source::now_ms();
+        let launch_ms = crate::obs::now_ms();
         Self {
             name: name.to_owned(),
             preset,

@@ -20,7 +20,8 @@ use crate::derive::panels::{store_panels, TargetPanels, DEFAULT_WINDOW_MS};
 use crate::derive::rules::AlertBook;
 use crate::derive::Direction;
 use crate::expo::{Format, SeriesIndex};
-use crate::source::{watched_names, Observation, ScrapeDigest};
+use crate::obs::{Observation, ScrapeDigest};
+use crate::source::watched_names;
 use crate::store::Store;
 
 /// 2025-12-06T23:00:00Z: any fixed time will do; nothing here reads the clock.

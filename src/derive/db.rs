@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::panels::{BacklogRow, DiskRow, TargetPanels};
 use super::rate::deriv;
 use super::trend::{backlog_trend, Direction, Trend};
-use crate::source::postgres::{Activity, PgObservation};
+use crate::obs::postgres::{Activity, PgObservation};
 use crate::store::PgState;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]

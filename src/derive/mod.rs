@@ -14,6 +14,7 @@
 //!   `now_ms - window_ms < t <= now_ms` (left-open, as `PromQL` range
 //!   selectors since Prometheus 3.0). Points after `now_ms` are ignored.
 
+pub use crate::obs::Point;
 pub mod alerts;
 pub mod db;
 pub mod panels;
@@ -27,9 +28,6 @@ pub mod trend;
 pub use quantile::{bucket_increase, histogram_quantile, parse_le, quantile_over_window, Bucket};
 pub use rate::{delta_gauge, deriv, increase, rate};
 pub use trend::{backlog_trend, fill_trend, format_eta, Direction, Trend};
-
-/// One stored sample: `(unix milliseconds, value)`.
-pub type Point = (i64, f64);
 
 /// The points of `points` with `now_ms - window_ms < t <= now_ms`.
 ///

@@ -4,10 +4,11 @@
 use super::panels::{
     BacklogRow, CounterRow, DiskRow, ErrorRow, GaugeRow, HealthRow, LatencyRow, TargetPanels,
 };
+use super::quantile::{histogram_quantile, parse_le, Bucket};
 use super::rate::delta_gauge;
 use super::trend::{backlog_trend, fill_trend};
 use crate::config::Preset;
-use crate::source::fleet::PanelKind;
+use crate::obs::fleet::{PanelKind, QUANTILES};
 use crate::store::{remote_key, FleetState, RemoteState, TargetState};
 
 /// The panels of one fleet instance; `fleet` is its fleet's state (for panel problems).
@@ -57,8 +58,8 @@ pub fn remote_panels(
         .latency
         .iter()
         .filter_map(|l| {
-            let (_, q) = v.latency.iter().find(|(t, _)| *t == l.title)?;
-            let [p50, p95, p99] = q.map(|x| x * l.scale);
+            let (_, raw) = v.latency.iter().find(|(t, _)| *t == l.title)?;
+            let [p50, p95, p99] = fleet_quantiles(raw).map(|x| x * l.scale);
             Some(LatencyRow {
                 title: l.title.clone(),
                 p50,
@@ -119,7 +120,7 @@ pub fn remote_panels(
 fn gauge_rows(
     out: &mut TargetPanels,
     t: &TargetState,
-    v: &crate::source::fleet::InstanceValues,
+    v: &crate::obs::fleet::InstanceValues,
     p: &Preset,
     window: i64,
     now: i64,
@@ -167,7 +168,7 @@ fn gauge_rows(
 }
 
 fn counter_rows(
-    v: &crate::source::fleet::InstanceValues,
+    v: &crate::obs::fleet::InstanceValues,
     p: &Preset,
     window_s: f64,
 ) -> Vec<CounterRow> {
@@ -193,7 +194,7 @@ fn counter_rows(
 /// Filesystem rows as node_exporter reports them (the same arithmetic as a scrape's).
 fn disks(
     t: &TargetState,
-    v: &crate::source::fleet::InstanceValues,
+    v: &crate::obs::fleet::InstanceValues,
     window: i64,
     now: i64,
 ) -> Vec<DiskRow> {
@@ -225,4 +226,20 @@ fn disks(
         });
     }
     rows
+}
+
+/// p50, p95 and p99 of one instance's histogram, from the buckets a fleet's store answered
+/// (`le` label, increase over the window). Buckets whose `le` does not parse are skipped.
+pub fn fleet_quantiles(raw: &[(String, f64)]) -> [f64; 3] {
+    let mut b: Vec<Bucket> = raw
+        .iter()
+        .filter_map(|(le, count)| {
+            Some(Bucket {
+                upper_bound: parse_le(le)?,
+                count: *count,
+            })
+        })
+        .collect();
+    b.sort_by(|x, y| x.upper_bound.total_cmp(&y.upper_bound));
+    QUANTILES.map(|x| histogram_quantile(x, &b))
 }

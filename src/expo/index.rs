@@ -15,6 +15,7 @@ use super::family::{family_name_for, MetricType};
 use super::key::scan_new_key;
 use super::labels::{unescape, RawLabels};
 use super::lexer::{sample_tail, Format, Lexer, Line, LineError, Sample, NAME_START};
+use crate::text::printable_excerpt;
 
 /// What the fast path made of a sample line.
 enum Fast {
@@ -68,20 +69,6 @@ impl Malformed {
             excerpt: printable_excerpt(text, 160),
         }
     }
-}
-
-/// Lossy, control-free and bounded: safe to print on a terminal.
-pub fn printable_excerpt(text: &[u8], max_chars: usize) -> String {
-    let s = String::from_utf8_lossy(text);
-    let mut out: String = s
-        .chars()
-        .take(max_chars)
-        .map(|c| if c.is_control() { '�' } else { c })
-        .collect();
-    if s.chars().count() > max_chars {
-        out.push('…');
-    }
-    out
 }
 
 /// What one ingest saw.

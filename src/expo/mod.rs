@@ -18,8 +18,6 @@ mod labels;
 mod lexer;
 
 pub use family::{family_name_for, MetricType};
-pub use index::{
-    printable_excerpt, IndexLimits, Malformed, ScrapeReport, SeriesId, SeriesIndex, SeriesView,
-};
+pub use index::{IndexLimits, Malformed, ScrapeReport, SeriesId, SeriesIndex, SeriesView};
 pub use labels::{LabelError, RawLabels};
 pub use lexer::{Exemplar, Format, Lexer, Line, LineError, Sample};

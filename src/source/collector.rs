@@ -6,17 +6,18 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::disk::{statvfs_usage, DISK_TIMEOUT};
-use super::health::{parse_health, HealthReport};
-use super::http::{Fetcher, HttpLimits, Purpose};
+use super::health::parse_health;
+use crate::client::http::{Fetcher, HttpLimits, Purpose};
 use crate::config::{Config, Preset, TargetConfig};
-use crate::expo::{Format, IndexLimits, ScrapeReport, SeriesId, SeriesIndex};
-use crate::store::DiskUsage;
+use crate::expo::{Format, IndexLimits, SeriesId, SeriesIndex};
+use crate::obs::{now_ms, HealthOutcome, Observation, ScrapeDigest};
+use crate::text::display_url;
 
 /// Series every target is watched for, whatever its preset (node_exporter disks).
 pub const ALWAYS_WATCHED: [&str; 3] = [
@@ -24,65 +25,6 @@ pub const ALWAYS_WATCHED: [&str; 3] = [
     "node_filesystem_avail_bytes",
     "node_filesystem_free_bytes",
 ];
-
-/// The wall clock in unix milliseconds. Only sources read the clock; derive gets `now` passed.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
-/// What one good scrape produced.
-#[derive(Debug, Clone)]
-pub struct ScrapeDigest {
-    pub duration_ms: f64,
-    pub body_bytes: usize,
-    pub format: Format,
-    pub report: ScrapeReport,
-    /// Series in the target's index.
-    pub series: usize,
-    /// Current values of the watched series present in this scrape.
-    pub watched: Vec<(Arc<str>, f64)>,
-}
-
-/// The outcome of one health URL.
-#[derive(Debug, Clone)]
-pub struct HealthOutcome {
-    pub url: String,
-    pub latency_ms: f64,
-    pub result: Result<HealthReport, String>,
-}
-
-/// Messages from the collectors.
-#[derive(Debug, Clone)]
-pub enum Observation {
-    Target {
-        target: usize,
-        round: u32,
-        at_ms: i64,
-        /// `None` for a target without a metrics URL.
-        scrape: Option<Result<ScrapeDigest, String>>,
-        health: Vec<HealthOutcome>,
-    },
-    Disks {
-        at_ms: i64,
-        usage: Vec<Result<DiskUsage, String>>,
-    },
-    /// One round of a target's Postgres collector, or its failure to connect.
-    Postgres(Box<super::postgres::PgMsg>),
-    /// Every series of one target (`name{labels}`, value), sent after each scrape while the
-    /// series browser asks for that target.
-    Series {
-        target: usize,
-        rows: Vec<(String, f64)>,
-    },
-    /// One round of a `[[fleet]]` (the `promql` source): every instance's panel values.
-    Fleet(Box<super::fleet::FleetRound>),
-    /// Sparkline history of a fleet's new instances (range queries).
-    FleetBackfill(Box<super::fleet::FleetBackfill>),
-    /// A target's past, read from its history store at launch or after a gap in scraping.
-    History(Box<super::history::HistoryBatch>),
-}
 
 /// Which target the series browser is showing, if any.
 pub type BrowseRequest = tokio::sync::watch::Receiver<Option<usize>>;
@@ -99,14 +41,6 @@ impl Drop for Collector {
             t.abort();
         }
     }
-}
-
-/// A URL as it may be shown: without user info (which can hold a password).
-pub fn display_url(url: &reqwest::Url) -> String {
-    let mut u = url.clone();
-    let _ = u.set_username("");
-    let _ = u.set_password(None);
-    u.to_string()
 }
 
 /// The exact sample names a target's panels need.

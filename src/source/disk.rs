@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::store::DiskUsage;
+use crate::obs::DiskUsage;
 
 /// How long one statvfs may take before the path is reported as not answering.
 pub const DISK_TIMEOUT: Duration = Duration::from_secs(2);

@@ -17,7 +17,8 @@ use std::fmt::{self, Write as _};
 
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use super::http::{plain_text, truncate_chars};
+pub use crate::obs::health::{HealthCheck, HealthReport};
+use crate::text::{plain_text, truncate_chars};
 
 /// At most this many checks are kept in a report; the rest are counted.
 pub const MAX_CHECKS: usize = 64;
@@ -28,29 +29,6 @@ const MAX_STATUS_CHARS: usize = 64;
 /// Extra fields of one check shown in its detail ("length=42").
 const MAX_EXTRA_FIELDS: usize = 8;
 const MAX_EXTRA_VALUE_CHARS: usize = 60;
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct HealthReport {
-    pub status_code: u16,
-    /// 2xx, the overall status (if any) healthy, and every check healthy.
-    pub healthy: bool,
-    /// The body's top-level status word, e.g. "healthy", "ok", "error".
-    pub overall: Option<String>,
-    pub checks: Vec<HealthCheck>,
-    /// Plain-text body, a top-level message, or a note about the body.
-    pub message: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct HealthCheck {
-    pub name: String,
-    pub healthy: bool,
-    /// The status word as the service wrote it ("unknown" when absent).
-    pub status: String,
-    pub latency_ms: Option<f64>,
-    /// The check's message and/or its other fields ("length=42").
-    pub detail: Option<String>,
-}
 
 /// Whether a status word means healthy: healthy, ok, up, pass or true (any case).
 pub fn is_healthy_word(word: &str) -> bool {

@@ -12,34 +12,12 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::api::{ApiSpec, Auth};
-use super::http::HttpLimits;
-use super::promql::{PromClient, Range};
+use crate::client::api::{ApiSpec, Auth};
+use crate::client::http::HttpLimits;
+use crate::client::promql::{PromClient, Range};
 use crate::config::history::TargetHistory;
 use crate::expo::RawLabels;
-
-/// One evaluation time of the past and the watched values present then.
-pub type Step = (i64, Vec<(Arc<str>, f64)>);
-
-/// What one backfill read.
-#[derive(Debug, Clone, Default)]
-pub struct HistoryBatch {
-    pub target: usize,
-    /// The store, as it may be shown (no credentials).
-    pub source: String,
-    pub from_ms: i64,
-    pub to_ms: i64,
-    /// Evaluation times, oldest first, each with the watched values present then.
-    pub steps: Vec<Step>,
-    /// Series read.
-    pub series: usize,
-    /// Why nothing (or not everything) could be read, in plain words.
-    pub error: Option<String>,
-    /// The store's warnings (a partial answer).
-    pub warnings: Vec<String>,
-    /// True for a launch backfill, false for one that fills a gap in scraping.
-    pub at_launch: bool,
-}
+use crate::obs::history::HistoryBatch;
 
 /// Prometheus refuses a range query of more points per series than this.
 const MAX_POINTS: i64 = 11_000;
@@ -130,7 +108,7 @@ pub async fn backfill<S: std::hash::BuildHasher>(
 ) -> HistoryBatch {
     let mut batch = HistoryBatch {
         target,
-        source: super::display_url(&spec.url),
+        source: crate::text::display_url(&spec.url),
         from_ms,
         to_ms,
         at_launch,

@@ -2,7 +2,8 @@
 
 use super::{push_point, DiskState, HealthState, ScrapeStats, Store, TargetState};
 use crate::config::Config;
-use crate::source::{display_url, Observation};
+use crate::obs::Observation;
+use crate::text::display_url;
 
 impl Store {
     /// An empty store with one entry per configured target and disk.
@@ -150,12 +151,12 @@ impl Store {
 
     /// Folds a target's past into its histories. The launch batch also says where history
     /// came from (or why there is none); a gap's batch only fills the gap.
-    pub fn apply_history(&mut self, b: &crate::source::history::HistoryBatch) {
+    pub fn apply_history(&mut self, b: &crate::obs::history::HistoryBatch) {
         let limits = self.limits;
         let Some(t) = self.targets.get_mut(b.target) else {
             return;
         };
-        let mut past: std::collections::HashMap<&std::sync::Arc<str>, Vec<crate::derive::Point>> =
+        let mut past: std::collections::HashMap<&std::sync::Arc<str>, Vec<crate::obs::Point>> =
             std::collections::HashMap::new();
         for (at, values) in &b.steps {
             for (key, v) in values {
@@ -182,8 +183,8 @@ impl Store {
         }
     }
 
-    fn apply_pg(&mut self, msg: crate::source::postgres::PgMsg) {
-        use crate::source::postgres::PgMsg;
+    fn apply_pg(&mut self, msg: crate::obs::postgres::PgMsg) {
+        use crate::obs::postgres::PgMsg;
         let limits = self.limits;
         let Some(pg) = self
             .targets

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::{push_point, Store, TargetState};
-use crate::source::fleet::{instance_key, FleetRound, InstanceValues, PanelKind, PanelNote};
+use crate::obs::fleet::{instance_key, FleetRound, InstanceValues, PanelKind, PanelNote};
 
 /// What the store knows of one `[[fleet]]`.
 #[derive(Debug, Clone, Default)]
@@ -155,7 +155,7 @@ impl Store {
     }
 
     /// Sparkline history of new instances: gauges' histories here, sparklines for the cockpit.
-    pub fn apply_backfill(&mut self, b: crate::source::fleet::FleetBackfill) {
+    pub fn apply_backfill(&mut self, b: crate::obs::fleet::FleetBackfill) {
         let Some(f) = self.fleets.get_mut(b.fleet) else {
             return;
         };
@@ -166,7 +166,7 @@ impl Store {
     }
 
     /// Backlog and gauge histories from the backfill, so trends and changes are known at once.
-    fn backfill_store(&mut self, fleet: usize, b: &crate::source::fleet::Backfill) {
+    fn backfill_store(&mut self, fleet: usize, b: &crate::obs::fleet::Backfill) {
         let limits = self.limits;
         for ((key, kind, title, labels), points) in &b.lines {
             if !matches!(kind, PanelKind::Backlog | PanelKind::Sse) {

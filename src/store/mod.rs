@@ -1,6 +1,6 @@
 //! What has been observed, per target and per local disk.
 //!
-//! The store is fed owned [`Observation`](crate::source::Observation)s by one owner (the main
+//! The store is fed owned [`Observation`](crate::obs::Observation)s by one owner (the main
 //! loop or a headless front end) and read by `derive::panels`. It keeps the outcome of the
 //! latest attempt, the statistics of the latest good scrape, every health check, and bounded
 //! histories (by points and by age) of only the series the panels watch.
@@ -13,9 +13,10 @@ pub use fleet::{remote_key, FleetState, RemoteState};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::derive::Point;
 use crate::expo::{Format, Malformed};
-use crate::source::health::HealthReport;
+use crate::obs::health::HealthReport;
+use crate::obs::DiskUsage;
+use crate::obs::Point;
 
 /// Bounds on every watched history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,7 +167,7 @@ pub struct PgState {
     pub source: String,
     pub rounds: u32,
     /// The latest round on a live connection.
-    pub last: Option<crate::source::postgres::PgObservation>,
+    pub last: Option<crate::obs::postgres::PgObservation>,
     /// Why the latest attempt could not connect, if it could not.
     pub error: Option<String>,
     pub error_at_ms: Option<i64>,
@@ -269,32 +270,6 @@ impl TargetState {
     }
 }
 
-/// Usage of one filesystem.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct DiskUsage {
-    pub size_bytes: f64,
-    pub avail_bytes: f64,
-    pub free_bytes: f64,
-}
-
-impl DiskUsage {
-    /// Used bytes as `df` counts them (size minus free).
-    pub fn used_bytes(&self) -> f64 {
-        (self.size_bytes - self.free_bytes).max(0.0)
-    }
-
-    /// Used share as `df` shows it: used / (used + available to unprivileged users).
-    pub fn used_ratio(&self) -> f64 {
-        let used = self.used_bytes();
-        let denom = used + self.avail_bytes;
-        if denom > 0.0 {
-            used / denom
-        } else {
-            0.0
-        }
-    }
-}
-
 /// A local path watched through statvfs.
 #[derive(Debug, Clone, Default)]
 pub struct DiskState {
@@ -315,7 +290,7 @@ pub struct Store {
     /// `[[fleet]]` sources, in config order.
     pub fleets: Vec<FleetState>,
     /// Sparkline histories read by a fleet's backfill, for the cockpit to take.
-    pub pending_backfill: Vec<(usize, crate::source::fleet::Backfill)>,
+    pub pending_backfill: Vec<(usize, crate::obs::fleet::Backfill)>,
 }
 
 #[cfg(test)]

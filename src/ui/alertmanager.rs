@@ -18,7 +18,7 @@ use ratatui::widgets::{Block, Borders};
 use super::{fit, render_list, render_widget};
 use crate::app::model::Model;
 use crate::derive::trend::format_eta;
-use crate::source::alertmanager::{AlertState, SilenceState};
+use crate::obs::alertmanager::{AlertState, SilenceState};
 
 fn ago(now_ms: i64, at_ms: i64) -> String {
     format_eta(((now_ms - at_ms).max(0) / 1000) as f64)

@@ -8,9 +8,9 @@ use ratatui::widgets::Paragraph;
 
 use super::render_widget;
 
-use crate::app::command::Command;
-use crate::app::keymap::Mode;
 use crate::app::model::{Model, View};
+use crate::keymap::command::Command;
+use crate::keymap::Mode;
 
 fn hints(m: &Model) -> (Mode, &'static [Command]) {
     let mode = m.mode();

@@ -11,8 +11,8 @@ use super::fit;
 use crate::actions::Risk;
 use crate::app::acting::{PlanPopup, TopicPick};
 use crate::app::alert_ops::AlertPopup;
-use crate::app::keymap::Mode;
 use crate::app::model::{Model, Palette, Popup};
+use crate::keymap::Mode;
 
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let [r] = Layout::horizontal([Constraint::Length(w.min(area.width))])

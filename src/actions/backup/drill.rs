@@ -15,8 +15,8 @@ use super::pgdump::{child_error, keep_tail, pg_conn_args, tool_error};
 use super::{fsutil, rfc3339, BackupError, PgBackupSpec};
 use crate::actions::child;
 use crate::actions::{Ctx, Step};
+use crate::client::postgres::{connect, connect_db, PgSession};
 use crate::config::SqlIdent;
-use crate::source::postgres::{connect, connect_db, PgSession};
 
 /// The longest a scratch database's DROP may take after the drill.
 const DROP_TIMEOUT: Duration = Duration::from_secs(60);

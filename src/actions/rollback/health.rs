@@ -2,6 +2,7 @@
 //! within a deadline, a fixed interval apart. A failed round resets the count: one lucky 200
 //! between 503s is not a recovered service.
 
+use crate::text::masked_url;
 use std::time::{Duration, Instant};
 
 use reqwest::redirect::Policy;
@@ -14,22 +15,6 @@ use crate::actions::Ctx;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const USER_AGENT: &str = concat!("watchdeck/", env!("CARGO_PKG_VERSION"), " (rollback gate)");
-
-/// A URL as shown in plans and errors: password and query values masked.
-pub fn display_url(url: &Url) -> String {
-    let mut u = url.clone();
-    if u.password().is_some() {
-        let _ = u.set_password(Some("***"));
-    }
-    if u.query().is_some() {
-        let masked: Vec<(String, String)> = u
-            .query_pairs()
-            .map(|(k, _)| (k.into_owned(), "***".to_owned()))
-            .collect();
-        u.query_pairs_mut().clear().extend_pairs(masked);
-    }
-    u.to_string()
-}
 
 /// Runs the gate; `Ok(checks)` once `healthy_needed` consecutive rounds passed, otherwise
 /// why it did not (deadline, cancel), with the last failure seen.
@@ -87,7 +72,7 @@ pub(super) async fn gate(spec: &SymlinkSpec, ctx: &Ctx) -> Result<u32, String> {
             () = tokio::time::sleep_until(deadline) => break,
         }
     }
-    let urls: Vec<String> = spec.health.iter().map(display_url).collect();
+    let urls: Vec<String> = spec.health.iter().map(masked_url).collect();
     let mut why = format!(
         "health not reached: {ok}/{needed} consecutive healthy checks of {} within {} s",
         urls.join(", "),
@@ -115,11 +100,11 @@ async fn round(client: &Client, urls: &[Url], timeout: Duration) -> Result<(), (
             Ok(resp) if resp.status().is_success() => {}
             Ok(resp) => {
                 return Err((
-                    format!("{} answered {}", display_url(url), resp.status()),
+                    format!("{} answered {}", masked_url(url), resp.status()),
                     true,
                 ))
             }
-            Err(e) => return Err((format!("{}: {}", display_url(url), deepest(&e)), false)),
+            Err(e) => return Err((format!("{}: {}", masked_url(url), deepest(&e)), false)),
         }
     }
     Ok(())
@@ -146,7 +131,7 @@ mod tests {
     #[test]
     fn urls_are_masked_for_display() {
         let u = Url::parse("http://ops:hunter2@127.0.0.1:8080/healthz?token=abc&x=1").expect("url");
-        let shown = display_url(&u);
+        let shown = masked_url(&u);
         assert!(
             !shown.contains("hunter2") && !shown.contains("abc"),
             "{shown}"

@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::child::{self, ChildError, Finished};
 use super::{Ctx, Step};
-pub use health::display_url;
+pub use crate::text::masked_url;
 pub use kube::{plan_command, preview_dry_run, run_command, CommandOutcome, CommandRollbackSpec};
 pub use releases::{scan, Refusal, Tree};
 
@@ -191,7 +191,7 @@ pub fn plan_symlink(spec: &SymlinkSpec) -> Result<SymlinkPlan, RollbackError> {
             source,
         },
     )?;
-    let urls: Vec<String> = spec.health.iter().map(display_url).collect();
+    let urls: Vec<String> = spec.health.iter().map(masked_url).collect();
     let mut steps = vec![
         Step::File {
             what: format!(
@@ -230,7 +230,7 @@ pub fn plan_symlink(spec: &SymlinkSpec) -> Result<SymlinkPlan, RollbackError> {
                 text: format!(
                     "skipping releases/{} (marked bad: {})",
                     r.name,
-                    one_line(&b.reason)
+                    crate::text::one_line(&b.reason, 200)
                 ),
             });
         }
@@ -244,17 +244,6 @@ pub fn plan_symlink(spec: &SymlinkSpec) -> Result<SymlinkPlan, RollbackError> {
         to_link,
         fingerprint: tree.fingerprint(),
     })
-}
-
-/// A mark's reason as one printable line (the file may have been edited by hand).
-fn one_line(text: &str) -> String {
-    const MAX: usize = 200;
-    let line: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(MAX)
-        .collect();
-    line.trim().to_owned()
 }
 
 fn check_spec(spec: &SymlinkSpec) -> Result<(), RollbackError> {

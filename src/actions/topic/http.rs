@@ -10,8 +10,9 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
 
 use super::{bounded, done_word, TopicDriver, TopicError, TopicPlan};
-use crate::actions::{mask_secrets, ActionKind, Ctx, Step};
-use crate::source::postgres::one_line;
+use crate::actions::{ActionKind, Ctx, Step};
+use crate::text::mask_secrets;
+use crate::text::one_line;
 
 /// Characters encoded in an id: all but ALPHA / DIGIT / `-` / `.` / `_` / `~`.
 pub(super) const ENCODE: &AsciiSet = &NON_ALPHANUMERIC

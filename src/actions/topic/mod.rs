@@ -21,8 +21,9 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::{mask_secrets, ActionKind, Ctx, Risk, Step};
+use super::{ActionKind, Ctx, Risk, Step};
 use crate::config::{PostgresConfig, Secret};
+use crate::text::mask_secrets;
 
 pub use http::encode_topic;
 pub use list::{

@@ -12,8 +12,9 @@ use tokio_postgres::{Client, GenericClient, Statement};
 
 use super::{bounded, done_word, TopicDriver, TopicError, TopicPlan};
 use crate::actions::{ActionKind, Ctx, Step};
+use crate::client::postgres::{connect, PgSession};
 use crate::config::PostgresConfig;
-use crate::source::postgres::{connect, one_line, PgSession};
+use crate::text::one_line;
 
 /// The `$N` placeholders a statement uses, outside string literals and quoted names.
 pub(super) fn placeholders(sql: &str) -> BTreeSet<u32> {

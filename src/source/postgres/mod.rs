@@ -20,11 +20,8 @@
 //! Without `pg_monitor` the connection counts and sizes still work; the parts that would be
 //! wrong (longest query, oldest transaction, lock waits) report the missing grant instead.
 
-mod connect;
-mod error;
 mod observe;
 pub mod sql;
-mod text;
 
 use std::hash::BuildHasher;
 use std::time::{Duration, Instant};
@@ -32,49 +29,18 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-pub use connect::{connect, connect_db, PgSession, APPLICATION_NAME};
-pub use error::PgError;
-pub use observe::{
-    collect_once, Activity, BacklogRow, Blocker, Connections, DatabaseSize, LockWait,
-    PgObservation, Replication, SessionInfo, TablespaceSize, QUERY_CHARS,
-};
-pub use text::one_line;
+pub use observe::{collect_once, QUERY_CHARS};
+
+use crate::client::postgres::{connect, PgSession};
+use crate::obs::postgres::PgMsg;
 
 use crate::config::PostgresConfig;
-use crate::source::now_ms;
+use crate::obs::now_ms;
 
 /// First retry delay after a failed connect.
 pub const BACKOFF_FIRST: Duration = Duration::from_secs(1);
 /// Longest retry delay.
 pub const BACKOFF_MAX: Duration = Duration::from_secs(30);
-
-/// Messages from a Postgres collector.
-#[derive(Debug, Clone, PartialEq)]
-pub enum PgMsg {
-    /// One round on a live connection (each part may still have failed on its own).
-    Observed {
-        target: usize,
-        obs: Box<PgObservation>,
-    },
-    /// No connection: this attempt failed; the next one follows after `retry_in`.
-    Unavailable {
-        target: usize,
-        at_ms: i64,
-        error: PgError,
-        /// Failed attempts in a row, from 1.
-        attempt: u32,
-        retry_in: Duration,
-    },
-}
-
-impl PgMsg {
-    /// The target (index in `Config::targets`) this message is about.
-    pub fn target(&self) -> usize {
-        match self {
-            PgMsg::Observed { target, .. } | PgMsg::Unavailable { target, .. } => *target,
-        }
-    }
-}
 
 /// Starts the collector for one target; it runs until the receiver is dropped or the handle
 /// aborted.

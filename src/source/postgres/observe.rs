@@ -11,164 +11,22 @@ use std::time::{Duration, Instant};
 use tokio_postgres::types::FromSql;
 use tokio_postgres::{Client, Row};
 
-use super::connect::SLACK;
-use super::error::{classify, quote_ident, Ctx, Part, PgError};
 use super::sql::{
     backlog_sql, CONNECTIONS_SQL, DATABASE_SIZE_SQL, LOCK_WAITS_SQL, LOCK_WAITS_SQL_PRE14,
     LONGEST_QUERY_SQL, OLDEST_TRANSACTION_SQL, REPLICATION_SQL, SESSION_SQL, TABLESPACES_SQL,
 };
-use super::text::one_line;
+use crate::client::postgres::error::{classify, quote_ident, Ctx, Part};
+use crate::client::postgres::SLACK;
 use crate::config::PostgresConfig;
-use crate::source::now_ms;
+use crate::obs::now_ms;
+use crate::obs::postgres::{
+    Activity, BacklogRow, Blocker, Connections, DatabaseSize, LockWait, PgError, PgObservation,
+    Replication, SessionInfo, TablespaceSize,
+};
+use crate::text::one_line;
 
 /// Query texts of other sessions are cut to this many characters, on one line.
 pub const QUERY_CHARS: usize = 300;
-
-/// Everything one round learned. Each part succeeded or failed on its own.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PgObservation {
-    /// When the round started (unix ms).
-    pub at_ms: i64,
-    /// How long the round took.
-    pub duration_ms: f64,
-    pub session: Result<SessionInfo, PgError>,
-    pub backlog: Result<Vec<BacklogRow>, PgError>,
-    pub connections: Result<Connections, PgError>,
-    /// The statement running longest in this database, if any is running.
-    pub longest_query: Result<Option<Activity>, PgError>,
-    /// The transaction open longest in this database, if any is open.
-    pub oldest_transaction: Result<Option<Activity>, PgError>,
-    pub lock_waits: Result<Vec<LockWait>, PgError>,
-    pub database: Result<DatabaseSize, PgError>,
-    pub tablespaces: Result<Vec<TablespaceSize>, PgError>,
-    pub replication: Result<Replication, PgError>,
-}
-
-impl PgObservation {
-    /// Whether a part lost the connection or got no answer, so the session must be reopened.
-    pub fn needs_reconnect(&self) -> bool {
-        self.errors().any(|(_, e)| e.needs_reconnect())
-    }
-
-    /// Every failed part with its name (`backlog`, `connections`, …), for panels and logs.
-    pub fn errors(&self) -> impl Iterator<Item = (&'static str, &PgError)> {
-        [
-            ("session", self.session.as_ref().err()),
-            ("backlog", self.backlog.as_ref().err()),
-            ("connections", self.connections.as_ref().err()),
-            ("longest query", self.longest_query.as_ref().err()),
-            ("oldest transaction", self.oldest_transaction.as_ref().err()),
-            ("lock waits", self.lock_waits.as_ref().err()),
-            ("database size", self.database.as_ref().err()),
-            ("tablespaces", self.tablespaces.as_ref().err()),
-            ("replication", self.replication.as_ref().err()),
-        ]
-        .into_iter()
-        .filter_map(|(name, e)| e.map(|e| (name, e)))
-    }
-}
-
-/// Who and where this session is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionInfo {
-    pub user: String,
-    pub database: String,
-    /// `server_version`, e.g. "15.20".
-    pub server_version: String,
-    /// `server_version_num`, e.g. 150020.
-    pub server_version_num: i32,
-    /// Whether this connection is encrypted.
-    pub tls: bool,
-    /// Whether the role sees other sessions' state and queries (`pg_read_all_stats`, part of
-    /// `pg_monitor`); without it the session-level parts report the missing grant.
-    pub sees_all_sessions: bool,
-    /// This session's backend pid (what `pg_terminate_backend` would take).
-    pub pid: i32,
-}
-
-/// One consumer's backlog: events it has not consumed yet.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BacklogRow {
-    pub consumer: String,
-    pub backlog: i64,
-}
-
-/// Client connections of the whole server (`max_connections` is server-wide).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Connections {
-    /// Client backends, this one included.
-    pub total: i64,
-    /// `max_connections`.
-    pub max: i64,
-    /// `superuser_reserved_connections`: ordinary roles get `max - reserved`.
-    pub reserved: i64,
-    /// Counts by state (`active`, `idle`, `idle in transaction`, …), largest first.
-    pub by_state: Vec<(String, i64)>,
-    /// Sessions whose state this role may not see (no `pg_monitor`).
-    pub hidden: i64,
-}
-
-/// A session, for the longest query and the oldest transaction.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Activity {
-    pub pid: i32,
-    /// How long the query (or transaction) has run.
-    pub seconds: f64,
-    pub state: String,
-    pub application_name: String,
-    pub user: String,
-    /// The statement text, on one line, cut to [`QUERY_CHARS`]; string literals are masked
-    /// when it mentions a password. Never bind parameters.
-    pub query: String,
-}
-
-/// A session waiting for a lock, and who holds it up.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LockWait {
-    pub pid: i32,
-    /// How long it has waited (PostgreSQL 14+; before that, since its statement began).
-    pub waited_seconds: f64,
-    /// The kind of lock awaited (`transactionid`, `relation`, `tuple`, …).
-    pub lock: String,
-    pub application_name: String,
-    pub query: String,
-    /// From `pg_blocking_pids`; pid 0 is a prepared transaction.
-    pub blockers: Vec<Blocker>,
-}
-
-/// A session holding a lock that another waits for.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Blocker {
-    pub pid: i32,
-    pub state: String,
-    pub application_name: String,
-    pub query: String,
-    /// Age of its open transaction, if it has one.
-    pub transaction_seconds: Option<f64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DatabaseSize {
-    pub name: String,
-    pub bytes: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TablespaceSize {
-    pub name: String,
-    pub bytes: i64,
-    /// Directory on the server; empty for `pg_default` and `pg_global`.
-    pub location: String,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Replication {
-    /// A replica (hot standby) rather than a primary.
-    pub in_recovery: bool,
-    /// On a replica: 0 when all received WAL is replayed, else the age of the last replayed
-    /// transaction; `None` on a primary or before the first replay.
-    pub lag_seconds: Option<f64>,
-}
 
 /// Runs one round on `client`. Never fails as a whole: each part carries its own result.
 pub async fn collect_once(client: &mut Client, cfg: &PostgresConfig) -> PgObservation {

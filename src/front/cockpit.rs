@@ -13,11 +13,12 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, watch};
 
 use crate::actions::Actions;
-use crate::app::keymap::Keymap;
 use crate::app::model::Model;
 use crate::app::update::{update, Cmd, Msg};
 use crate::config::Config;
-use crate::source::{now_ms, Collector, Observation};
+use crate::keymap::Keymap;
+use crate::obs::{now_ms, Observation};
+use crate::source::Collector;
 use crate::terminal;
 use crate::theme::{self, ColorEnv};
 
@@ -115,7 +116,7 @@ pub async fn run(config: &Config, opts: &Options) -> Result<Exit> {
     let mut m = model(config, opts)?;
     let state_dir = crate::logging::state_dir().unwrap_or_else(std::env::temp_dir);
     let mut acts = ActionRunner::new(Actions::new(config, opts.read_only, &state_dir));
-    let mut walk = crate::cockpit_walk::WalkRunner::new(config);
+    let mut walk = crate::front::cockpit_walk::WalkRunner::new(config);
     let (act_tx, mut act_rx) = mpsc::unbounded_channel::<Msg>();
     if let Some(am) = &config.alertmanager {
         poll_alertmanager(am, act_tx.clone());
@@ -236,7 +237,10 @@ fn carry_out(
     terminated: bool,
     m: &Model,
     browse_tx: &watch::Sender<Option<usize>>,
-    (acts, walk): (&mut ActionRunner, &mut crate::cockpit_walk::WalkRunner),
+    (acts, walk): (
+        &mut ActionRunner,
+        &mut crate::front::cockpit_walk::WalkRunner,
+    ),
     act_tx: &mpsc::UnboundedSender<Msg>,
 ) -> Option<Exit> {
     let mut stop = None;
@@ -444,8 +448,8 @@ fn poll_alertmanager(
     am: &crate::config::alertmanager::AlertmanagerConfig,
     tx: mpsc::UnboundedSender<Msg>,
 ) {
-    use crate::source::alertmanager::{AlertFilter, AmClient};
-    use crate::source::api::{ApiSpec, Auth};
+    use crate::client::alertmanager::{AlertFilter, AmClient};
+    use crate::client::api::{ApiSpec, Auth};
     let mut spec = ApiSpec::new(am.url.to_string());
     spec.auth = am.token.clone().map_or(Auth::None, Auth::Bearer);
     spec.tenant.clone_from(&am.tenant);

@@ -1,56 +1,16 @@
-//! Alertmanager's API v2: the firing alerts (labels, annotations, runbook links, since when),
-//! the silences, and creating and expiring a silence.
-//!
-//! Creating and expiring change shared state that the whole on-call rotation sees, so each
-//! has a `*_plan` twin that returns the exact request as [`Step`]s (credentials masked) for the
-//! preview, confirmation and audit log of an action; the executing method sends exactly that.
+//! Alertmanager's API v2: the firing alerts (labels, annotations, runbook links, since when) and
+//! the silences. Creating and expiring a silence are writes, so they live with the actions
+//! (`actions::am`), which send them through [`AmClient::api`].
 
 use std::collections::BTreeMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use reqwest::Method;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use super::api::{ApiClient, ApiError, ApiResponse, ApiSpec};
-use crate::actions::Step;
-
-/// One alert as Alertmanager holds it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Alert {
-    pub fingerprint: String,
-    pub labels: BTreeMap<String, String>,
-    pub annotations: BTreeMap<String, String>,
-    /// Since when it fires (ms since the epoch).
-    pub starts_at_ms: i64,
-    pub ends_at_ms: Option<i64>,
-    pub state: AlertState,
-    pub silenced_by: Vec<String>,
-    pub inhibited_by: Vec<String>,
-    pub generator_url: Option<String>,
-    pub receivers: Vec<String>,
-}
-
-impl Alert {
-    pub fn name(&self) -> &str {
-        self.labels.get("alertname").map_or("", String::as_str)
-    }
-
-    /// The `runbook_url` annotation (or `runbook`), when set.
-    pub fn runbook_url(&self) -> Option<&str> {
-        self.annotations
-            .get("runbook_url")
-            .or_else(|| self.annotations.get("runbook"))
-            .map(String::as_str)
-    }
-}
-
-/// `status.state` of an alert.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AlertState {
-    Active,
-    Suppressed,
-    Unprocessed,
-}
+use crate::client::api::{ApiClient, ApiError, ApiResponse, ApiSpec};
+use crate::obs::alertmanager::Matcher;
+use crate::obs::alertmanager::{Alert, AlertState, Silence, SilenceState};
 
 /// Which alerts to list (the API's query parameters).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,64 +33,6 @@ impl Default for AlertFilter {
     }
 }
 
-/// One matcher of a silence.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Matcher {
-    pub name: String,
-    pub value: String,
-    pub is_regex: bool,
-    /// `false` for `!=` and `!~`.
-    #[serde(default = "yes")]
-    pub is_equal: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
-impl Matcher {
-    /// `name="value"`.
-    pub fn equal(name: impl Into<String>, value: impl Into<String>) -> Matcher {
-        Matcher {
-            name: name.into(),
-            value: value.into(),
-            is_regex: false,
-            is_equal: true,
-        }
-    }
-}
-
-/// A silence as Alertmanager holds it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Silence {
-    pub id: String,
-    pub matchers: Vec<Matcher>,
-    pub starts_at_ms: i64,
-    pub ends_at_ms: i64,
-    pub created_by: String,
-    pub comment: String,
-    pub state: SilenceState,
-}
-
-/// `status.state` of a silence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SilenceState {
-    Active,
-    Pending,
-    Expired,
-}
-
-/// A silence to create.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewSilence {
-    pub matchers: Vec<Matcher>,
-    pub starts_at_ms: i64,
-    pub ends_at_ms: i64,
-    pub created_by: String,
-    pub comment: String,
-}
-
 /// A client of one Alertmanager.
 #[derive(Debug)]
 pub struct AmClient {
@@ -142,6 +44,11 @@ impl AmClient {
         Ok(AmClient {
             api: ApiClient::new("Alertmanager", spec)?,
         })
+    }
+
+    /// The API client under this one (for the writes, which live in `actions::am`).
+    pub fn api(&self) -> &ApiClient {
+        &self.api
     }
 
     /// `GET /api/v2/alerts`, sorted by start time (oldest first), then name.
@@ -208,85 +115,11 @@ impl AmClient {
         Ok(out)
     }
 
-    /// What [`create_silence`](Self::create_silence) will send.
-    pub fn create_silence_plan(&self, silence: &NewSilence) -> Result<Vec<Step>, ApiError> {
-        let body = self.silence_body(silence)?;
-        let mut note = Step::Note {
-            text: format!("body: {}", String::from_utf8_lossy(&body)),
-        };
-        note.mask(self.api.secrets());
-        Ok(vec![
-            self.api.plan_http("POST", "/api/v2/silences", true, 200),
-            note,
-        ])
-    }
-
-    /// `POST /api/v2/silences`; returns the new silence's id.
-    pub async fn create_silence(&self, silence: &NewSilence) -> Result<String, ApiError> {
-        let body = self.silence_body(silence)?;
-        let response = self
-            .api
-            .send(Method::POST, "/api/v2/silences", &[], Some(body))
-            .await?;
-        let created: Created = self.json(&response)?;
-        Ok(created.silence_id)
-    }
-
-    /// What [`expire_silence`](Self::expire_silence) will send.
-    pub fn expire_silence_plan(&self, id: &str) -> Result<Vec<Step>, ApiError> {
-        let path = self.silence_path(id)?;
-        Ok(vec![self.api.plan_http("DELETE", &path, false, 200)])
-    }
-
-    /// `DELETE /api/v2/silence/{id}`: the silence ends now (it stays listed as expired).
-    pub async fn expire_silence(&self, id: &str) -> Result<(), ApiError> {
-        let path = self.silence_path(id)?;
-        let response = self.api.send(Method::DELETE, &path, &[], None).await?;
-        if (200..300).contains(&response.status) {
-            Ok(())
-        } else {
-            Err(self.api.status_error(&response, am_message(&response.body)))
-        }
-    }
-
-    fn silence_path(&self, id: &str) -> Result<String, ApiError> {
-        // Ids are UUIDs; anything else would change the request's path.
-        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-            return Err(ApiError::Invalid {
-                service: self.api.service(),
-                what: format!("{id:?} is not a silence id (letters, digits and '-')"),
-            });
-        }
-        Ok(format!("/api/v2/silence/{id}"))
-    }
-
-    fn silence_body(&self, s: &NewSilence) -> Result<Vec<u8>, ApiError> {
-        let invalid = |what: &str| ApiError::Invalid {
-            service: self.api.service(),
-            what: format!("cannot create the silence: {what}"),
-        };
-        if s.matchers.is_empty() || s.matchers.iter().any(|m| m.name.trim().is_empty()) {
-            return Err(invalid(
-                "it needs at least one matcher, each with a label name",
-            ));
-        }
-        if s.ends_at_ms <= s.starts_at_ms {
-            return Err(invalid("it must end after it starts"));
-        }
-        if s.created_by.trim().is_empty() || s.comment.trim().is_empty() {
-            return Err(invalid("Alertmanager requires a creator and a comment"));
-        }
-        let body = serde_json::json!({
-            "matchers": s.matchers,
-            "startsAt": format_time(s.starts_at_ms),
-            "endsAt": format_time(s.ends_at_ms),
-            "createdBy": s.created_by,
-            "comment": s.comment,
-        });
-        serde_json::to_vec(&body).map_err(|e| invalid(&e.to_string()))
-    }
-
-    fn json<T: serde::de::DeserializeOwned>(&self, response: &ApiResponse) -> Result<T, ApiError> {
+    /// A 2xx answer's JSON body, or the error in plain words.
+    pub fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        response: &ApiResponse,
+    ) -> Result<T, ApiError> {
         if !(200..300).contains(&response.status) {
             return Err(self.api.status_error(response, am_message(&response.body)));
         }
@@ -305,7 +138,7 @@ impl AmClient {
 }
 
 /// Alertmanager's error bodies: a JSON string, `{"message": …}`, or plain text.
-fn am_message(body: &[u8]) -> Option<String> {
+pub fn am_message(body: &[u8]) -> Option<String> {
     match serde_json::from_slice::<serde_json::Value>(body).ok()? {
         serde_json::Value::String(s) => Some(s),
         v => v.get("message").and_then(|m| m.as_str()).map(str::to_owned),
@@ -345,13 +178,6 @@ pub fn format_time(ms: i64) -> String {
     humantime::format_rfc3339_millis(t).to_string()
 }
 
-/// Now, as epoch ms (for building a [`NewSilence`]).
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct RawAlert {
@@ -381,12 +207,6 @@ struct RawAlertStatus {
 }
 
 #[derive(Deserialize)]
-struct Created {
-    #[serde(rename = "silenceID")]
-    silence_id: String,
-}
-
-#[derive(Deserialize)]
 struct RawReceiver {
     name: String,
 }
@@ -413,8 +233,8 @@ struct RawSilenceStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::api::Auth;
     use crate::config::Secret;
-    use crate::source::api::Auth;
 
     #[test]
     fn times_round_trip_and_offsets_apply() {

@@ -17,8 +17,9 @@ use tokio::task::JoinHandle;
 use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::{Client, NoTls, Socket};
 
-use super::error::{classify, Ctx, Part, PgError};
+use super::error::{classify, Ctx, Part};
 use crate::config::{PostgresConfig, SslMode};
+use crate::obs::postgres::PgError;
 
 /// Sent as `application_name` when the DSN sets none, so DBAs see who is asking.
 pub const APPLICATION_NAME: &str = "watchdeck";
@@ -111,7 +112,7 @@ fn os_user() -> String {
 }
 
 /// Extra patience on top of a server-side deadline before the client gives up on an answer.
-pub(super) const SLACK: Duration = Duration::from_millis(1500);
+pub const SLACK: Duration = Duration::from_millis(1500);
 
 /// `SET` statements for a new session. Only numbers are formatted into it.
 fn session_settings(statement_timeout: Duration) -> String {

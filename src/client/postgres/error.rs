@@ -6,82 +6,14 @@
 //! variant can hold the password: nothing here ever sees it, and server messages do not carry
 //! it.
 
-use std::time::Duration;
-
 use tokio_postgres::error::SqlState;
 
 use crate::config::{BacklogSource, PostgresConfig};
-
-/// One failure of the Postgres source. `Display` is the sentence for the panel.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PgError {
-    /// Nothing answers at the address (refused, no route, unknown host, no socket).
-    #[error("server unreachable at {addr}: {reason} — check that PostgreSQL is running and listening there")]
-    Unreachable { addr: String, reason: String },
-    /// TCP connect, TLS or authentication did not finish in `connect_timeout`.
-    #[error("connecting to {addr} timed out after {} — the server or the network is not answering", fmt_duration(*.after))]
-    ConnectTimeout { addr: String, after: Duration },
-    /// The server refused the user or the password.
-    #[error("authentication failed: {reason} — {hint}")]
-    AuthFailed { reason: String, hint: String },
-    /// The DSN names a database the server does not have.
-    #[error("database {name:?} does not exist — check the database name in dsn")]
-    NoDatabase { name: String },
-    /// The server is up but takes no connections now (full, starting, shutting down).
-    #[error("the server refuses connections: {reason}")]
-    Refused { reason: String },
-    /// The TLS handshake or certificate check failed.
-    #[error("TLS failed: {reason} — {hint}")]
-    Tls { reason: String, hint: String },
-    /// The server cancelled a statement at `statement_timeout`.
-    #[error("{what} timed out after {} (statement_timeout) — make it cheaper or raise statement_timeout in [target.postgres]", fmt_duration(*.after))]
-    StatementTimeout { what: String, after: Duration },
-    /// The server did not answer at all in time; the connection is dropped.
-    #[error("no answer from the server within {} — the connection will be reopened", fmt_duration(*.after))]
-    NoAnswer { after: Duration },
-    #[error("table {name} does not exist — {hint}")]
-    MissingTable { name: String, hint: String },
-    #[error("column {name} does not exist — {hint}")]
-    MissingColumn { name: String, hint: String },
-    #[error("schema {name} does not exist — {hint}")]
-    MissingSchema { name: String, hint: String },
-    /// The role may not read something; `grant` is the statement that fixes it.
-    #[error("{what} — the role needs: {grant}")]
-    PermissionDenied { what: String, grant: String },
-    /// An established connection broke.
-    #[error("connection lost: {reason} — it will be reopened")]
-    ConnectionLost { reason: String },
-    /// The passfile could not be used.
-    #[error("cannot read the password: {reason}")]
-    Password { reason: String },
-    /// The query ran but its result cannot be used (a NULL backlog, a write attempt…).
-    #[error("{reason}")]
-    BadResult { reason: String },
-    /// The connection settings cannot be used.
-    #[error("{reason}")]
-    Config { reason: String },
-    /// Any other server error, with its SQLSTATE.
-    #[error("server error {code}: {message}")]
-    Server { code: String, message: String },
-}
-
-impl PgError {
-    /// Whether the connection cannot be trusted after this error and must be reopened.
-    pub fn needs_reconnect(&self) -> bool {
-        matches!(
-            self,
-            PgError::ConnectionLost { .. } | PgError::NoAnswer { .. }
-        )
-    }
-}
-
-pub(super) fn fmt_duration(d: Duration) -> String {
-    humantime::format_duration(d).to_string()
-}
+use crate::obs::postgres::PgError;
 
 /// Which statement failed, for the message and for the grant that fixes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Part {
+pub enum Part {
     Connect,
     Session,
     Backlog,
@@ -112,7 +44,7 @@ impl Part {
 }
 
 /// What classification needs to know besides the error.
-pub(super) struct Ctx<'a> {
+pub struct Ctx<'a> {
     pub part: Part,
     /// The role watchdeck logs in as, for GRANT statements.
     pub user: &'a str,
@@ -120,7 +52,7 @@ pub(super) struct Ctx<'a> {
 }
 
 /// The error for a connect attempt or a statement.
-pub(super) fn classify(err: &tokio_postgres::Error, cx: &Ctx<'_>) -> PgError {
+pub fn classify(err: &tokio_postgres::Error, cx: &Ctx<'_>) -> PgError {
     if let Some(db) = err.as_db_error() {
         return classify_db(db.code(), db.message(), cx);
     }
@@ -282,7 +214,7 @@ fn grant_for(message: &str, cx: &Ctx<'_>) -> String {
 }
 
 /// A name as SQL wants it: bare if it is a plain lower-case name, else quoted.
-pub(super) fn quote_ident(user: &str) -> String {
+pub fn quote_ident(user: &str) -> String {
     let plain = user
         .chars()
         .next()

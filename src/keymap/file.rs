@@ -12,7 +12,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{parse_key, Key, KeyOverride, KeyOverrides, Mode};
-use crate::app::command::Command;
+use crate::keymap::command::Command;
 
 /// Longest `desc`, so a binding's line in the help overlay stays on one row.
 const MAX_DESC: usize = 60;

@@ -9,6 +9,7 @@
 //! are refused with the place to fix. The shipped map must also leave Ctrl-b and Ctrl-a alone,
 //! because they are the tmux and screen prefixes operators drive watchdeck through.
 
+pub mod command;
 mod file;
 mod key;
 
@@ -23,7 +24,7 @@ pub use key::{parse_key, Key, KeyParseError};
 
 use file::{check_entries, twice_message, Origin};
 
-use super::command::Command;
+pub use command::Command;
 
 /// The shipped keymap, `assets/keymap.toml`.
 pub const SHIPPED: &str = include_str!("../../assets/keymap.toml");

@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::expo::{family_name_for, printable_excerpt, Format, Lexer, Line, MetricType};
+use crate::expo::{family_name_for, Format, Lexer, Line, MetricType};
+use crate::text::printable_excerpt;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ScrapedSample {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::checklist::{self, Checklist, Report, EXIT_CANNOT_CHECK, EXIT_OK, PROBE_TIMEOUT};
 use crate::config::{BackupKind, Config};
-use crate::snapshot;
+use crate::front::snapshot;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -50,7 +50,7 @@ pub async fn run(config: &Config, opts: &Options, out: &mut dyn Write) -> Result
                 .into(),
         );
     }
-    let started = crate::source::now_ms();
+    let started = crate::obs::now_ms();
     // Two rounds, so counter increases, rates and windowed quantiles exist.
     let snap_opts = snapshot::Options {
         rounds: 2,
@@ -66,7 +66,7 @@ pub async fn run(config: &Config, opts: &Options, out: &mut dyn Write) -> Result
         &opts.operator,
         config.environment.clone(),
         started,
-        crate::source::now_ms(),
+        crate::obs::now_ms(),
     );
     add_fleet_items(&mut report, &snap);
     let mut code = report.exit_code();

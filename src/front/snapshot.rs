@@ -10,7 +10,8 @@ use crate::derive::panels::{local_disks, store_panels, DiskRow, TargetPanels};
 use crate::derive::rules::AlertBook;
 use crate::derive::{format_eta, Direction, Trend};
 use crate::fmt::{bytes, num, secs};
-use crate::source::{now_ms, Collector};
+use crate::obs::now_ms;
+use crate::source::Collector;
 use crate::store::Store;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,15 +166,15 @@ pub async fn run(
         let closed = obs.is_none();
         if let Some(obs) = obs {
             let target = match &obs {
-                crate::source::Observation::Disks { .. } => {
+                crate::obs::Observation::Disks { .. } => {
                     disk_rounds += 1;
                     None
                 }
-                crate::source::Observation::Target { target, .. } => Some(*target),
-                crate::source::Observation::Postgres(m) => Some(m.target()),
-                crate::source::Observation::Series { .. }
-                | crate::source::Observation::FleetBackfill(_) => None,
-                crate::source::Observation::History(b) => {
+                crate::obs::Observation::Target { target, .. } => Some(*target),
+                crate::obs::Observation::Postgres(m) => Some(m.target()),
+                crate::obs::Observation::Series { .. }
+                | crate::obs::Observation::FleetBackfill(_) => None,
+                crate::obs::Observation::History(b) => {
                     // The past through the same rules, before it joins the store.
                     if b.at_launch && !b.steps.is_empty() {
                         if let Some(live) = store.targets.get(b.target) {
@@ -191,9 +192,9 @@ pub async fn run(
                     }
                     Some(b.target)
                 }
-                crate::source::Observation::Fleet(r) => Some(r.fleet),
+                crate::obs::Observation::Fleet(r) => Some(r.fleet),
             };
-            let fleet = matches!(obs, crate::source::Observation::Fleet(_));
+            let fleet = matches!(obs, crate::obs::Observation::Fleet(_));
             store.apply(obs);
             let now = now_ms();
             if fleet {

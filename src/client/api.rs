@@ -13,12 +13,11 @@ use reqwest::header::{HeaderValue, ACCEPT, ACCEPT_ENCODING, CONTENT_TYPE};
 use reqwest::redirect::Policy;
 use reqwest::{Client, Method, Url};
 
-use crate::actions::{mask_secrets, Step};
+use crate::client::http::{body_error, request_error, FetchError, HttpLimits};
 use crate::config::Secret;
-use crate::source::display_url;
-use crate::source::http::{
-    body_error, plain_text, request_error, truncate_chars, FetchError, HttpLimits,
-};
+use crate::text::display_url;
+use crate::text::mask_secrets;
+use crate::text::{plain_text, truncate_chars};
 
 const USER_AGENT: &str = concat!("watchdeck/", env!("CARGO_PKG_VERSION"));
 /// The tenant header of Mimir, Cortex, Loki and Thanos' receive; not a secret.
@@ -305,7 +304,7 @@ impl ApiClient {
             Ok(result) => result,
             Err(_) => Err(transport(FetchError::Timeout {
                 after: limits.timeout,
-                phase: crate::source::http::Phase::Headers,
+                phase: crate::client::http::Phase::Headers,
             })),
         }
     }
@@ -354,8 +353,13 @@ impl ApiClient {
         }
     }
 
-    /// The request as a plan line: method, URL, headers with the credentials masked.
-    pub fn plan_http(&self, method: &str, path: &str, json_body: bool, expect: u16) -> Step {
+    /// The URL of `path` as it may be shown (no credentials).
+    pub fn shown_url(&self, path: &str) -> String {
+        display_url(&self.endpoint(path))
+    }
+
+    /// The headers a request sends, as a plan shows them: credentials masked.
+    pub fn shown_headers(&self, json_body: bool) -> Vec<(String, String)> {
         let mut headers = Vec::new();
         match &self.auth {
             Auth::None => {}
@@ -373,14 +377,7 @@ impl ApiClient {
         if json_body {
             headers.push(("Content-Type".into(), "application/json".into()));
         }
-        let mut step = Step::Http {
-            method: method.to_owned(),
-            url: display_url(&self.endpoint(path)),
-            headers,
-            expect_status: expect,
-        };
-        step.mask(&self.secrets);
-        step
+        headers
     }
 
     /// The secret values (for an action's `Ctx::secrets`).

@@ -16,6 +16,7 @@ use std::fmt;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::text::{plain_text, truncate_chars};
 use reqwest::header::{
     HeaderMap, HeaderName, HeaderValue, ACCEPT, ACCEPT_ENCODING, CONTENT_TYPE, LOCATION,
 };
@@ -787,46 +788,6 @@ fn secret_patterns(value: &str) -> Vec<String> {
     // Longest first, so a whole value is replaced before its parts.
     out.sort_by_key(|s| std::cmp::Reverse(s.len()));
     out
-}
-
-/// Bytes from the network turned into one printable line: lossy UTF-8,
-/// control and bidi-override characters dropped (they could repaint the
-/// terminal or fake text), whitespace runs collapsed, trimmed, and cut to
-/// `max_chars` characters with an ellipsis.
-pub(crate) fn plain_text(raw: &[u8], max_chars: usize) -> String {
-    let lossy = String::from_utf8_lossy(raw);
-    let mut out = String::with_capacity(lossy.len().min(max_chars * 4));
-    let mut pending_space = false;
-    for c in lossy.chars() {
-        if c.is_whitespace() {
-            pending_space = !out.is_empty();
-            continue;
-        }
-        if c.is_control() || is_bidi_control(c) {
-            continue;
-        }
-        if pending_space {
-            out.push(' ');
-            pending_space = false;
-        }
-        out.push(c);
-        // Stop early on huge inputs; one extra char tells truncation apart.
-        if out.len() > max_chars * 4 + 4 {
-            break;
-        }
-    }
-    truncate_chars(&out, max_chars)
-}
-
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-}
-
-pub(crate) fn truncate_chars(text: &str, max_chars: usize) -> String {
-    match text.char_indices().nth(max_chars) {
-        None => text.to_owned(),
-        Some((cut, _)) => format!("{}…", text[..cut].trim_end()),
-    }
 }
 
 fn reason_suffix(status: u16) -> String {

@@ -13,7 +13,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::Value;
 
-use super::api::{ApiClient, ApiError, ApiResponse, ApiSpec};
+use crate::client::api::{ApiClient, ApiError, ApiResponse, ApiSpec};
 
 /// Label names and values, sorted by name.
 pub type Labels = BTreeMap<String, String>;

@@ -36,7 +36,7 @@ impl WalkRunner {
             gathered: Arc::new(Mutex::new(HashMap::new())),
             generation: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             walk: None,
-            dir: crate::check_cmd::default_reports_dir(),
+            dir: crate::front::check::default_reports_dir(),
         }
     }
 

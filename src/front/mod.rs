@@ -1,0 +1,43 @@
+//! The front ends: the cockpit, `snapshot`, `check`, `action`, `scrape`, `config` and the demo
+//! commands. Each turns command-line arguments into a call on the engine and an exit status;
+//! nothing below this folder knows they exist.
+
+pub mod action;
+pub mod check;
+pub mod cli;
+pub mod cockpit;
+mod cockpit_walk;
+pub mod config_cmd;
+pub mod demo_cmd;
+pub mod scrape;
+pub mod snapshot;
+
+use anyhow::{anyhow, Context, Result};
+
+use crate::demo::Scenario;
+
+/// Exit statuses: 0 fine, 1 something watched is wrong (target down, malformed lines),
+/// 2 watchdeck could not do what was asked (bad config, unreachable endpoint).
+pub const EXIT_PROBLEM: u8 = 1;
+pub const EXIT_ERROR: u8 = 2;
+
+/// The async runtime the front ends run the engine on: two workers.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    runtime_with(2)
+}
+
+pub fn runtime_with(workers: usize) -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// A scenario by name, or the list of names.
+pub fn parse_scenario(s: &str) -> Result<Scenario> {
+    s.parse::<Scenario>().map_err(|_| {
+        let all: Vec<String> = Scenario::ALL.iter().map(ToString::to_string).collect();
+        anyhow!("unknown scenario {s:?}; choose one of: {}", all.join(", "))
+    })
+}

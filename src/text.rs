@@ -185,3 +185,26 @@ mod tests {
         assert_eq!(one_line("SELECT 'kept'", 100), "SELECT 'kept'");
     }
 }
+
+/// Quotes an argument for display so that what is shown can be pasted into a shell and means
+/// the same argv. Display only: nothing here is ever passed to a shell.
+pub fn shell_quote(arg: &str) -> String {
+    let plain = !arg.is_empty()
+        && arg
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,@%+".contains(&b));
+    if plain {
+        arg.to_owned()
+    } else {
+        let escaped: String = arg
+            .chars()
+            .flat_map(|c| match c {
+                '\'' => "'\\''".chars().collect::<Vec<_>>(),
+                '\n' => "\\n".chars().collect(),
+                c if c.is_control() => format!("\\x{:02x}", c as u32).chars().collect(),
+                c => vec![c],
+            })
+            .collect();
+        format!("'{escaped}'")
+    }
+}

@@ -23,7 +23,9 @@ pub use exec::{ActionError, Actions, Confirmation, Outcome, Prepared, Request};
 use std::fmt::Write as _;
 use std::time::Instant;
 
+pub use crate::config::actions::Risk;
 use crate::text::mask_secrets;
+pub use crate::text::shell_quote;
 use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -69,17 +71,6 @@ impl ActionKind {
     pub fn parse(s: &str) -> Option<ActionKind> {
         ActionKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
-}
-
-/// How hard the confirmation is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Risk {
-    /// A `y` on a dialog whose focus starts on Cancel (backups: they add, never remove data
-    /// that is not listed in the plan).
-    Low,
-    /// The operator types the target's name or the topic id exactly.
-    High,
 }
 
 /// One thing the plan will do, as shown before confirmation. Secrets are already masked.
@@ -188,29 +179,6 @@ impl Step {
             Step::Delete { path } => format!("delete {path}"),
             Step::Note { text } => text.clone(),
         }
-    }
-}
-
-/// Quotes an argument for display so that what is shown can be pasted into a shell and means
-/// the same argv. Display only: nothing here is ever passed to a shell.
-pub fn shell_quote(arg: &str) -> String {
-    let plain = !arg.is_empty()
-        && arg
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,@%+".contains(&b));
-    if plain {
-        arg.to_owned()
-    } else {
-        let escaped: String = arg
-            .chars()
-            .flat_map(|c| match c {
-                '\'' => "'\\''".chars().collect::<Vec<_>>(),
-                '\n' => "\\n".chars().collect(),
-                c if c.is_control() => format!("\\x{:02x}", c as u32).chars().collect(),
-                c => vec![c],
-            })
-            .collect();
-        format!("'{escaped}'")
     }
 }
 

@@ -12,59 +12,12 @@ use crate::derive::panels::{local_disks, store_panels, DiskRow, TargetPanels};
 use crate::keymap::{Keymap, Mode};
 use crate::store::Store;
 use crate::theme::Styles;
+use crate::view::layout::Screen;
+use crate::view::rows::Lists;
+pub use crate::view::PanelId;
 
 /// Points kept per sparkline.
 pub const SPARK_POINTS: usize = 120;
-
-/// The panels of the main view, in the order of their number keys (1–7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PanelId {
-    Overview,
-    Backlog,
-    Sse,
-    Latency,
-    Disk,
-    Health,
-    Signals,
-}
-
-impl PanelId {
-    pub const ALL: [PanelId; 7] = [
-        PanelId::Overview,
-        PanelId::Backlog,
-        PanelId::Sse,
-        PanelId::Latency,
-        PanelId::Disk,
-        PanelId::Health,
-        PanelId::Signals,
-    ];
-
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
-    pub fn title(self) -> &'static str {
-        match self {
-            PanelId::Overview => "Targets",
-            PanelId::Backlog => "Outbox backlog",
-            PanelId::Sse => "SSE clients",
-            PanelId::Latency => "Latency",
-            PanelId::Disk => "Disk",
-            PanelId::Health => "Health checks",
-            PanelId::Signals => "Alerts, queues, errors, counters",
-        }
-    }
-
-    #[must_use]
-    pub fn next(self) -> PanelId {
-        Self::ALL[(self.index() + 1) % Self::ALL.len()]
-    }
-
-    #[must_use]
-    pub fn prev(self) -> PanelId {
-        Self::ALL[(self.index() + Self::ALL.len() - 1) % Self::ALL.len()]
-    }
-}
 
 /// What fills the body of the screen.
 #[derive(Debug, Clone, PartialEq)]
@@ -691,6 +644,49 @@ impl Model {
     /// The targets in the overview's order: configured targets as configured, then each
     /// fleet's instances by fleet, job and name; instances gone from their store are left out.
     /// The overview's selection counts rows of this order.
+    /// The targets the panels list: the overview's order, or the one of the detail view.
+    pub fn listed_targets(&self) -> Vec<&TargetPanels> {
+        match self.view {
+            View::Detail { target } => self.shown.targets.get(target).into_iter().collect(),
+            _ => self
+                .overview_order()
+                .iter()
+                .filter_map(|&i| self.shown.targets.get(i))
+                .collect(),
+        }
+    }
+
+    /// What the layout depends on (see [`crate::view::layout`]).
+    pub fn screen(&self) -> Screen {
+        let ordered: Vec<&TargetPanels> = self
+            .overview_order()
+            .iter()
+            .filter_map(|&i| self.shown.targets.get(i))
+            .collect();
+        Screen {
+            size: self.size,
+            panels: !matches!(self.view, View::Browse(_)),
+            detail: matches!(self.view, View::Detail { .. }),
+            focus: self.focus,
+            alerts: self.visible_alerts().len(),
+            overview_rows: crate::view::rows::overview_rows(&ordered),
+        }
+    }
+
+    /// Selectable rows of `panel` as the view draws them (see [`crate::view::rows`]).
+    pub fn selectable_rows(&self, panel: PanelId) -> usize {
+        let targets = self.listed_targets();
+        crate::view::rows::selectable(
+            panel,
+            &Lists {
+                targets: &targets,
+                local_disks: &self.shown.local_disks,
+                detail: matches!(self.view, View::Detail { .. }),
+                alerts: self.visible_alerts().len(),
+            },
+        )
+    }
+
     pub fn overview_order(&self) -> &[usize] {
         &self.shown.order
     }

@@ -477,9 +477,9 @@ fn refilter(b: &mut Browse) {
 }
 
 /// Number of rows the focused list has, for moving the selection: exactly the rows the view
-/// would draw as selectable.
+/// draws as selectable.
 fn rows_in(m: &Model, panel: PanelId) -> usize {
-    crate::ui::selectable_rows(m, panel)
+    m.selectable_rows(panel)
 }
 
 fn page(m: &Model) -> usize {
@@ -772,7 +772,7 @@ fn mouse(m: &mut Model, e: MouseEvent) -> Vec<Cmd> {
             if m.popup.is_none() && matches!(m.view, View::Main | View::Detail { .. }) =>
         {
             let at = ratatui::layout::Position::new(e.column, e.row);
-            if let Some((p, _)) = crate::ui::layout::panel_areas(m)
+            if let Some((p, _)) = crate::view::layout::panel_areas(&m.screen())
                 .iter()
                 .find(|(_, r)| r.contains(at))
             {

@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use super::endpoint::relative_to_config;
@@ -17,7 +17,6 @@ use super::file::HeadersFile;
 use super::headers::headers;
 use super::secret::Secret;
 use super::validate::{positive_duration, Context};
-use crate::actions::Risk;
 
 // ----- the file's shape -----
 
@@ -673,7 +672,7 @@ fn argv(ctx: &str, key: &str, v: &Spanned<Vec<String>>, p: &mut Problems<'_>) {
     if program.contains(' ') && list.len() == 1 {
         p.push(&v.span(), format!("{ctx}{key} = [{program:?}] looks like a shell command line — watchdeck never runs a shell; split it into a list of arguments"));
     }
-    if let Err(why) = crate::actions::command::validate_template(list) {
+    if let Err(why) = super::argv::validate_template(list) {
         p.push(&v.span(), format!("{ctx}{key}: {why}"));
         return;
     }
@@ -700,4 +699,15 @@ pub fn secrets_of(a: &TargetActions) -> Vec<String> {
         }
         _ => Vec::new(),
     }
+}
+
+/// How hard the confirmation is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Risk {
+    /// A `y` on a dialog whose focus starts on Cancel (backups: they add, never remove data
+    /// that is not listed in the plan).
+    Low,
+    /// The operator types the target's name or the topic id exactly.
+    High,
 }

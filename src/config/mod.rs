@@ -8,6 +8,7 @@
 
 pub mod actions;
 pub mod alertmanager;
+pub mod argv;
 mod endpoint;
 mod error;
 mod file;

@@ -10,7 +10,7 @@ mod browse;
 mod database;
 mod footer;
 mod header;
-pub mod layout;
+
 mod overview;
 mod panels;
 mod popups;
@@ -24,6 +24,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use crate::app::model::{Model, PanelId, View};
+use crate::view::layout;
 
 /// Draws the whole screen into a frame.
 pub fn view(m: &Model, f: &mut ratatui::Frame<'_>) {
@@ -70,9 +71,9 @@ pub fn render(m: &Model, area: Rect, buf: &mut Buffer) {
         View::Checklist => walk::render(m, buf, body),
         View::Alertmanager { scroll } => alertmanager::render(m, *scroll, buf, body),
         View::Main | View::Detail { .. } => {
-            let (strip, _) = layout::strip_and_panels(body, strip::height(m));
+            let (strip, _) = layout::strip_and_panels(body, layout::strip_height(&m.screen()));
             strip::render(m, buf, strip);
-            for (panel, rect) in layout::panel_areas(m) {
+            for (panel, rect) in layout::panel_areas(&m.screen()) {
                 render_panel(m, panel, buf, rect);
             }
         }

@@ -157,22 +157,6 @@ fn detail(t: &TargetPanels, drilled: bool) -> String {
         .unwrap_or_else(|| t.preset.clone().unwrap_or_else(|| "no preset".to_owned()))
 }
 
-/// Rows of the full overview: a row per target and a heading per fleet group.
-pub fn row_count(m: &Model) -> usize {
-    let mut group: Option<(&str, &str)> = None;
-    let order = m.overview_order();
-    let mut headings = 0;
-    for &i in order {
-        let t = &m.shown.targets[i];
-        let g = t.fleet.as_deref().zip(t.job.as_deref());
-        if g.is_some() && g != group {
-            headings += 1;
-        }
-        group = g;
-    }
-    order.len() + headings
-}
-
 /// (fleet, job) → (instances, up).
 fn group_counts(m: &Model) -> std::collections::HashMap<(String, String), (usize, usize)> {
     let mut out: std::collections::HashMap<(String, String), (usize, usize)> =

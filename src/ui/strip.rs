@@ -113,23 +113,6 @@ pub fn fit_words(words: &[(String, ratatui::style::Style)], width: usize) -> Lin
     Line::from(spans)
 }
 
-/// How many alert lines the strip shows at this size (the summary line comes on top).
-pub fn max_alert_lines(size: (u16, u16)) -> usize {
-    if size.1 >= 40 {
-        5
-    } else if size.1 >= 30 {
-        4
-    } else {
-        2
-    }
-}
-
-/// The strip's height: a summary line and up to [`max_alert_lines`] alerts.
-pub fn height(m: &Model) -> u16 {
-    let n = m.visible_alerts().len().min(max_alert_lines(m.size));
-    1 + n as u16
-}
-
 pub fn render(m: &Model, buf: &mut Buffer, area: Rect) {
     let s = &m.styles;
     let width = usize::from(area.width.saturating_sub(1));

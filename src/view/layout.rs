@@ -1,5 +1,6 @@
-//! Where everything goes, as a pure function of the model and the terminal size, so `update`
-//! can hit-test mouse clicks against the same rectangles the view draws into.
+//! Where everything goes, as a pure function of the terminal size and a few counts from the
+//! model ([`Screen`]), so `update` can hit-test mouse clicks against the same rectangles the
+//! view draws into.
 //!
 //! ```text
 //! wide (>= 120x30)                         narrow (80x24)
@@ -13,7 +14,7 @@
 
 use ratatui::layout::{Constraint, Layout, Rect};
 
-use crate::app::model::{Model, PanelId, View};
+use super::PanelId;
 
 /// Below this the screen only says "terminal too small".
 pub const MIN_WIDTH: u16 = 40;
@@ -46,33 +47,62 @@ fn wide(size: (u16, u16)) -> bool {
     size.0 >= 120 && size.1 >= 30
 }
 
+/// What the layout depends on: the terminal, which body is shown, the focused panel, and the
+/// counts that size the strip and the overview.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Screen {
+    pub size: (u16, u16),
+    /// False in the series browser, which has no panels.
+    pub panels: bool,
+    /// The detail view: the overview holds one target.
+    pub detail: bool,
+    pub focus: PanelId,
+    /// Alerts the strip would list (before it is cut to fit).
+    pub alerts: usize,
+    /// Rows of the overview: targets and fleet group headings.
+    pub overview_rows: usize,
+}
+
+/// Alert lines the strip may take under the header, by terminal height.
+pub fn max_alert_lines(size: (u16, u16)) -> usize {
+    if size.1 >= 40 {
+        5
+    } else if size.1 >= 30 {
+        4
+    } else {
+        2
+    }
+}
+
+/// The strip's height: a summary line and up to [`max_alert_lines`] alerts.
+pub fn strip_height(s: &Screen) -> u16 {
+    1 + s.alerts.min(max_alert_lines(s.size)) as u16
+}
+
 /// The panel shown beside the overview on a narrow screen.
-pub fn secondary(m: &Model) -> PanelId {
-    if m.focus == PanelId::Overview {
+pub fn secondary(focus: PanelId) -> PanelId {
+    if focus == PanelId::Overview {
         PanelId::Backlog
     } else {
-        m.focus
+        focus
     }
 }
 
 /// The panels visible in the main or detail view and their rectangles.
-pub fn panel_areas(m: &Model) -> Vec<(PanelId, Rect)> {
-    if too_small(m.size) || matches!(m.view, View::Browse(_)) {
+pub fn panel_areas(s: &Screen) -> Vec<(PanelId, Rect)> {
+    if too_small(s.size) || !s.panels {
         return Vec::new();
     }
-    let (_, body, _) = frame(Rect::new(0, 0, m.size.0, m.size.1));
-    let (_, body) = strip_and_panels(body, super::strip::height(m));
-    let n_targets = match m.view {
-        View::Detail { .. } => 1,
-        _ => super::overview::row_count(m).max(1),
-    } as u16;
+    let (_, body, _) = frame(Rect::new(0, 0, s.size.0, s.size.1));
+    let (_, body) = strip_and_panels(body, strip_height(s));
+    let n_targets = if s.detail { 1 } else { s.overview_rows.max(1) } as u16;
     // Overview: a row a target (and a fleet group's heading) plus borders and header, at most a third of the body.
-    let share = if wide(m.size) { 3 } else { 2 };
+    let share = if wide(s.size) { 3 } else { 2 };
     let overview_h = (n_targets + 3).min((body.height / share).max(4));
     let [top, rest] =
         Layout::vertical([Constraint::Length(overview_h), Constraint::Min(0)]).areas(body);
     let mut out = vec![(PanelId::Overview, top)];
-    if wide(m.size) {
+    if wide(s.size) {
         let rows = Layout::vertical([Constraint::Ratio(1, 3); 3]).split(rest);
         let pairs = [
             (PanelId::Backlog, PanelId::Sse),
@@ -87,7 +117,7 @@ pub fn panel_areas(m: &Model) -> Vec<(PanelId, Rect)> {
             out.push((r, b));
         }
     } else {
-        out.push((secondary(m), rest));
+        out.push((secondary(s.focus), rest));
     }
     out
 }

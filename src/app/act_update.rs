@@ -218,7 +218,11 @@ fn execute(m: &mut Model, prepared: Box<Prepared>, c: Confirmation) -> Vec<Cmd> 
     if target != super::model::AM_TARGET {
         m.view = View::Actions { target };
     }
-    vec![Cmd::Execute(prepared, c)]
+    let cancel = tokio_util::sync::CancellationToken::new();
+    m.acts
+        .cancels
+        .insert((target, prepared.kind()), cancel.clone());
+    vec![Cmd::Execute(prepared, c, cancel)]
 }
 
 pub(super) fn cancel_action(m: &mut Model) -> Vec<Cmd> {

@@ -112,6 +112,9 @@ pub struct ActionState {
     pub planning: Option<(Request, String)>,
     /// When the backup directories were last read (for the freshness alert).
     pub backups_scanned_ms: i64,
+    /// The cancel handle of each action in flight, made when it is confirmed and dropped when
+    /// its outcome arrives; the cancel key and quitting cancel through it.
+    pub cancels: HashMap<(usize, ActionKind), tokio_util::sync::CancellationToken>,
 }
 
 /// How often the backup directories are read for the freshness alert.

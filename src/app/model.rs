@@ -203,6 +203,10 @@ pub struct Model {
     pub bell: bool,
     /// The daily checklist walkthrough, once opened (`D`).
     pub walk: Option<crate::app::walk::WalkView>,
+    /// What the walkthrough's probes gathered (TLS, disks, backups…), per item key, for the
+    /// opening numbered `walk_generation`; answers of an older opening are dropped.
+    pub walk_gathered: HashMap<String, crate::checklist::Gathered>,
+    pub walk_generation: u64,
     /// `F` was pressed once with items still undecided: the next `F` writes the report.
     pub walk_finish_armed: bool,
     /// The configured Alertmanager, as last read (`None` without `[alertmanager]`).
@@ -262,6 +266,8 @@ impl Model {
             marks: crate::app::alert_ops::AlertMarks::default(),
             bell: false,
             walk: None,
+            walk_gathered: HashMap::new(),
+            walk_generation: 0,
             walk_finish_armed: false,
             am: config.alertmanager.as_ref().map(|a| AmView {
                 url: a.url.to_string(),

@@ -61,8 +61,13 @@ pub enum Msg {
     Audit(Result<Vec<Record>, String>),
     /// Today's walkthrough, opened or resumed (or why not).
     WalkOpened(Result<Box<WalkState>, String>),
-    /// A probe for this item came back: it can be judged.
-    WalkGathered(String),
+    /// A probe for this item came back (for the opening numbered `generation`): it can be
+    /// judged.
+    WalkGathered {
+        generation: u64,
+        key: String,
+        gathered: Box<crate::checklist::Gathered>,
+    },
     /// An automatic item's judgement.
     WalkJudged {
         key: String,
@@ -81,11 +86,7 @@ pub enum Msg {
     },
 }
 
-/// Alerts and silences of one read of the Alertmanager.
-pub type AmAnswer = (
-    Vec<crate::obs::alertmanager::Alert>,
-    Vec<crate::obs::alertmanager::Silence>,
-);
+pub use crate::obs::alertmanager::AmAnswer;
 
 /// Side effects requested by `update`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,7 +102,12 @@ pub enum Cmd {
     /// Ask the action layer for a plan.
     Plan(Request),
     /// Run a confirmed plan.
-    Execute(Box<Prepared>, Confirmation),
+    /// Run a confirmed plan; the token is its cancel handle, kept in the model.
+    Execute(
+        Box<Prepared>,
+        Confirmation,
+        tokio_util::sync::CancellationToken,
+    ),
     /// Cancel the running action of this target and kind.
     CancelAction { target: usize, kind: ActionKind },
     /// Read a target's backup generations.
@@ -114,8 +120,8 @@ pub enum Cmd {
     Audit(Box<Record>),
     /// Ring the terminal bell.
     Bell,
-    /// Open (or resume) today's checklist walkthrough.
-    WalkOpen,
+    /// Open (or resume) today's checklist walkthrough; its probes answer for this opening.
+    WalkOpen(u64),
     /// Judge this automatic item now, on the current panels and what was gathered for it.
     WalkJudge(String),
     /// Record (and save) the operator's verdict and note on an item.
@@ -137,7 +143,8 @@ fn observation(m: &mut Model, obs: Observation) -> Vec<Cmd> {
         | Observation::Series { .. }
         | Observation::Fleet(_)
         | Observation::FleetBackfill(_)
-        | Observation::History(_) => None,
+        | Observation::History(_)
+        | Observation::Alertmanager { .. } => None,
     };
     let disks = matches!(&obs, Observation::Disks { .. });
     m.store.apply(obs);
@@ -309,13 +316,26 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
             target,
             kind,
             outcome,
-        } => act::done(m, target, kind, *outcome),
+        } => {
+            m.acts.cancels.remove(&(target, kind));
+            act::done(m, target, kind, *outcome)
+        }
         Msg::Backups { target, backups } => {
             m.acts.backups.insert(target, *backups);
             Vec::new()
         }
         Msg::WalkOpened(r) => walk::opened(m, r),
-        Msg::WalkGathered(key) => vec![Cmd::WalkJudge(key)],
+        Msg::WalkGathered {
+            generation,
+            key,
+            gathered,
+        } => {
+            if generation != m.walk_generation {
+                return Vec::new();
+            }
+            m.walk_gathered.insert(key.clone(), *gathered);
+            vec![Cmd::WalkJudge(key)]
+        }
         Msg::WalkJudged {
             key,
             outcome,

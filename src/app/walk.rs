@@ -42,7 +42,10 @@ pub(super) fn open(m: &mut Model) -> Vec<Cmd> {
         return judge_current(m);
     }
     m.view = View::Checklist;
-    vec![Cmd::WalkOpen]
+    // A new opening probes afresh: this morning's TLS or disk answer is not this evening's.
+    m.walk_generation += 1;
+    m.walk_gathered.clear();
+    vec![Cmd::WalkOpen(m.walk_generation)]
 }
 
 pub(super) fn opened(m: &mut Model, r: Result<Box<WalkState>, String>) -> Vec<Cmd> {

@@ -12,9 +12,11 @@ use ratatui::crossterm::event::{self, Event};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, watch};
 
+pub use super::effects::Exit;
+use super::effects::{carry_out, ActionRunner, WalkRunner};
 use crate::actions::Actions;
 use crate::app::model::Model;
-use crate::app::update::{update, Cmd, Msg};
+use crate::app::update::{update, Msg};
 use crate::config::Config;
 use crate::keymap::Keymap;
 use crate::obs::{now_ms, Observation};
@@ -39,14 +41,6 @@ pub struct Options {
     pub read_only: bool,
     /// Ring the terminal bell when a critical alert starts firing.
     pub bell: bool,
-}
-
-/// How the cockpit ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
-    Quit,
-    Hangup,
-    Terminated,
 }
 
 fn spawn_input(tx: mpsc::Sender<Msg>) {
@@ -116,14 +110,14 @@ pub async fn run(config: &Config, opts: &Options) -> Result<Exit> {
     let mut m = model(config, opts)?;
     let state_dir = crate::logging::state_dir().unwrap_or_else(std::env::temp_dir);
     let mut acts = ActionRunner::new(Actions::new(config, opts.read_only, &state_dir));
-    let mut walk = crate::front::cockpit_walk::WalkRunner::new(config);
+    let mut walk = WalkRunner::new(config);
     let (act_tx, mut act_rx) = mpsc::unbounded_channel::<Msg>();
-    if let Some(am) = &config.alertmanager {
-        poll_alertmanager(am, act_tx.clone());
-    }
     let (browse_tx, browse_rx) = watch::channel(None);
     let mut collector =
         Collector::start_with_browse(config, None, &browse_rx).map_err(|e| anyhow!("{e}"))?;
+    if let Some(am) = &config.alertmanager {
+        collector.watch_alertmanager(am);
+    }
     let mut hup = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
     let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
     let mut int = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
@@ -164,6 +158,7 @@ pub async fn run(config: &Config, opts: &Options) -> Result<Exit> {
         let msg = tokio::select! {
             Some(obs) = collector.rx.recv() => match obs {
                 Observation::Series { target, rows } => Msg::Series { target, rows },
+                Observation::Alertmanager { at_ms, answer } => Msg::Alertmanager { at_ms, answer },
                 other => Msg::Observation(Box::new(other)),
             },
             Some(msg) = input_rx.recv() => msg,
@@ -229,261 +224,4 @@ fn draw(guard: &mut terminal::Guard, m: &Model) -> Result<()> {
         "frame"
     );
     Ok(())
-}
-
-/// Carries out `update`'s commands; returns how to leave, when it is time.
-fn carry_out(
-    cmds: Vec<Cmd>,
-    terminated: bool,
-    m: &Model,
-    browse_tx: &watch::Sender<Option<usize>>,
-    (acts, walk): (
-        &mut ActionRunner,
-        &mut crate::front::cockpit_walk::WalkRunner,
-    ),
-    act_tx: &mpsc::UnboundedSender<Msg>,
-) -> Option<Exit> {
-    let mut stop = None;
-    for c in cmds {
-        match c {
-            Cmd::Quit => {
-                stop = Some(if terminated {
-                    Exit::Terminated
-                } else {
-                    Exit::Quit
-                });
-            }
-            Cmd::QuitNoRestore => {
-                terminal::abandon();
-                stop = Some(Exit::Hangup);
-            }
-            Cmd::Browse(t) => {
-                let _ = browse_tx.send(t);
-            }
-            Cmd::SetMouse(on) => {
-                let _ = terminal::set_mouse(on);
-            }
-            Cmd::GoHeadless => {
-                acts.go_headless();
-                terminal::abandon();
-            }
-            Cmd::Bell if !m.hung_up => {
-                use std::io::Write;
-                let mut out = std::io::stdout();
-                let _ = out.write_all(b"\x07").and_then(|()| out.flush());
-            }
-            Cmd::WalkOpen => walk.open(m, act_tx),
-            Cmd::WalkJudge(key) => walk.judge(&key, m, act_tx),
-            Cmd::WalkRecord { key, verdict, note } => walk.record(&key, verdict, note, act_tx),
-            Cmd::WalkFinish => walk.finish(m, act_tx),
-            other => acts.carry_out(other, m, act_tx),
-        }
-    }
-    stop
-}
-
-/// Carries out the action commands: plans, runs, cancels, and reads backups and the audit
-/// file, each on a task of its own that answers with a `Msg`.
-struct ActionRunner {
-    actions: std::sync::Arc<Actions>,
-    /// The cancel token of each action in flight; its task removes it when the action ends.
-    cancels: Cancels,
-    headless: std::sync::Arc<std::sync::atomic::AtomicBool>,
-}
-
-type Cancels = std::sync::Arc<
-    std::sync::Mutex<
-        std::collections::HashMap<
-            (usize, crate::actions::ActionKind),
-            tokio_util::sync::CancellationToken,
-        >,
-    >,
->;
-
-impl ActionRunner {
-    fn new(actions: Actions) -> Self {
-        ActionRunner {
-            actions: std::sync::Arc::new(actions),
-            cancels: Cancels::default(),
-            headless: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
-        }
-    }
-
-    fn go_headless(&self) {
-        self.headless
-            .store(true, std::sync::atomic::Ordering::SeqCst);
-    }
-
-    /// Runs a confirmed plan on a task of its own; progress and the outcome come back as `Msg`s.
-    fn execute(
-        &mut self,
-        prepared: Box<crate::actions::Prepared>,
-        confirmation: crate::actions::Confirmation,
-        m: &Model,
-        tx: mpsc::UnboundedSender<Msg>,
-    ) {
-        let Some(target) = m.target_index(prepared.target()) else {
-            return;
-        };
-        let kind = prepared.kind();
-        let (mut ctx, mut rx) = crate::actions::Ctx::detached(prepared.timeout);
-        ctx.secrets = self.actions.audit().secrets().to_vec();
-        // One in flight per target and kind: a second one (which the action layer's
-        // lock refuses anyway) must not take the running one's cancel token.
-        let mine = match self.cancels.lock() {
-            Ok(mut c) if !c.contains_key(&(target, kind)) => {
-                c.insert((target, kind), ctx.cancel.clone());
-                true
-            }
-            _ => false,
-        };
-        let cancels = self.cancels.clone();
-        let ptx = tx.clone();
-        tokio::spawn(async move {
-            while let Some(progress) = rx.recv().await {
-                if ptx
-                    .send(Msg::ActionProgress {
-                        target,
-                        kind,
-                        progress,
-                    })
-                    .is_err()
-                {
-                    return;
-                }
-            }
-        });
-        let actions = self.actions.clone();
-        let headless = self.headless.clone();
-        tokio::spawn(async move {
-            let outcome = actions
-                .execute(&prepared, &confirmation, ctx, &headless)
-                .await;
-            if mine {
-                if let Ok(mut c) = cancels.lock() {
-                    c.remove(&(target, kind));
-                }
-            }
-            let _ = tx.send(Msg::ActionDone {
-                target,
-                kind,
-                outcome: Box::new(outcome),
-            });
-        });
-    }
-
-    fn carry_out(&mut self, c: Cmd, m: &Model, tx: &mpsc::UnboundedSender<Msg>) {
-        let tx = tx.clone();
-        match c {
-            Cmd::Plan(req) => {
-                let actions = self.actions.clone();
-                tokio::spawn(async move {
-                    let r = actions
-                        .plan(&req, true)
-                        .await
-                        .map(Box::new)
-                        .map_err(|e| e.to_string());
-                    let _ = tx.send(Msg::Planned(req, r));
-                });
-            }
-            Cmd::Execute(prepared, confirmation) => self.execute(prepared, confirmation, m, tx),
-            Cmd::CancelAction { target, kind } => {
-                if let Some(t) = self
-                    .cancels
-                    .lock()
-                    .ok()
-                    .and_then(|c| c.get(&(target, kind)).cloned())
-                {
-                    t.cancel();
-                }
-            }
-            Cmd::LoadAudit => {
-                let audit = self.actions.audit().clone();
-                tokio::task::spawn_blocking(move || {
-                    let r = audit
-                        .tail(500)
-                        .map_err(|e| format!("{}: {e}", audit.path().display()));
-                    let _ = tx.send(Msg::Audit(r));
-                });
-            }
-            Cmd::LoadBackups(target) => {
-                let actions = self.actions.clone();
-                tokio::task::spawn_blocking(move || {
-                    if let Some(backups) = actions.backups(target) {
-                        let _ = tx.send(Msg::Backups {
-                            target,
-                            backups: Box::new(backups),
-                        });
-                    }
-                });
-            }
-            Cmd::Audit(record) => {
-                let audit = self.actions.audit().clone();
-                tokio::task::spawn_blocking(move || {
-                    if let Err(e) = audit.append(&record) {
-                        tracing::error!(error = %e, "audit record not written");
-                    }
-                    if let Ok(records) = audit.tail(500) {
-                        let _ = tx.send(Msg::Audit(Ok(records)));
-                    }
-                });
-            }
-            Cmd::Quit
-            | Cmd::QuitNoRestore
-            | Cmd::Browse(_)
-            | Cmd::SetMouse(_)
-            | Cmd::GoHeadless
-            | Cmd::Bell
-            | Cmd::WalkOpen
-            | Cmd::WalkJudge(_)
-            | Cmd::WalkRecord { .. }
-            | Cmd::WalkFinish => {}
-        }
-    }
-}
-
-/// Reads the configured Alertmanager's alerts and silences every `interval` until the cockpit
-/// goes; an unreachable one is said in words and read again next round.
-fn poll_alertmanager(
-    am: &crate::config::alertmanager::AlertmanagerConfig,
-    tx: mpsc::UnboundedSender<Msg>,
-) {
-    use crate::client::alertmanager::{AlertFilter, AmClient};
-    use crate::client::api::{ApiSpec, Auth};
-    let mut spec = ApiSpec::new(am.url.to_string());
-    spec.auth = am.token.clone().map_or(Auth::None, Auth::Bearer);
-    spec.tenant.clone_from(&am.tenant);
-    let interval = am.interval;
-    tokio::spawn(async move {
-        let client = match AmClient::new(&spec) {
-            Ok(c) => c,
-            Err(e) => {
-                let _ = tx.send(Msg::Alertmanager {
-                    at_ms: now_ms(),
-                    answer: Err(e.to_string()),
-                });
-                return;
-            }
-        };
-        loop {
-            let answer = match client.alerts(&AlertFilter::default()).await {
-                Ok(alerts) => client
-                    .silences()
-                    .await
-                    .map(|s| Box::new((alerts, s)))
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            };
-            if tx
-                .send(Msg::Alertmanager {
-                    at_ms: now_ms(),
-                    answer,
-                })
-                .is_err()
-            {
-                return;
-            }
-            tokio::time::sleep(interval).await;
-        }
-    });
 }

@@ -6,9 +6,9 @@ pub mod action;
 pub mod check;
 pub mod cli;
 pub mod cockpit;
-mod cockpit_walk;
 pub mod config_cmd;
 pub mod demo_cmd;
+mod effects;
 pub mod scrape;
 pub mod snapshot;
 

@@ -173,7 +173,8 @@ pub async fn run(
                 crate::obs::Observation::Target { target, .. } => Some(*target),
                 crate::obs::Observation::Postgres(m) => Some(m.target()),
                 crate::obs::Observation::Series { .. }
-                | crate::obs::Observation::FleetBackfill(_) => None,
+                | crate::obs::Observation::FleetBackfill(_)
+                | crate::obs::Observation::Alertmanager { .. } => None,
                 crate::obs::Observation::History(b) => {
                     // The past through the same rules, before it joins the store.
                     if b.at_launch && !b.steps.is_empty() {

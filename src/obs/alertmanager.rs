@@ -89,3 +89,6 @@ pub enum SilenceState {
     Pending,
     Expired,
 }
+
+/// Alerts and silences of one read of the Alertmanager.
+pub type AmAnswer = (Vec<Alert>, Vec<Silence>);

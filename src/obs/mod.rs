@@ -71,6 +71,11 @@ pub enum Observation {
     FleetBackfill(Box<fleet::FleetBackfill>),
     /// A target's past, read from its history store at launch or after a gap in scraping.
     History(Box<history::HistoryBatch>),
+    /// What the configured Alertmanager answered (alerts, silences), or why it did not.
+    Alertmanager {
+        at_ms: i64,
+        answer: Result<Box<alertmanager::AmAnswer>, String>,
+    },
 }
 
 /// One stored sample: `(unix milliseconds, value)`.

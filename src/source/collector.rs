@@ -33,6 +33,9 @@ pub type BrowseRequest = tokio::sync::watch::Receiver<Option<usize>>;
 pub struct Collector {
     pub rx: mpsc::Receiver<Observation>,
     tasks: Vec<JoinHandle<()>>,
+    /// For sources added after the start; weak, so the channel still closes when every task
+    /// has ended (headless rounds).
+    tx: mpsc::WeakSender<Observation>,
 }
 
 impl Drop for Collector {
@@ -57,6 +60,14 @@ pub fn watched_names(t: &TargetConfig) -> HashSet<String> {
 }
 
 impl Collector {
+    /// Also reads the configured Alertmanager every `interval` (the cockpit's alert view),
+    /// until dropped.
+    pub fn watch_alertmanager(&mut self, am: &crate::config::alertmanager::AlertmanagerConfig) {
+        if let Some(tx) = self.tx.upgrade() {
+            self.tasks.push(super::alertmanager::spawn(am, tx));
+        }
+    }
+
     /// Starts one task per target (and one for local disks). `rounds` stops each task after
     /// that many ticks (headless modes); `None` runs until dropped.
     pub fn start(config: &Config, rounds: Option<u32>) -> Result<Self, String> {
@@ -71,6 +82,7 @@ impl Collector {
         browse: &BrowseRequest,
     ) -> Result<Self, String> {
         let (tx, rx) = mpsc::channel(256);
+        let weak = tx.downgrade();
         let mut tasks = Vec::new();
         let launch_ms = now_ms();
         for (i, t) in config.targets.iter().enumerate() {
@@ -125,7 +137,11 @@ impl Collector {
                 .unwrap_or(Duration::from_secs(5));
             tasks.push(tokio::spawn(run_disks(paths, every, tx, rounds)));
         }
-        Ok(Self { rx, tasks })
+        Ok(Self {
+            rx,
+            tasks,
+            tx: weak,
+        })
     }
 }
 

@@ -1,6 +1,7 @@
 //! Collectors: everything that reads the outside world (HTTP scrapes and health checks, local
 //! disks, Postgres). They send owned observations; they never hold shared locks or block the UI.
 
+pub mod alertmanager;
 mod collector;
 pub mod disk;
 pub mod fleet;

@@ -131,7 +131,7 @@ impl Store {
                     }
                 }
             }
-            Observation::Series { .. } => {}
+            Observation::Series { .. } | Observation::Alertmanager { .. } => {}
             Observation::History(b) => self.apply_history(&b),
             Observation::Fleet(round) => self.apply_fleet(*round),
             Observation::FleetBackfill(b) => self.apply_backfill(*b),

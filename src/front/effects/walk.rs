@@ -1,10 +1,9 @@
-//! The event loop's side of the checklist walkthrough: the walkthrough file (saved after every
-//! verdict), the plan of items, and the probes gathered in the background. `update` asks for
-//! these through `Cmd`s; answers come back as `Msg`s.
+//! The walkthrough runner: the walkthrough file (saved after every verdict), the plan of items,
+//! and the probes run in the background. `update` asks for these through `Cmd`s; answers come
+//! back as `Msg`s, and what the probes gathered is kept in the model.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 
@@ -19,10 +18,6 @@ pub(crate) struct WalkRunner {
     config: Config,
     plan: Vec<PlannedItem>,
     probes: HashMap<String, Probe>,
-    /// Probe answers of the current opening; cleared at each opening, and an answer from an
-    /// earlier one (its generation is older) is dropped.
-    gathered: Arc<Mutex<HashMap<String, Gathered>>>,
-    generation: Arc<std::sync::atomic::AtomicU64>,
     walk: Option<Walkthrough>,
     dir: Option<PathBuf>,
 }
@@ -33,21 +28,21 @@ impl WalkRunner {
             config: config.clone(),
             plan: Vec::new(),
             probes: HashMap::new(),
-            gathered: Arc::new(Mutex::new(HashMap::new())),
-            generation: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             walk: None,
             dir: crate::front::check::default_reports_dir(),
         }
     }
 
-    /// Opens or resumes today's walkthrough and starts the probes.
-    pub(crate) fn open(&mut self, m: &Model, tx: &mpsc::UnboundedSender<Msg>) {
-        let r = self.try_open(m, tx);
+    /// Opens or resumes today's walkthrough and starts the probes; their answers go to the
+    /// model (`Msg::WalkGathered`) tagged with this opening's `generation`.
+    pub(crate) fn open(&mut self, generation: u64, m: &Model, tx: &mpsc::UnboundedSender<Msg>) {
+        let r = self.try_open(generation, m, tx);
         let _ = tx.send(Msg::WalkOpened(r.map(Box::new)));
     }
 
     fn try_open(
         &mut self,
+        generation: u64,
         m: &Model,
         tx: &mpsc::UnboundedSender<Msg>,
     ) -> Result<checklist::WalkState, String> {
@@ -62,14 +57,6 @@ impl WalkRunner {
         let walk =
             Walkthrough::load_or_new(&dir, &plan, &operator, m.environment.as_deref(), m.now_ms)
                 .map_err(|e| e.to_string())?;
-        // A new opening probes afresh: this morning's TLS or disk answer is not this evening's.
-        let generation = self
-            .generation
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-            + 1;
-        if let Ok(mut g) = self.gathered.lock() {
-            g.clear();
-        }
         self.probes = plan
             .iter()
             .map(|p| (p.key.clone(), checklist::probe_for(p, &self.config)))
@@ -78,22 +65,14 @@ impl WalkRunner {
             if matches!(probe, Probe::Panels | Probe::Skip(_) | Probe::Unknown(_)) {
                 continue;
             }
-            let (key, probe, store, tx, current) = (
-                key.clone(),
-                probe.clone(),
-                self.gathered.clone(),
-                tx.clone(),
-                self.generation.clone(),
-            );
+            let (key, probe, tx) = (key.clone(), probe.clone(), tx.clone());
             tokio::spawn(async move {
-                let g = checklist::gather(&probe, checklist::PROBE_TIMEOUT).await;
-                if current.load(std::sync::atomic::Ordering::SeqCst) != generation {
-                    return;
-                }
-                if let Ok(mut s) = store.lock() {
-                    s.insert(key.clone(), g);
-                }
-                let _ = tx.send(Msg::WalkGathered(key));
+                let gathered = Box::new(checklist::gather(&probe, checklist::PROBE_TIMEOUT).await);
+                let _ = tx.send(Msg::WalkGathered {
+                    generation,
+                    key,
+                    gathered,
+                });
             });
         }
         self.plan = plan;
@@ -111,11 +90,7 @@ impl WalkRunner {
     fn outcome(&self, item: &PlannedItem, m: &Model) -> Option<Outcome> {
         let probe = self.probes.get(&item.key)?;
         let needs_gather = !matches!(probe, Probe::Panels | Probe::Skip(_) | Probe::Unknown(_));
-        let gathered = self
-            .gathered
-            .lock()
-            .ok()
-            .and_then(|g| g.get(&item.key).cloned());
+        let gathered = m.walk_gathered.get(&item.key).cloned();
         if needs_gather && gathered.is_none() {
             return None;
         }

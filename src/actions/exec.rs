@@ -152,13 +152,26 @@ pub enum Confirmation {
     Typed(String),
 }
 
+crate::text::word_enum! {
+    /// How an action ended, as the audit record and the screen say it.
+    pub enum ActionResult {
+        Succeeded => "succeeded",
+        Failed => "failed",
+        Cancelled => "cancelled",
+        TimedOut => "timed-out",
+        Refused => "refused",
+        /// The terminal went away and the action finished without it.
+        CompletedHeadless => "completed-headless",
+        /// The terminal went away and the action failed or was cut short.
+        Interrupted => "interrupted",
+    }
+}
+
 /// How an action ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Outcome {
     pub id: String,
-    /// "succeeded", "failed", "cancelled", "timed-out", "refused", "completed-headless",
-    /// "interrupted".
-    pub result: String,
+    pub result: ActionResult,
     /// One line for the toast and the panel.
     pub summary: String,
     pub exit_code: Option<i32>,
@@ -171,13 +184,16 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn succeeded(&self) -> bool {
-        matches!(self.result.as_str(), "succeeded" | "completed-headless")
+        matches!(
+            self.result,
+            ActionResult::Succeeded | ActionResult::CompletedHeadless
+        )
     }
 
     fn refused(id: String, why: String) -> Outcome {
         Outcome {
             id,
-            result: "refused".into(),
+            result: ActionResult::Refused,
             summary: why,
             exit_code: None,
             duration_ms: 0,
@@ -419,7 +435,7 @@ impl Actions {
         let outcome = outcome_of(id.clone(), result, duration_ms, went_headless, &ctx);
         let mut rec = Record::new(&id, "outcome", &target, kind.as_str());
         rec.params = req.params();
-        rec.result = Some(outcome.result.clone());
+        rec.result = Some(outcome.result.as_str().to_owned());
         rec.exit_code = outcome.exit_code;
         rec.duration_ms = Some(duration_ms);
         rec.verification.clone_from(&outcome.verification);
@@ -442,7 +458,7 @@ impl Actions {
     fn refuse(&self, id: String, prepared: &Prepared, why: String) -> Outcome {
         let mut rec = Record::new(&id, "outcome", prepared.target(), prepared.kind().as_str());
         rec.params = prepared.request.params();
-        rec.result = Some("refused".into());
+        rec.result = Some(ActionResult::Refused.as_str().to_owned());
         rec.error = Some(why.clone());
         if let Err(e) = self.audit.append(&rec) {
             tracing::warn!(error = %e, "audit refusal not written");
@@ -479,11 +495,10 @@ fn outcome_of(
         Ok(r) => Outcome {
             id,
             result: if headless {
-                "completed-headless"
+                ActionResult::CompletedHeadless
             } else {
-                "succeeded"
-            }
-            .into(),
+                ActionResult::Succeeded
+            },
             summary: ctx.mask(&r.summary),
             exit_code: r.exit_code,
             duration_ms,
@@ -493,17 +508,17 @@ fn outcome_of(
         },
         Err(f) => {
             let result = if headless {
-                "interrupted"
+                ActionResult::Interrupted
             } else if f.cancelled || ctx.cancel.is_cancelled() {
-                "cancelled"
+                ActionResult::Cancelled
             } else if f.timed_out {
-                "timed-out"
+                ActionResult::TimedOut
             } else {
-                "failed"
+                ActionResult::Failed
             };
             Outcome {
                 id,
-                result: result.into(),
+                result,
                 summary: ctx.mask(&f.message),
                 exit_code: f.exit_code,
                 duration_ms,

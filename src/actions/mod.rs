@@ -18,7 +18,7 @@ pub mod lock;
 pub mod rollback;
 pub mod topic;
 
-pub use exec::{ActionError, Actions, Confirmation, Outcome, Prepared, Request};
+pub use exec::{ActionError, ActionResult, Actions, Confirmation, Outcome, Prepared, Request};
 
 use std::fmt::Write as _;
 use std::time::Instant;

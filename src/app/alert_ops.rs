@@ -45,9 +45,9 @@ fn key(row: &AlertRow) -> (String, String) {
 impl AlertMarks {
     /// The ack of this firing episode, if any.
     pub fn acked(&self, row: &AlertRow) -> Option<&Ack> {
-        self.acks
-            .get(&key(row))
-            .filter(|a| a.since_ms == row.since_ms && row.state == "firing")
+        self.acks.get(&key(row)).filter(|a| {
+            a.since_ms == row.since_ms && row.state == crate::derive::rules::AlertPhase::Firing
+        })
     }
 
     /// Until when the alert is silenced, if it is now.
@@ -108,7 +108,7 @@ fn row_key(row: &AlertRow) -> AlertRowKey {
     AlertRowKey {
         target: row.target.clone(),
         name: row.name.clone(),
-        severity: row.severity.to_owned(),
+        severity: row.severity.as_str().to_owned(),
         since_ms: row.since_ms,
         value: row.value.map(crate::fmt::num),
     }
@@ -118,7 +118,7 @@ pub(super) fn ack(m: &mut Model) -> Vec<Cmd> {
     let Some(row) = need_alert(m) else {
         return Vec::new();
     };
-    if row.state != "firing" {
+    if row.state != crate::derive::rules::AlertPhase::Firing {
         toast(
             m,
             format!("{} is only pending: nothing to acknowledge yet", row.name),

@@ -552,7 +552,10 @@ impl Model {
         self.alerts
             .rows(&names)
             .iter()
-            .filter(|r| r.state == "pending" && self.marks.silenced_until(r, self.now_ms).is_none())
+            .filter(|r| {
+                r.state == crate::derive::rules::AlertPhase::Pending
+                    && self.marks.silenced_until(r, self.now_ms).is_none()
+            })
             .count()
     }
 
@@ -593,7 +596,7 @@ impl Model {
             .alerts
             .rows(&names)
             .iter()
-            .filter(|r| r.state == "firing")
+            .filter(|r| r.state == crate::derive::rules::AlertPhase::Firing)
         {
             if self.marks.silenced_until(r, self.now_ms).is_some() {
                 silenced += 1;
@@ -611,7 +614,10 @@ impl Model {
         self.alerts
             .rows(&names)
             .iter()
-            .filter(|r| r.state == "firing" && r.severity == "critical")
+            .filter(|r| {
+                r.state == crate::derive::rules::AlertPhase::Firing
+                    && r.severity == crate::derive::rules::SeverityWord::Critical
+            })
             .filter(|r| self.marks.silenced_until(r, self.now_ms).is_none())
             .count()
     }
@@ -638,11 +644,15 @@ impl Model {
     }
 
     pub fn targets_up(&self) -> (usize, usize) {
-        let shown = self.shown.targets.iter().filter(|t| t.status != "gone");
+        let shown = self
+            .shown
+            .targets
+            .iter()
+            .filter(|t| t.status != crate::derive::panels::TargetStatus::Gone);
         let (mut up, mut all) = (0, 0);
         for t in shown {
             all += 1;
-            up += usize::from(t.status == "up");
+            up += usize::from(t.status == crate::derive::panels::TargetStatus::Up);
         }
         (up, all)
     }
@@ -703,7 +713,7 @@ impl Model {
         let mut out = Vec::new();
         for (i, t) in self.shown.targets.iter().enumerate() {
             match (&t.fleet, &t.job) {
-                _ if t.status == "gone" => {}
+                _ if t.status == crate::derive::panels::TargetStatus::Gone => {}
                 (Some(f), Some(j)) => {
                     fleet.push((fleet_rank(f).unwrap_or(usize::MAX), j, &t.name, i));
                 }

@@ -199,7 +199,12 @@ fn fleet_round(m: &mut Model, obs: Observation) -> Vec<Cmd> {
         let gone: Vec<usize> = targets
             .iter()
             .copied()
-            .filter(|&t| m.shown.targets.get(t).is_some_and(|p| p.status == "gone"))
+            .filter(|&t| {
+                m.shown
+                    .targets
+                    .get(t)
+                    .is_some_and(|p| p.status == crate::derive::panels::TargetStatus::Gone)
+            })
             .collect();
         for t in &gone {
             targets.remove(t);

@@ -11,6 +11,7 @@ use super::probe::{BackupFacts, ClockReading, Gathered, TlsCert};
 use crate::config::{AlertSeverity, AlertSpec, AlertValue, Config, TargetConfig};
 use crate::derive::format_eta;
 use crate::derive::panels::TargetPanels;
+use crate::derive::panels::TargetStatus;
 use crate::derive::rules::alert_value;
 use crate::obs::DiskUsage;
 
@@ -312,18 +313,20 @@ fn exported(t: &TargetPanels, value: AlertValue, panel: Option<&str>) -> bool {
 /// values cannot be judged: `Some(why)`. A degraded target (metrics good, a health check
 /// failing) still has good values.
 fn unreachable(t: &TargetPanels) -> Option<String> {
-    if matches!(t.status, "up" | "degraded") && !t.stale {
+    if matches!(t.status, TargetStatus::Up | TargetStatus::Degraded) && !t.stale {
         return None;
     }
     let why = t
         .error
         .clone()
         .unwrap_or_else(|| "no successful scrape".into());
-    Some(if matches!(t.status, "up" | "degraded") {
-        format!("{} is stale (its latest scrape failed): {why}", t.name)
-    } else {
-        format!("{} is {}: {why}", t.name, t.status)
-    })
+    Some(
+        if matches!(t.status, TargetStatus::Up | TargetStatus::Degraded) {
+            format!("{} is stale (its latest scrape failed): {why}", t.name)
+        } else {
+            format!("{} is {}: {why}", t.name, t.status)
+        },
+    )
 }
 
 /// Judges one item. Pure: `now_ms` is passed in, `panels` are the item's target's, and
@@ -649,7 +652,7 @@ mod tests {
 
     fn up() -> TargetPanels {
         TargetPanels {
-            status: "up",
+            status: crate::derive::panels::TargetStatus::Up,
             ..TargetPanels::empty("t")
         }
     }
@@ -688,7 +691,7 @@ mod tests {
         t.latency.clear();
         let o = evaluate(&item, &Probe::Panels, Some(&t), &Gathered::Nothing, 0);
         assert_eq!(o.status, Status::Skipped, "not exported: {o:?}");
-        t.status = "down";
+        t.status = crate::derive::panels::TargetStatus::Down;
         t.error = Some("connection refused".into());
         let o = evaluate(&item, &Probe::Panels, Some(&t), &Gathered::Nothing, 0);
         assert_eq!(o.status, Status::Unknown);

@@ -119,8 +119,14 @@ pub fn checklists_stem(names: &[String]) -> String {
 impl Summary {
     pub fn of(items: &[ItemReport], alerts: &[AlertRow]) -> Summary {
         let mut s = Summary {
-            alerts_firing: alerts.iter().filter(|a| a.state == "firing").count(),
-            alerts_pending: alerts.iter().filter(|a| a.state == "pending").count(),
+            alerts_firing: alerts
+                .iter()
+                .filter(|a| a.state == crate::derive::rules::AlertPhase::Firing)
+                .count(),
+            alerts_pending: alerts
+                .iter()
+                .filter(|a| a.state == crate::derive::rules::AlertPhase::Pending)
+                .count(),
             ..Summary::default()
         };
         for i in items {
@@ -258,7 +264,7 @@ impl Report {
             let _ = writeln!(o, "\n## Alerts\n");
             for a in &self.alerts {
                 let value = a.value.map_or_else(|| "no data".into(), crate::fmt::num);
-                let state = if a.state == "pending" {
+                let state = if a.state == crate::derive::rules::AlertPhase::Pending {
                     format!(
                         "failing** (condition holds; for: {} not yet observed){}",
                         humantime::format_duration(std::time::Duration::from_millis(
@@ -367,6 +373,7 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::derive::rules::{AlertPhase, SeverityWord};
 
     fn report(items: Vec<ItemReport>, alerts: Vec<AlertRow>) -> Report {
         Report {
@@ -398,11 +405,11 @@ mod tests {
         }
     }
 
-    fn alert(state: &'static str) -> AlertRow {
+    fn alert(state: AlertPhase) -> AlertRow {
         AlertRow {
             target: "overlay".into(),
             name: "SseRingMiss".into(),
-            severity: "warning",
+            severity: SeverityWord::Warning,
             state,
             since_ms: 0,
             value: Some(3.0),
@@ -426,13 +433,16 @@ mod tests {
             EXIT_OK
         );
         // A rule whose condition holds fails the run even before its for: is observed.
-        let pending = report(vec![item(Status::Skipped)], vec![alert("pending")]);
+        let pending = report(
+            vec![item(Status::Skipped)],
+            vec![alert(AlertPhase::Pending)],
+        );
         assert_eq!(pending.exit_code(), EXIT_FAILED);
         assert!(pending
             .to_markdown()
             .contains("**failing** (condition holds; for: 0s not yet observed)"));
         assert_eq!(
-            report(vec![item(Status::Pass)], vec![alert("firing")]).exit_code(),
+            report(vec![item(Status::Pass)], vec![alert(AlertPhase::Firing)]).exit_code(),
             EXIT_FAILED
         );
         assert_eq!(
@@ -447,7 +457,7 @@ mod tests {
 
     #[test]
     fn names_and_cells_are_safe() {
-        let r = report(vec![item(Status::Pass)], vec![alert("firing")]);
+        let r = report(vec![item(Status::Pass)], vec![alert(AlertPhase::Firing)]);
         assert_eq!(r.file_stem(), "2026-11-25-alice_smith-overlay");
         assert_eq!(file_safe("../etc"), "_etc");
         assert_eq!(file_safe(""), "operator");

@@ -233,8 +233,6 @@ struct RawSilenceStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::api::Auth;
-    use crate::config::Secret;
 
     #[test]
     fn times_round_trip_and_offsets_apply() {
@@ -245,39 +243,5 @@ mod tests {
             parse_time("2025-11-25T18:00:00.123Z")
         );
         assert_eq!(parse_time("yesterday"), None);
-    }
-
-    #[test]
-    fn plans_show_the_request_with_credentials_masked() {
-        let mut spec = ApiSpec::new("http://am.example:9093/am");
-        spec.auth = Auth::Bearer(Secret::new("s3cr3t-token"));
-        spec.tenant = Some("team-a".into());
-        let am = AmClient::new(&spec).expect("client");
-        let plan = am
-            .create_silence_plan(&NewSilence {
-                matchers: vec![Matcher::equal("alertname", "DiskFull")],
-                starts_at_ms: 1_000,
-                ends_at_ms: 3_601_000,
-                created_by: "ops".into(),
-                comment: "s3cr3t-token in a comment".into(),
-            })
-            .expect("plan");
-        let text: Vec<String> = plan.iter().map(Step::describe).collect();
-        assert_eq!(
-            text[0],
-            "POST http://am.example:9093/am/api/v2/silences  Authorization: Bearer ***  X-Scope-OrgID: team-a  Content-Type: application/json  (expect 200)"
-        );
-        assert!(
-            text[1].contains(r#""endsAt":"1970-01-01T01:00:01.000Z""#),
-            "{}",
-            text[1]
-        );
-        assert!(!text.join(" ").contains("s3cr3t"));
-        let plan = am.expire_silence_plan("0b9f-77").expect("plan");
-        assert_eq!(
-            plan[0].describe(),
-            "DELETE http://am.example:9093/am/api/v2/silence/0b9f-77  Authorization: Bearer ***  X-Scope-OrgID: team-a  (expect 200)"
-        );
-        assert!(am.expire_silence_plan("../alerts").is_err());
     }
 }

@@ -214,7 +214,7 @@ fn assert_calm(c: &Cockpit, panels: &[TargetPanels], pending: &mut BTreeSet<Stri
     let rows = c.book.rows(&Cockpit::names());
     let firing: Vec<String> = rows
         .iter()
-        .filter(|r| r.state == "firing")
+        .filter(|r| r.state == crate::derive::rules::AlertPhase::Firing)
         .map(|r| format!("{}/{} = {:?}", r.target, r.name, r.value))
         .collect();
     assert!(
@@ -223,7 +223,7 @@ fn assert_calm(c: &Cockpit, panels: &[TargetPanels], pending: &mut BTreeSet<Stri
     );
     pending.extend(
         rows.iter()
-            .filter(|r| r.state == "pending")
+            .filter(|r| r.state == crate::derive::rules::AlertPhase::Pending)
             .map(|r| r.name.clone()),
     );
     for t in panels {
@@ -332,11 +332,11 @@ fn every_incident_fires_its_alert_on_the_first_frame() {
             for _ in 0..60 {
                 c.live_round();
             }
-            let still = c
-                .book
-                .rows(&Cockpit::names())
-                .into_iter()
-                .any(|r| r.target == target && r.name == alert && r.state == "firing");
+            let still = c.book.rows(&Cockpit::names()).into_iter().any(|r| {
+                r.target == target
+                    && r.name == alert
+                    && r.state == crate::derive::rules::AlertPhase::Firing
+            });
             assert!(still, "{scenario}: {alert} stopped firing after launch");
         }
     }

@@ -104,6 +104,33 @@ pub struct HealthRow {
     pub checks: Vec<CheckRow>,
 }
 
+crate::text::word_enum! {
+    /// A target's state as the overview shows it.
+    pub enum TargetStatus {
+        /// Nothing collected yet.
+        Pending => "pending",
+        /// Latest scrape and every health check good.
+        Up => "up",
+        /// Metrics good but a health check fails, or the scrape had malformed lines.
+        Degraded => "degraded",
+        /// The latest scrape failed, or (health-only target) every health check fails.
+        Down => "down",
+        /// A fleet instance its store no longer lists.
+        Gone => "gone",
+    }
+}
+
+impl From<Status> for TargetStatus {
+    fn from(s: Status) -> TargetStatus {
+        match s {
+            Status::Pending => TargetStatus::Pending,
+            Status::Up => TargetStatus::Up,
+            Status::Degraded => TargetStatus::Degraded,
+            Status::Down => TargetStatus::Down,
+        }
+    }
+}
+
 /// Everything shown for one target.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct TargetPanels {
@@ -114,7 +141,7 @@ pub struct TargetPanels {
     pub fleet: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub job: Option<String>,
-    pub status: &'static str,
+    pub status: TargetStatus,
     pub stale: bool,
     pub age_ms: Option<i64>,
     /// When the values shown were scraped (unix ms), so a view can keep the age current.
@@ -144,7 +171,7 @@ impl TargetPanels {
             preset: None,
             fleet: None,
             job: None,
-            status: "pending",
+            status: TargetStatus::Pending,
             stale: false,
             age_ms: None,
             last_success_ms: None,
@@ -544,7 +571,7 @@ fn target_panels_with(
         preset: t.preset.clone(),
         fleet: None,
         job: None,
-        status: status.as_str(),
+        status: status.into(),
         stale: t.is_stale(),
         age_ms: t.age_ms(now),
         last_success_ms: t.last_good_ms(),
@@ -581,7 +608,7 @@ fn target_panels_with(
     if let Some(r) = &t.remote {
         if r.gone {
             // Left the store's discovery: not shown, not counted (see `store::fleet`).
-            out.status = "gone";
+            out.status = TargetStatus::Gone;
         }
         out.disks.clear();
         super::remote::remote_panels(&mut out, t, r, fleet, preset, window, now);

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::alerts::{Alert, AlertState, Condition, Missing, Rule, Severity};
 use super::panels::TargetPanels;
+use super::panels::TargetStatus;
 use crate::config::{AlertSeverity, AlertSpec, AlertValue, Preset};
 
 /// The number a rule watches on one target, if the target has it now.
@@ -52,7 +53,7 @@ pub fn alert_value(t: &TargetPanels, spec: &AlertSpec) -> Option<f64> {
         AlertValue::StaleSeconds => Some(match (t.age_ms, t.status) {
             (Some(age), _) => age as f64 / 1000.0,
             // Never answered and given up on: as stale as it gets.
-            (None, "down") => f64::INFINITY,
+            (None, TargetStatus::Down) => f64::INFINITY,
             (None, _) => return None,
         }),
         AlertValue::HealthFailing => {
@@ -98,14 +99,31 @@ fn rule(spec: &AlertSpec) -> Rule {
     }
 }
 
+crate::text::word_enum! {
+    /// Where an alert shown to the operator stands: its condition holds and has held for its
+    /// `for:` (firing), or not yet (pending).
+    pub enum AlertPhase {
+        Firing => "firing",
+        Pending => "pending",
+    }
+}
+
+crate::text::word_enum! {
+    /// How urgent an alert is, in the runbook's words.
+    pub enum SeverityWord {
+        Critical => "critical",
+        Warning => "warning",
+        Info => "info",
+    }
+}
+
 /// An alert as the operator sees it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct AlertRow {
     pub target: String,
     pub name: String,
-    pub severity: &'static str,
-    /// `firing` or `pending`.
-    pub state: &'static str,
+    pub severity: SeverityWord,
+    pub state: AlertPhase,
     pub since_ms: i64,
     pub value: Option<f64>,
     /// `> 0.2`, `< 10`.
@@ -331,14 +349,14 @@ impl AlertBook {
             .iter()
             .filter_map(|e| {
                 let (state, since_ms, rank) = match e.alert.state {
-                    AlertState::Firing { since_ms, .. } => ("firing", since_ms, 0),
-                    AlertState::Pending { since_ms } => ("pending", since_ms, 1),
+                    AlertState::Firing { since_ms, .. } => (AlertPhase::Firing, since_ms, 0),
+                    AlertState::Pending { since_ms } => (AlertPhase::Pending, since_ms, 1),
                     AlertState::Inactive => return None,
                 };
                 let severity = match e.rule.severity {
-                    Severity::Critical => "critical",
-                    Severity::Warning => "warning",
-                    Severity::Info => "info",
+                    Severity::Critical => SeverityWord::Critical,
+                    Severity::Warning => SeverityWord::Warning,
+                    Severity::Info => SeverityWord::Info,
                 };
                 let sev_rank = match e.rule.severity {
                     Severity::Critical => 0,

@@ -101,9 +101,9 @@ pub async fn run(config: &Config, state_dir: &Path, opts: &Options) -> i32 {
         let _ = writeln!(out, "verification: {v}");
     }
     let _ = writeln!(out, "audit: {}", actions.audit().path().display());
-    match outcome.result.as_str() {
+    match outcome.result {
         _ if outcome.succeeded() => 0,
-        "refused" => EXIT_REFUSED,
+        crate::actions::ActionResult::Refused => EXIT_REFUSED,
         _ => EXIT_FAILED,
     }
 }

@@ -102,7 +102,7 @@ fn add_fleet_items(report: &mut Report, snap: &snapshot::Snapshot) {
             .targets
             .iter()
             .filter(|t| t.fleet.as_deref() == Some(f.name.as_str()))
-            .filter(|t| t.status == "down")
+            .filter(|t| t.status == crate::derive::panels::TargetStatus::Down)
             .map(|t| t.name.as_str())
             .collect();
         let (status, evidence) = if let Some(e) = &f.error {

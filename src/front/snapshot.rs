@@ -97,7 +97,9 @@ pub fn store_presets(store: &Store) -> Vec<Option<Preset>> {
 
 impl Snapshot {
     pub fn any_down(&self) -> bool {
-        self.targets.iter().any(|t| t.status == "down")
+        self.targets
+            .iter()
+            .any(|t| t.status == crate::derive::panels::TargetStatus::Down)
     }
 }
 
@@ -287,7 +289,11 @@ fn render_targets(o: &mut String, s: &Snapshot) {
         .as_deref()
         .map(|e| format!(" [{e}]"))
         .unwrap_or_default();
-    let up = s.targets.iter().filter(|t| t.status == "up").count();
+    let up = s
+        .targets
+        .iter()
+        .filter(|t| t.status == crate::derive::panels::TargetStatus::Up)
+        .count();
     let _ = writeln!(
         o,
         "watchdeck snapshot{env} {} — round {}/{} — {up}/{} targets up — window {}s",
@@ -367,13 +373,13 @@ fn render_alerts(o: &mut String, s: &Snapshot) {
         let _ = writeln!(
             o,
             "  {:<8} {:<9} {:<14} {}  {value} {} for {age}",
-            a.state.to_uppercase(),
+            a.state.as_str().to_uppercase(),
             a.severity,
             a.target,
             a.name,
             a.threshold
         );
-        if a.state == "firing" {
+        if a.state == crate::derive::rules::AlertPhase::Firing {
             let _ = writeln!(o, "           symptom: {}", a.symptom);
             let _ = writeln!(o, "           cause:   {}", a.cause);
             let _ = writeln!(o, "           do:      {}", a.action);
@@ -680,7 +686,8 @@ fn empty_reason(s: &Snapshot, empty: impl Fn(&TargetPanels) -> bool) -> Vec<Stri
         .iter()
         .filter(|t| empty(t))
         .map(|t| {
-            let why = if t.status == "down" || t.age_ms.is_none() {
+            let why = if t.status == crate::derive::panels::TargetStatus::Down || t.age_ms.is_none()
+            {
                 "target down, no data"
             } else if t.stale {
                 "stale: the latest scrape failed"

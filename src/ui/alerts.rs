@@ -14,6 +14,7 @@ use ratatui::text::{Line, Span};
 use super::fit;
 use crate::app::model::Model;
 use crate::derive::format_eta;
+use crate::derive::rules::SeverityWord;
 use crate::fmt::num;
 
 type Row = (bool, Line<'static>);
@@ -24,14 +25,14 @@ pub fn rows(m: &Model, w: usize) -> Vec<Row> {
     let s = &m.styles;
     let mut out = Vec::new();
     for a in m.visible_alerts() {
-        let firing = a.state == "firing";
+        let firing = a.state == crate::derive::rules::AlertPhase::Firing;
         if let Some(until) = m.marks.silenced_until(&a, m.now_ms) {
             let left = format_eta((until - m.now_ms).max(0) as f64 / 1000.0);
             out.push((
                 true,
                 Line::from(vec![
                     Span::styled("silenced ", s.dim),
-                    Span::styled(fit(a.severity, 9), s.dim),
+                    Span::styled(fit(a.severity.as_str(), 9), s.dim),
                     Span::styled(fit(&a.target, 11), s.dim),
                     Span::raw(" "),
                     Span::styled(a.name.clone(), s.dim),
@@ -41,7 +42,7 @@ pub fn rows(m: &Model, w: usize) -> Vec<Row> {
             continue;
         }
         let style = match (firing, a.severity) {
-            (true, "critical") => s.crit,
+            (true, SeverityWord::Critical) => s.crit,
             (true, _) => s.warn,
             _ => s.dim,
         };

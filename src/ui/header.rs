@@ -10,6 +10,7 @@ use ratatui::widgets::Paragraph;
 use super::render_widget;
 
 use crate::app::model::Model;
+use crate::derive::rules::{AlertPhase, SeverityWord};
 
 pub use crate::fmt::clock;
 
@@ -59,12 +60,16 @@ fn segments(m: &Model) -> (Vec<Segment>, String) {
     }
     if let Some(a) = m.worst_alert() {
         let sev = match (a.state, a.severity) {
-            ("firing", "critical") => "CRIT",
-            ("firing", "warning") => "WARN",
-            ("firing", _) => "INFO",
+            (AlertPhase::Firing, SeverityWord::Critical) => "CRIT",
+            (AlertPhase::Firing, SeverityWord::Warning) => "WARN",
+            (AlertPhase::Firing, _) => "INFO",
             _ => "PEND",
         };
-        let style = if a.state == "firing" { s.crit } else { s.warn };
+        let style = if a.state == crate::derive::rules::AlertPhase::Firing {
+            s.crit
+        } else {
+            s.warn
+        };
         left.push((
             format!("{sev} {} {} {}", a.name, a.target, a.value_text),
             style,

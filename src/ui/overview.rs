@@ -12,6 +12,7 @@ use super::{fit, rfit};
 use crate::app::model::{Model, View};
 use crate::derive::format_eta;
 use crate::derive::panels::TargetPanels;
+use crate::derive::panels::TargetStatus;
 
 fn health_summary(t: &TargetPanels) -> (bool, String) {
     if t.health.is_empty() {
@@ -93,9 +94,9 @@ pub fn lines_upto(m: &Model, width: u16, limit: usize) -> Vec<(bool, Line<'stati
             group = None;
         }
         let (mark, style) = match t.status {
-            "up" => ("●", s.ok),
-            "degraded" => ("▲", s.warn),
-            "down" => ("✖", s.crit),
+            TargetStatus::Up => ("●", s.ok),
+            TargetStatus::Degraded => ("▲", s.warn),
+            TargetStatus::Down => ("✖", s.crit),
             _ => ("…", s.dim),
         };
         // Ages move with the clock between observations (the panels are derived less often).
@@ -119,7 +120,7 @@ pub fn lines_upto(m: &Model, width: u16, limit: usize) -> Vec<(bool, Line<'stati
             Span::styled(format!("{mark} "), style),
             Span::styled(fit(&t.name, 14), s.base),
             Span::raw(" "),
-            Span::styled(fit(t.status, 9), style),
+            Span::styled(fit(t.status.as_str(), 9), style),
             Span::raw(" "),
             Span::styled(fit(&age, 10), if t.stale { s.stale } else { s.dim }),
             Span::styled(
@@ -161,11 +162,16 @@ fn detail(t: &TargetPanels, drilled: bool) -> String {
 fn group_counts(m: &Model) -> std::collections::HashMap<(String, String), (usize, usize)> {
     let mut out: std::collections::HashMap<(String, String), (usize, usize)> =
         std::collections::HashMap::new();
-    for t in m.shown.targets.iter().filter(|t| t.status != "gone") {
+    for t in m
+        .shown
+        .targets
+        .iter()
+        .filter(|t| t.status != crate::derive::panels::TargetStatus::Gone)
+    {
         if let (Some(f), Some(j)) = (&t.fleet, &t.job) {
             let e = out.entry((f.clone(), j.clone())).or_default();
             e.0 += 1;
-            e.1 += usize::from(t.status == "up");
+            e.1 += usize::from(t.status == crate::derive::panels::TargetStatus::Up);
         }
     }
     out

@@ -42,7 +42,7 @@ fn missing(t: &TargetPanels) -> Option<String> {
         Some(format!(
             "{}: {}",
             t.name,
-            if t.status == "pending" {
+            if t.status == crate::derive::panels::TargetStatus::Pending {
                 "waiting for the first scrape"
             } else {
                 "down, no data yet"

@@ -42,14 +42,14 @@ fn alert_hint(m: &Model, a: &crate::derive::rules::AlertRow, buf: &mut Buffer, a
     let w = area.width.saturating_sub(4).min(100);
     let text_w = usize::from(w.saturating_sub(2 + 9)).max(10);
     let mut lines: Vec<Line<'static>> = Vec::new();
-    let state = if a.state == "firing" {
+    let state = if a.state == crate::derive::rules::AlertPhase::Firing {
         super::strip::since(a, m)
     } else {
         format!("pending {}", super::strip::progress(a, m.now_ms))
     };
     let head = format!(
         "{} {} on {}: {} {} — {state}",
-        a.state.to_uppercase(),
+        a.state.as_str().to_uppercase(),
         a.severity,
         a.target,
         a.value_text,
@@ -58,7 +58,11 @@ fn alert_hint(m: &Model, a: &crate::derive::rules::AlertRow, buf: &mut Buffer, a
     for l in crate::fmt::wrap_words(&head, usize::from(w.saturating_sub(2))) {
         lines.push(Line::styled(
             l,
-            if a.state == "firing" { s.crit } else { s.warn },
+            if a.state == crate::derive::rules::AlertPhase::Firing {
+                s.crit
+            } else {
+                s.warn
+            },
         ));
     }
     let remedy = a.remedy.as_ref().map_or_else(

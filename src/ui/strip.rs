@@ -18,6 +18,7 @@ use super::render_widget;
 use crate::app::model::Model;
 use crate::derive::format_eta;
 use crate::derive::rules::AlertRow;
+use crate::derive::rules::SeverityWord;
 
 /// `1:20 / 5m`: how long a pending alert's condition has held, of its `for:`.
 pub fn progress(a: &AlertRow, now_ms: i64) -> String {
@@ -47,16 +48,16 @@ pub fn since(a: &AlertRow, m: &Model) -> String {
 /// and the line is clipped at the screen edge only after its last whole word that fits).
 pub fn alert_words(a: &AlertRow, m: &Model) -> Vec<(String, ratatui::style::Style)> {
     let s = &m.styles;
-    let firing = a.state == "firing";
+    let firing = a.state == crate::derive::rules::AlertPhase::Firing;
     let style = match (firing, a.severity) {
-        (true, "critical") => s.crit,
+        (true, SeverityWord::Critical) => s.crit,
         (true, _) => s.warn,
         (false, _) => s.base,
     };
     let sev = match a.severity {
-        "critical" => "crit",
-        "warning" => "warn",
-        other => other,
+        SeverityWord::Critical => "crit",
+        SeverityWord::Warning => "warn",
+        SeverityWord::Info => "info",
     };
     let silenced = m.marks.silenced_until(a, m.now_ms).is_some();
     let (word, style) = match (silenced, firing) {

@@ -209,6 +209,16 @@ pub fn shell_quote(arg: &str) -> String {
     }
 }
 
+/// `[a-zA-Z_][a-zA-Z0-9_]*`: a C identifier, which is also the grammar of Prometheus label
+/// names and of environment variable names.
+pub fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 /// An enum of states whose values are words in JSON, on screen and in reports: `as_str`,
 /// `Display`, `Serialize` as the word, and comparison with the word (`status == "up"`), so the
 /// JSON and the text stay as they were when these were strings.

@@ -106,19 +106,9 @@ fn parse_time(tag: u8, t: &[u8]) -> Result<i64, String> {
     if !(1..=12).contains(&month) || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
         return Err("the certificate's notAfter is out of range".into());
     }
-    Ok(days_from_civil(year, month, day) * 86_400 + h * 3600 + m * 60 + s)
+    Ok(crate::fmt::days_from_civil(year, month, day) * 86_400 + h * 3600 + m * 60 + s)
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
 
 /// `(year, month, day)` of a day count since 1970-01-01.
 pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
@@ -147,11 +137,11 @@ mod tests {
 
     #[test]
     fn civil_round_trip() {
-        assert_eq!(days_from_civil(1970, 1, 1), 0);
-        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+        assert_eq!(crate::fmt::days_from_civil(1970, 1, 1), 0);
+        assert_eq!(crate::fmt::days_from_civil(2000, 3, 1), 11_017);
         for z in [-1, 0, 59, 10_957, 20_000, 20_782] {
             let (y, m, d) = civil_from_days(z);
-            assert_eq!(days_from_civil(y, m, d), z);
+            assert_eq!(crate::fmt::days_from_civil(y, m, d), z);
         }
     }
 

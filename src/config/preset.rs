@@ -528,13 +528,9 @@ fn is_metric_name(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
 }
 
-/// `[a-zA-Z_][a-zA-Z0-9_]*`, the Prometheus label name grammar.
+/// The Prometheus label name grammar: `[a-zA-Z_][a-zA-Z0-9_]*`.
 fn is_label_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    crate::text::is_identifier(s)
 }
 
 #[cfg(test)]

@@ -89,12 +89,9 @@ pub(super) fn expand(
     }
 }
 
+/// An environment variable's name: `[a-zA-Z_][a-zA-Z0-9_]*`.
 pub(super) fn is_env_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    crate::text::is_identifier(s)
 }
 
 #[cfg(test)]

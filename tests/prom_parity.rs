@@ -240,7 +240,7 @@ fn generated(count: usize, seed: u64) -> Vec<Case> {
         for _ in 0..1 + r.below(6) {
             let family = format!(
                 "{}_{}",
-                gen_name(&mut r, "abcxyz_:", "abcxyz_:0123456789"),
+                gen_name(&mut r, "abcxyz:", "abcxyz_:0123456789"),
                 r.below(1000)
             );
             if r.below(2) == 0 {

@@ -113,7 +113,18 @@ pub fn model(config: &Config, opts: &Options) -> Result<Model> {
 /// Runs the cockpit until the operator quits, the terminal hangs up, or a signal arrives.
 pub async fn run(config: &Config, opts: &Options) -> Result<Exit> {
     let mut m = model(config, opts)?;
-    let state_dir = crate::logging::state_dir().unwrap_or_else(std::env::temp_dir);
+    // Never a shared directory (the temporary one): locks and the audit file live in a
+    // directory of the operator's own, or the cockpit does not start.
+    let state_dir = config
+        .actions
+        .state_dir
+        .clone()
+        .or_else(crate::logging::state_dir)
+        .ok_or_else(|| {
+            anyhow!("no HOME or XDG_STATE_HOME: set one, or [actions] state_dir in the config")
+        })?;
+    crate::safe_fs::private_dir(&state_dir)
+        .with_context(|| format!("cannot use the state directory {}", state_dir.display()))?;
     let mut acts = ActionRunner::new(Actions::new(config, opts.read_only, &state_dir));
     let mut walk = crate::cockpit_walk::WalkRunner::new(config);
     let (act_tx, mut act_rx) = mpsc::unbounded_channel::<Msg>();
@@ -148,7 +159,13 @@ pub async fn run(config: &Config, opts: &Options) -> Result<Exit> {
         let due =
             (urgent && since_draw >= FRAME) || data_since.is_some_and(|t| t.elapsed() >= COALESCE);
         if due && !m.hung_up {
-            draw(&mut guard, &m)?;
+            if let Err(e) = draw(&mut guard, &m) {
+                // The terminal is gone (EIO) or broken: a hangup, not a crash.
+                tracing::warn!(error = %format!("{e:#}"), "cannot draw; treating it as a hangup");
+                m.hung_up = true;
+                terminal::abandon();
+                break Exit::Hangup;
+            }
             urgent = false;
             data_since = None;
             last_draw = Some(Instant::now());

@@ -17,6 +17,7 @@ pub mod derive;
 pub mod expo;
 pub mod fmt;
 pub mod logging;
+pub mod safe_fs;
 pub mod scrape_cmd;
 pub mod snapshot;
 pub mod source;

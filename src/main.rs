@@ -33,19 +33,26 @@ fn main() -> ExitCode {
     let code = match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("watchdeck: {e:#}");
+            say(&format!("watchdeck: {e:#}"));
             ExitCode::from(EXIT_ERROR)
         }
     };
     if screen {
         if let Some(p) = &log.path {
-            eprintln!("watchdeck: logs are in {}", p.display());
+            say(&format!("watchdeck: logs are in {}", p.display()));
         }
         if let Some(problem) = &log.problem {
-            eprintln!("watchdeck: {problem}");
+            say(&format!("watchdeck: {problem}"));
         }
     }
     code
+}
+
+/// One line on stderr; a failed write is ignored. After a hangup the terminal is gone and
+/// the write fails with EIO: `eprintln!` would panic (exit 101) where the exit must be 129.
+fn say(line: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{line}").and_then(|()| err.flush());
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -122,7 +129,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => {
-                    eprintln!("{e}");
+                    say(&e.to_string());
                     Ok(ExitCode::from(EXIT_ERROR))
                 }
             }
@@ -213,9 +220,17 @@ fn action_cmd(
         },
     };
     let config = load_config(config_path)?;
-    let state_dir = watchdeck::logging::state_dir().ok_or_else(|| {
-        anyhow!("no HOME or XDG_STATE_HOME: set one, or [actions] state_dir in the config")
-    })?;
+    let state_dir = config
+        .actions
+        .state_dir
+        .clone()
+        .or_else(watchdeck::logging::state_dir)
+        .ok_or_else(|| {
+            anyhow!("no HOME or XDG_STATE_HOME: set one, or [actions] state_dir in the config")
+        })?;
+    // The operator's own directory, closed to others: locks and the audit file live there.
+    watchdeck::safe_fs::private_dir(&state_dir)
+        .with_context(|| format!("cannot use the state directory {}", state_dir.display()))?;
     let opts = action_cmd::Options {
         request,
         yes: args.yes,

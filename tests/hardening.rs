@@ -154,7 +154,9 @@ fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
 fn kill_mentioning(needle: &str) {
     for p in all_procs() {
         if cmdline(p.pid).contains(needle) {
-            let _ = Command::new("kill").args(["-9", &p.pid.to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-9", &p.pid.to_string()])
+                .status();
         }
     }
 }
@@ -300,7 +302,8 @@ fn the_cockpit_without_home_refuses_rather_than_use_the_shared_temp_dir() {
 
 #[test]
 fn state_files_planted_as_symlinks_are_not_followed() {
-    let sb = Sandbox::new(|dir| command_config(&format!("[\"touch\", {}]", q(&dir.join("mark"))), ""));
+    let sb =
+        Sandbox::new(|dir| command_config(&format!("[\"touch\", {}]", q(&dir.join("mark"))), ""));
     let state = sb.state_dir();
     std::fs::create_dir_all(state.join("locks")).expect("mkdir");
     std::fs::set_permissions(sb.state_home(), std::fs::Permissions::from_mode(0o700))
@@ -312,8 +315,7 @@ fn state_files_planted_as_symlinks_are_not_followed() {
     let victim_audit = sb.path("victim-audit");
     std::fs::write(&victim_lock, "precious\n").expect("write");
     std::fs::write(&victim_audit, "precious\n").expect("write");
-    std::fs::set_permissions(&victim_audit, std::fs::Permissions::from_mode(0o644))
-        .expect("chmod");
+    std::fs::set_permissions(&victim_audit, std::fs::Permissions::from_mode(0o644)).expect("chmod");
     std::os::unix::fs::symlink(&victim_lock, state.join("locks/svc.run.lock")).expect("symlink");
     std::os::unix::fs::symlink(&victim_audit, state.join("audit.jsonl")).expect("symlink");
 
@@ -328,7 +330,11 @@ fn state_files_planted_as_symlinks_are_not_followed() {
         "precious\n",
         "the audit file's symlink was followed: {r:?}"
     );
-    assert_eq!(mode(&victim_audit), 0o644, "the symlink's target was chmod'ed");
+    assert_eq!(
+        mode(&victim_audit),
+        0o644,
+        "the symlink's target was chmod'ed"
+    );
     assert_ne!(r.code, Some(0), "{r:?}");
     assert!(!sb.path("mark").exists(), "the action ran: {r:?}");
     assert!(r.both().contains("symlink"), "the refusal says why: {r:?}");
@@ -336,7 +342,8 @@ fn state_files_planted_as_symlinks_are_not_followed() {
 
 #[test]
 fn a_state_directory_others_can_write_is_refused() {
-    let sb = Sandbox::new(|dir| command_config(&format!("[\"touch\", {}]", q(&dir.join("mark"))), ""));
+    let sb =
+        Sandbox::new(|dir| command_config(&format!("[\"touch\", {}]", q(&dir.join("mark"))), ""));
     std::fs::create_dir_all(sb.state_dir()).expect("mkdir");
     std::fs::set_permissions(sb.state_dir(), std::fs::Permissions::from_mode(0o777))
         .expect("chmod");
@@ -393,10 +400,7 @@ fn a_previous_runs_process_group_that_still_lives_blocks_the_next_run() {
     // The shell is watchdeck's child; its background sleep is a grandchild in the same group.
     let marker = format!("{}.25", 700 + std::process::id() % 100);
     let sb = Sandbox::new(|_| {
-        command_config(
-            &format!("[\"sh\", \"-c\", \"sleep {marker} & wait\"]"),
-            "",
-        )
+        command_config(&format!("[\"sh\", \"-c\", \"sleep {marker} & wait\"]"), "")
     });
     let (mut wd, pid) = start_job(&sb, &marker);
     Command::new("kill")
@@ -410,17 +414,24 @@ fn a_previous_runs_process_group_that_still_lives_blocks_the_next_run() {
     let survivors = live_mentioning(&marker);
     kill_mentioning(&marker);
     let r = r.expect("the second run started while the first one's process group still ran");
-    assert!(!survivors.is_empty(), "the test needs a surviving grandchild");
+    assert!(
+        !survivors.is_empty(),
+        "the test needs a surviving grandchild"
+    );
     assert_eq!(r.code, Some(2), "{r:?}");
     assert!(
         r.both().contains("process group"),
         "the refusal names the process group: {r:?}"
     );
     // Once the group is gone, the next run goes ahead.
-    assert!(eventually(Duration::from_secs(10), || live_mentioning(&marker)
-        .is_empty()));
+    assert!(eventually(Duration::from_secs(10), || live_mentioning(
+        &marker
+    )
+    .is_empty()));
     let (mut third, pid3) = start_job(&sb, &marker);
-    let _ = Command::new("kill").args(["-9", &pid3.to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-9", &pid3.to_string()])
+        .status();
     let _ = third.wait();
     kill_mentioning(&marker);
 }
@@ -489,8 +500,14 @@ fn files_named_in_the_config_must_be_regular_files() {
         )
     };
     let cases: Vec<(&str, String)> = vec![
-        ("theme /dev/zero", "theme = \"/dev/zero\"\n".to_owned() + &command_config(r#"["true"]"#, "")),
-        ("theme FIFO", format!("theme = {}\n", q(&fifo)) + &command_config(r#"["true"]"#, "")),
+        (
+            "theme /dev/zero",
+            "theme = \"/dev/zero\"\n".to_owned() + &command_config(r#"["true"]"#, ""),
+        ),
+        (
+            "theme FIFO",
+            format!("theme = {}\n", q(&fifo)) + &command_config(r#"["true"]"#, ""),
+        ),
         ("ca_file /dev/zero", https_target(Path::new("/dev/zero"))),
         ("ca_file FIFO", https_target(&fifo)),
     ];
@@ -554,11 +571,18 @@ fn backups_are_private_and_leftovers_of_killed_ones_are_swept() {
         .collect();
     assert_eq!(dbs.len(), 1, "{:?}", files_under(&backups));
     assert_eq!(mode(&dbs[0]), 0o600, "the copy takes the umask");
-    assert_eq!(mode(&backups), 0o700, "the backup directory is open to others");
+    assert_eq!(
+        mode(&backups),
+        0o700,
+        "the backup directory is open to others"
+    );
     for s in &stale {
         assert!(!s.exists(), "{} was not swept", s.display());
     }
-    assert!(other.exists(), "a file that is not a backup's leftover was removed");
+    assert!(
+        other.exists(),
+        "a file that is not a backup's leftover was removed"
+    );
 }
 
 // ------------------------------------------------------------------ 7: interval floor
@@ -573,7 +597,10 @@ fn an_interval_below_the_floor_is_refused() {
         });
         let r = sb.run(&["config", "check"]);
         assert_eq!(r.code, Some(2), "{value}: {r:?}");
-        assert!(r.both().contains("100ms"), "{value}: names the floor: {r:?}");
+        assert!(
+            r.both().contains("100ms"),
+            "{value}: names the floor: {r:?}"
+        );
     }
     let sb = Sandbox::new(|_| {
         "[[target]]\nname = \"svc\"\nmetrics = \"http://127.0.0.1:9/metrics\"\ninterval = \"100ms\"\n"
@@ -595,22 +622,27 @@ fn a_repeated_scrape_failure_is_logged_once_then_counted() {
     let mut pty = Pty::start(cmd);
     let start = Instant::now();
     while !pty.contents().contains("svc") {
-        assert!(start.elapsed() < Duration::from_secs(20), "{}", pty.contents());
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{}",
+            pty.contents()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     // Thirty failed scrapes at least.
     std::thread::sleep(Duration::from_secs(4));
-    pty.writer.as_mut().expect("writer").write_all(b"q").expect("q");
+    pty.writer
+        .as_mut()
+        .expect("writer")
+        .write_all(b"q")
+        .expect("q");
     let _ = pty.wait_exit(Duration::from_secs(10));
     let log: String = files_under(&sb.state_dir())
         .iter()
         .filter(|p| p.to_string_lossy().contains(".log"))
         .map(|p| std::fs::read_to_string(p).unwrap_or_default())
         .collect();
-    let failures = log
-        .lines()
-        .filter(|l| l.contains("scrape failed"))
-        .count();
+    let failures = log.lines().filter(|l| l.contains("scrape failed")).count();
     assert!(
         failures == 1,
         "{failures} warning lines for one repeated failure:\n{}",
@@ -637,7 +669,16 @@ fn the_password_file_does_not_survive_a_kill_9() {
     std::fs::create_dir(&tmpdir).expect("mkdir");
     // An open transaction holding the table: pg_dump waits for it, so the backup is in flight.
     let mut holder = Command::new("psql")
-        .args(["-h", "127.0.0.1", "-U", "postgres", "-X", "-q", "-d", &db.name])
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-X",
+            "-q",
+            "-d",
+            &db.name,
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -676,7 +717,13 @@ fn the_password_file_does_not_survive_a_kill_9() {
     let _ = wd.wait();
     assert!(dumping, "pg_dump did not start");
     // The next start sweeps what the killed run left.
-    let r = sb.run(&["action", "backup", "--target", "cn"]);
+    let r = Ran::from(
+        &sb.command(&["action", "backup", "--target", "cn"])
+            .env("WD_HARDEN_PW", &canary)
+            .env("TMPDIR", &tmpdir)
+            .output()
+            .expect("run"),
+    );
     let _ = holder.kill();
     let _ = holder.wait();
     let left: Vec<PathBuf> = holding(&tmpdir)
@@ -784,16 +831,16 @@ fn a_relative_audit_path_is_the_config_directorys() {
     );
     assert_eq!(
         std::fs::canonicalize(audit.parent().expect("parent")).expect("exists"),
-        std::fs::canonicalize(sb.tmp.path()).expect("tmp").join("audit"),
+        std::fs::canonicalize(sb.tmp.path())
+            .expect("tmp")
+            .join("audit"),
     );
 }
 
 #[test]
 fn a_huge_value_is_not_echoed_whole() {
     let huge = "x".repeat(10 << 20);
-    let sb = Sandbox::new(|_| {
-        format!("[[target]]\nname = \"svc\"\nmetrics = \"{huge}\"\n")
-    });
+    let sb = Sandbox::new(|_| format!("[[target]]\nname = \"svc\"\nmetrics = \"{huge}\"\n"));
     let r = sb.run(&["config", "check"]);
     assert_eq!(r.code, Some(2), "{r:?}");
     assert!(
@@ -836,7 +883,8 @@ fn scrape_flags_a_sample_over_the_label_limit() {
 
 #[test]
 fn a_read_only_refusal_does_not_point_at_the_audit_file() {
-    let sb = Sandbox::new(|dir| command_config(&format!("[\"touch\", {}]", q(&dir.join("mark"))), ""));
+    let sb =
+        Sandbox::new(|dir| command_config(&format!("[\"touch\", {}]", q(&dir.join("mark"))), ""));
     let r = sb.run(&[
         "--read-only",
         "action",
@@ -876,13 +924,12 @@ fn a_planted_demo_directory_is_not_used() {
         .enable_all()
         .build()
         .expect("runtime");
-    let result = rt.block_on(async {
+    rt.block_on(async {
         let fleet = watchdeck::demo::Fleet::start(watchdeck::demo::Scenario::Calm, None).await;
         if let Ok(f) = fleet {
             f.shutdown().await;
         }
     });
-    drop(result);
     let written = files_under(victim.path());
     for d in &planted {
         let _ = std::fs::remove_dir_all(d);

@@ -346,8 +346,10 @@ async fn serve(cases: Arc<Vec<(&'static str, Vec<u8>)>>) -> u16 {
                         r.extend_from_slice(body);
                         r
                     }
-                    None => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                        .to_vec(),
+                    None => {
+                        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                            .to_vec()
+                    }
                 };
                 let _ = sock.write_all(&reply).await;
                 let _ = sock.shutdown().await;
@@ -357,15 +359,35 @@ async fn serve(cases: Arc<Vec<(&'static str, Vec<u8>)>>) -> u16 {
     port
 }
 
-/// A series as compared: name, labels without empty values, and the value's bits (NaN as one).
-type Series = (String, BTreeMap<String, String>, String);
+/// A series as compared: name, labels without empty values, and the value.
+type Series = (String, BTreeMap<String, String>, Value);
 
-fn value_key(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else {
-        format!("{v:?}")
+/// A sample's value. Equal when both are NaN, or within 4 ULP: serde_json (without its
+/// `float_roundtrip` feature) may read a long decimal one ULP off what watchdeck printed.
+#[derive(Debug, Clone, Copy)]
+struct Value(Option<f64>);
+
+impl PartialEq for Value {
+    fn eq(&self, o: &Value) -> bool {
+        match (self.0, o.0) {
+            (Some(a), Some(b)) if a.is_nan() && b.is_nan() => true,
+            (Some(a), Some(b)) if a == b => true,
+            (Some(a), Some(b)) if a.is_finite() && b.is_finite() => {
+                (a - b).abs() <= a.abs().max(b.abs()) * 4.0 * f64::EPSILON
+            }
+            _ => false,
+        }
     }
+}
+
+fn sort(v: &mut [Series]) {
+    v.sort_by(|a, b| {
+        (&a.0, &a.1).cmp(&(&b.0, &b.1)).then(
+            a.2 .0
+                .unwrap_or(f64::NAN)
+                .total_cmp(&b.2 .0.unwrap_or(f64::NAN)),
+        )
+    });
 }
 
 fn parse_number(s: &str) -> Option<f64> {
@@ -396,12 +418,11 @@ fn watchdeck_scrape(url: &str) -> (Vec<Series>, Vec<String>) {
                     .collect()
             })
             .unwrap_or_default();
-        let value = match &s["value"] {
+        let value = Value(match &s["value"] {
             serde_json::Value::String(t) => parse_number(t),
             serde_json::Value::Number(n) => n.as_f64(),
             _ => None,
-        }
-        .map_or_else(|| "?".to_owned(), value_key);
+        });
         series.push((name, labels, value));
     }
     let malformed = listing["malformed"]
@@ -418,7 +439,7 @@ fn watchdeck_scrape(url: &str) -> (Vec<Series>, Vec<String>) {
             )
         })
         .collect();
-    series.sort();
+    sort(&mut series);
     (series, malformed)
 }
 
@@ -447,9 +468,8 @@ async fn watchdeck_reads_what_prometheus_reads() {
             .collect(),
     );
     let port = serve(served).await;
-    let mut config = String::from(
-        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n",
-    );
+    let mut config =
+        String::from("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n");
     for i in 0..cases.len() {
         let _ = write!(
             config,
@@ -468,15 +488,13 @@ async fn watchdeck_reads_what_prometheus_reads() {
                 .send()
                 .await
                 .ok()?;
-            let v: serde_json::Value = r.json().await.ok()?;
+            let v: serde_json::Value = serde_json::from_slice(&r.bytes().await.ok()?).ok()?;
             v["data"]["result"].as_array().cloned()
         }
     };
     // Every job scraped at least once.
-    let ups: HashMap<String, f64> = prom::eventually(
-        "every case scraped",
-        Duration::from_secs(90),
-        || async {
+    let ups: HashMap<String, f64> =
+        prom::eventually("every case scraped", Duration::from_secs(90), || async {
             let result = query("up".to_owned()).await?;
             let ups: HashMap<String, f64> = result
                 .iter()
@@ -488,9 +506,8 @@ async fn watchdeck_reads_what_prometheus_reads() {
                 })
                 .collect();
             (ups.len() == cases.len()).then_some(ups)
-        },
-    )
-    .await;
+        })
+        .await;
     let stored = query("{job=~\"case.+\"}".to_owned())
         .await
         .expect("query every series");
@@ -515,10 +532,7 @@ async fn watchdeck_reads_what_prometheus_reads() {
             .filter(|(k, _)| !["__name__", "job", "instance"].contains(&k.as_str()))
             .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
             .collect();
-        let value = s["value"][1]
-            .as_str()
-            .and_then(parse_number)
-            .map_or_else(|| "?".to_owned(), value_key);
+        let value = Value(s["value"][1].as_str().and_then(parse_number));
         by_job.entry(job).or_default().push((name, labels, value));
     }
 
@@ -546,11 +560,8 @@ async fn watchdeck_reads_what_prometheus_reads() {
         }
         accepted += 1;
         let mut theirs = by_job.remove(&format!("case{i}")).unwrap_or_default();
-        theirs.sort();
-        let unexpected: Vec<&String> = malformed
-            .iter()
-            .filter(|m| !m.contains("twice"))
-            .collect();
+        sort(&mut theirs);
+        let unexpected: Vec<&String> = malformed.iter().filter(|m| !m.contains("twice")).collect();
         if theirs != ours || !unexpected.is_empty() {
             differences.push(format!(
                 "{} ({}):\n  prometheus: {theirs:?}\n  watchdeck:  {ours:?}\n  malformed:  {malformed:?}\n{body}",

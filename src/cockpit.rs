@@ -110,11 +110,10 @@ pub fn model(config: &Config, opts: &Options) -> Result<Model> {
     Ok(m)
 }
 
-/// Runs the cockpit until the operator quits, the terminal hangs up, or a signal arrives.
-pub async fn run(config: &Config, opts: &Options) -> Result<Exit> {
-    let mut m = model(config, opts)?;
-    // Never a shared directory (the temporary one): locks and the audit file live in a
-    // directory of the operator's own, or the cockpit does not start.
+/// Where locks and the audit file live: the config's `state_dir` or the user's state
+/// directory, never a shared one (the temporary directory); the cockpit does not start
+/// without one of the operator's own.
+fn state_dir(config: &Config) -> Result<std::path::PathBuf> {
     let state_dir = config
         .actions
         .state_dir
@@ -125,6 +124,13 @@ pub async fn run(config: &Config, opts: &Options) -> Result<Exit> {
         })?;
     crate::safe_fs::private_dir(&state_dir)
         .with_context(|| format!("cannot use the state directory {}", state_dir.display()))?;
+    Ok(state_dir)
+}
+
+/// Runs the cockpit until the operator quits, the terminal hangs up, or a signal arrives.
+pub async fn run(config: &Config, opts: &Options) -> Result<Exit> {
+    let mut m = model(config, opts)?;
+    let state_dir = state_dir(config)?;
     let mut acts = ActionRunner::new(Actions::new(config, opts.read_only, &state_dir));
     let mut walk = crate::cockpit_walk::WalkRunner::new(config);
     let (act_tx, mut act_rx) = mpsc::unbounded_channel::<Msg>();

@@ -130,9 +130,10 @@ fn private_logs(dir: &std::path::Path) {
     };
     for e in rd.filter_map(Result::ok) {
         let name = e.file_name();
-        let is_log = name
-            .to_str()
-            .is_some_and(|n| n.starts_with("watchdeck") && n.ends_with(".log"));
+        let is_log = name.to_str().map(std::path::Path::new).is_some_and(|n| {
+            n.to_string_lossy().starts_with("watchdeck")
+                && n.extension().is_some_and(|e| e.eq_ignore_ascii_case("log"))
+        });
         if is_log && e.file_type().is_ok_and(|t| t.is_file()) {
             let _ = std::fs::set_permissions(e.path(), std::fs::Permissions::from_mode(0o600));
         }

@@ -46,6 +46,7 @@ fn om(name: &str, body: &str) -> Case {
 }
 
 /// The exposition format's corners, written by hand.
+#[allow(clippy::too_many_lines)] // a table of cases
 fn hand_written(now_ms: i64) -> Vec<Case> {
     let mut v = vec![
         case("plain", "a 1\nb 2.5\nc -3\n"),
@@ -237,7 +238,7 @@ fn generated(count: usize, seed: u64) -> Vec<Case> {
     for i in 0..count {
         let mut body = String::new();
         let mut seen = std::collections::HashSet::new();
-        for _ in 0..1 + r.below(6) {
+        for _ in 0..=r.below(6) {
             let family = format!(
                 "{}_{}",
                 gen_name(&mut r, "abcxyz:", "abcxyz_:0123456789"),
@@ -250,7 +251,7 @@ fn generated(count: usize, seed: u64) -> Vec<Case> {
                 let t = r.pick(&["gauge", "counter", "untyped"]);
                 let _ = writeln!(body, "# TYPE {family} {t}");
             }
-            for _ in 0..1 + r.below(5) {
+            for _ in 0..=r.below(5) {
                 let mut labels: Vec<(String, String)> = Vec::new();
                 for _ in 0..r.below(4) {
                     let n = gen_name(&mut r, "abcdefgh_", "abcdefgh_0123456789");
@@ -453,6 +454,7 @@ const SYNTHETIC: &[&str] = &[
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines)] // serve, scrape, query, compare: one story
 async fn watchdeck_reads_what_prometheus_reads() {
     let started = Instant::now();
     let now_ms = std::time::SystemTime::now()

@@ -99,20 +99,16 @@ pub fn write_passfile(password: &str, state_dir: Option<&Path>) -> Result<PassFi
                 .into(),
         });
     }
-    let (dir, own_dir) = match state_dir {
-        Some(s) => {
-            let d = passfile_dir(s);
-            crate::safe_fs::private_dir(&d)
-                .map_err(BackupError::io("create the private directory", &d))?;
-            (d, None)
-        }
-        None => {
-            let d =
-                crate::safe_fs::fresh_private_dir(&std::env::temp_dir(), "watchdeck-pg-").map_err(
-                    BackupError::io("create a private directory in", &std::env::temp_dir()),
-                )?;
-            (d.clone(), Some(d))
-        }
+    let (dir, own_dir) = if let Some(s) = state_dir {
+        let d = passfile_dir(s);
+        crate::safe_fs::private_dir(&d)
+            .map_err(BackupError::io("create the private directory", &d))?;
+        (d, None)
+    } else {
+        let tmp = std::env::temp_dir();
+        let d = crate::safe_fs::fresh_private_dir(&tmp, "watchdeck-pg-")
+            .map_err(BackupError::io("create a private directory in", &tmp))?;
+        (d.clone(), Some(d))
     };
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -16,6 +16,7 @@ pub mod front;
 pub mod keymap;
 pub mod logging;
 pub mod obs;
+pub mod safe_fs;
 pub mod source;
 pub mod store;
 pub mod terminal;

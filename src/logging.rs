@@ -50,13 +50,30 @@ pub fn init() -> Logging {
             _guard: None,
         };
     };
-    if let Err(e) = std::fs::create_dir_all(&dir) {
+    // 0700: the log names targets, hosts and paths. (An existing directory that others may
+    // write to is still used for logs; actions refuse it.)
+    let made = {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+    };
+    if let Err(e) = made {
         return Logging {
             path: None,
             problem: Some(format!(
                 "cannot create {}: {e}; logging is off",
                 dir.display()
             )),
+            _guard: None,
+        };
+    }
+    // Another user who can write here could plant the log file as a symlink.
+    if let Err(e) = crate::safe_fs::check_private(&dir) {
+        return Logging {
+            path: None,
+            problem: Some(format!("{e}; logging is off")),
             _guard: None,
         };
     }
@@ -76,6 +93,7 @@ pub fn init() -> Logging {
             }
         }
     };
+    private_logs(&dir);
     let (writer, guard) = tracing_appender::non_blocking(appender);
     let layer = tracing_subscriber::fmt::layer()
         .with_writer(writer)
@@ -92,6 +110,33 @@ pub fn init() -> Logging {
         path: Some(dir),
         problem,
         _guard: Some(guard),
+    }
+}
+
+/// The appender creates its files with the umask's mode: close them to others (0600).
+fn private_logs(dir: &std::path::Path) {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    // A directory an older version made with the umask's mode is closed too (one that others
+    // may write to was refused before this).
+    if let Ok(meta) = std::fs::metadata(dir) {
+        if meta.permissions().mode() & 0o077 != 0
+            && meta.uid() == rustix::process::geteuid().as_raw()
+        {
+            let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+        }
+    }
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.filter_map(Result::ok) {
+        let name = e.file_name();
+        let is_log = name.to_str().map(std::path::Path::new).is_some_and(|n| {
+            n.to_string_lossy().starts_with("watchdeck")
+                && n.extension().is_some_and(|e| e.eq_ignore_ascii_case("log"))
+        });
+        if is_log && e.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = std::fs::set_permissions(e.path(), std::fs::Permissions::from_mode(0o600));
+        }
     }
 }
 

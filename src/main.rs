@@ -19,7 +19,9 @@ use watchdeck::front::cli::{
 use watchdeck::front::{
     action as action_cmd, check as check_cmd, cockpit, scrape as scrape_cmd, snapshot,
 };
-use watchdeck::front::{config_cmd, demo_cmd, runtime, runtime_with, EXIT_ERROR, EXIT_PROBLEM};
+use watchdeck::front::{
+    config_cmd, demo_cmd, runtime, runtime_with, say, EXIT_ERROR, EXIT_PROBLEM,
+};
 use watchdeck::logging;
 
 fn main() -> ExitCode {
@@ -32,16 +34,16 @@ fn main() -> ExitCode {
     let code = match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("watchdeck: {e:#}");
+            say(&format!("watchdeck: {e:#}"));
             ExitCode::from(EXIT_ERROR)
         }
     };
     if screen {
         if let Some(p) = &log.path {
-            eprintln!("watchdeck: logs are in {}", p.display());
+            say(&format!("watchdeck: logs are in {}", p.display()));
         }
         if let Some(problem) = &log.problem {
-            eprintln!("watchdeck: {problem}");
+            say(&format!("watchdeck: {problem}"));
         }
     }
     code
@@ -154,9 +156,17 @@ fn action_cmd(
         },
     };
     let config = load_config(config_path)?;
-    let state_dir = watchdeck::logging::state_dir().ok_or_else(|| {
-        anyhow!("no HOME or XDG_STATE_HOME: set one, or [actions] state_dir in the config")
-    })?;
+    let state_dir = config
+        .actions
+        .state_dir
+        .clone()
+        .or_else(watchdeck::logging::state_dir)
+        .ok_or_else(|| {
+            anyhow!("no HOME or XDG_STATE_HOME: set one, or [actions] state_dir in the config")
+        })?;
+    // The operator's own directory, closed to others: locks and the audit file live there.
+    watchdeck::safe_fs::private_dir(&state_dir)
+        .with_context(|| format!("cannot use the state directory {}", state_dir.display()))?;
     let opts = action_cmd::Options {
         request,
         yes: args.yes,

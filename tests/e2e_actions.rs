@@ -201,6 +201,7 @@ fn intent_and_outcome<'a>(
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one session from key to audit record
 fn backup_of_the_overlay_from_the_cockpit_runs_only_on_y_and_is_audited() {
     let mut s = Session::start(&["demo"]);
     let screen = open_actions(&mut s, 3, "overlay");

@@ -10,8 +10,9 @@ const LAYERS: &[(&str, u8)] = &[
     // vocabulary
     ("text", 0),
     ("fmt", 0),
-    ("logging", 0),
+    ("logging", 1),
     ("terminal", 0),
+    ("safe_fs", 0),
     ("expo", 1),
     ("keymap", 1),
     ("theme", 1),

@@ -223,12 +223,13 @@ impl AuditLog {
                 .create(dir)
                 .map_err(err)?;
         }
-        let file = OpenOptions::new()
-            .append(true)
-            .create(true)
-            .mode(0o600)
-            .open(&self.path)
-            .map_err(err)?;
+        // Never through a symlink: a link planted here would make records (and the chmod
+        // below) land on a file of someone else's choosing.
+        let file = crate::safe_fs::open_state_file(
+            &self.path,
+            OpenOptions::new().append(true).create(true).mode(0o600),
+        )
+        .map_err(err)?;
         // A file created by hand or by an older tool with a looser mode is tightened: the plan
         // lines name hosts, databases and paths.
         let meta = file.metadata().map_err(err)?;
@@ -241,11 +242,12 @@ impl AuditLog {
 
     /// The last `n` records, oldest first. Lines that do not parse are skipped.
     pub fn tail(&self, n: usize) -> io::Result<Vec<Record>> {
-        let mut file = match File::open(&self.path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(e),
-        };
+        let mut file =
+            match crate::safe_fs::open_state_file(&self.path, OpenOptions::new().read(true)) {
+                Ok(f) => f,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+                Err(e) => return Err(e),
+            };
         // Read at most the last 1 MiB: the panel wants the recent past, not the whole year.
         let len = file.metadata()?.len();
         let start = len.saturating_sub(1 << 20);

@@ -163,11 +163,15 @@ pub async fn run(cmd: &Command, ctx: &Ctx) -> Result<Finished, ChildError> {
     if let Some(dir) = &cmd.cwd {
         command.current_dir(dir);
     }
+    die_with_parent(&mut command);
     let mut child = command.spawn().map_err(|source| ChildError::Spawn {
         program: program.clone(),
         source,
     })?;
     let pgid = child.id().and_then(|id| Pid::from_raw(id as i32));
+    if let (Some(lock), Some(pid)) = (&ctx.lock, pgid) {
+        lock.note_child(pid.as_raw_nonzero().get());
+    }
     let out = child
         .stdout
         .take()
@@ -224,6 +228,32 @@ pub async fn run(cmd: &Command, ctx: &Ctx) -> Result<Finished, ChildError> {
         stderr_tail,
     })
 }
+
+/// Makes the child receive SIGKILL when watchdeck dies, even by `kill -9` (Linux's
+/// `PR_SET_PDEATHSIG`): a child must not outlive the process that holds its lock. What the child
+/// starts in its own group is covered by the lock file, which records the group (see
+/// [`super::lock::LockGuard::note_child`]).
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn die_with_parent(command: &mut TokioCommand) {
+    let parent = rustix::process::getpid();
+    // SAFETY: the closure runs in the forked child before exec. It makes only two system calls
+    // (prctl and getppid), both async-signal-safe, touches no lock and allocates nothing
+    // (an `Errno` converts to `io::Error` without allocating).
+    unsafe {
+        command.pre_exec(move || {
+            rustix::process::set_parent_process_death_signal(Some(Signal::KILL))?;
+            // The parent may have died between fork and prctl: then nothing would signal us.
+            if rustix::process::getppid() != Some(parent) {
+                return Err(rustix::io::Errno::SRCH.into());
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_command: &mut TokioCommand) {}
 
 /// SIGTERM to the group, SIGKILL after the grace period, then reap the leader.
 async fn kill_group(pgid: Option<Pid>, child: &mut tokio::process::Child) {

@@ -275,6 +275,8 @@ impl Actions {
         if let Some(t) = config.alertmanager.as_ref().and_then(|a| a.token.as_ref()) {
             secrets.push(t.expose().to_owned());
         }
+        // What a run killed with -9 left: its temporary password files.
+        super::backup::sweep_stale_passfiles(&state_dir);
         Actions {
             targets: config.targets.clone(),
             alertmanager: config.alertmanager.clone(),
@@ -415,10 +417,12 @@ impl Actions {
         } else {
             kind
         };
-        let _guard = match lock::acquire(&self.state_dir, &target, lock_kind, &id) {
-            Ok(g) => g,
+        let guard = match lock::acquire(&self.state_dir, &target, lock_kind, &id) {
+            Ok(g) => Arc::new(g),
             Err(e) => return self.refuse(id, prepared, e.to_string()),
         };
+        ctx.lock = Some(guard.clone());
+        ctx.state_dir = Some(self.state_dir.clone());
         let mut intent = Record::new(&id, "intent", &target, kind.as_str());
         intent.params = req.params();
         intent.plan = prepared.plan_lines();
@@ -430,6 +434,8 @@ impl Actions {
         let started = Instant::now();
         ctx.deadline = ctx.deadline.min(started + prepared.timeout);
         let result = driver::run(&fresh, &ctx).await;
+        // The lock is held until the outcome is recorded.
+        let _guard = guard;
         let duration_ms = started.elapsed().as_millis() as u64;
         let went_headless = headless.load(Ordering::SeqCst);
         let outcome = outcome_of(id.clone(), result, duration_ms, went_headless, &ctx);

@@ -7,7 +7,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -26,6 +26,10 @@ pub struct Holder {
     /// RFC 3339 UTC.
     pub since: String,
     pub action_id: String,
+    /// The process group of the child the holder runs, once it runs one. A later run that
+    /// finds this group still alive (its watchdeck was killed) refuses to start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pgid: Option<i32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +39,13 @@ pub enum LockError {
         target: String,
         kind: &'static str,
         holder: Option<Box<Holder>>,
+    },
+    #[error("{kind} on {target} is still running from a previous run: its process group {pgid} lives on although the watchdeck that started it (pid {}, action {}) is gone — wait for it to end, or stop it with `kill -TERM -{pgid}`", .holder.pid, .holder.action_id)]
+    Orphaned {
+        target: String,
+        kind: &'static str,
+        pgid: i32,
+        holder: Box<Holder>,
     },
     #[error("cannot use the lock file {path}: {source}")]
     Io { path: PathBuf, source: io::Error },
@@ -54,13 +65,32 @@ fn describe(holder: Option<&Holder>) -> String {
 /// Held until dropped (or until the process dies).
 #[derive(Debug)]
 pub struct LockGuard {
-    _file: File,
+    file: File,
     path: PathBuf,
+    holder: std::sync::Mutex<Holder>,
 }
 
 impl LockGuard {
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Records the process group of the child now running, so that a later run can tell
+    /// whether it outlived this process.
+    pub fn note_child(&self, pgid: i32) {
+        let Ok(mut holder) = self.holder.lock() else {
+            return;
+        };
+        holder.pgid = Some(pgid);
+        let text = serde_json::to_string(&*holder).unwrap_or_default();
+        let mut f = &self.file;
+        let written = f
+            .set_len(0)
+            .and_then(|()| f.seek(SeekFrom::Start(0)))
+            .and_then(|_| f.write_all(text.as_bytes()));
+        if let Err(e) = written {
+            tracing::warn!(path = %self.path.display(), error = %e, "cannot record the child's process group in the lock file");
+        }
     }
 }
 
@@ -83,21 +113,22 @@ pub fn acquire(
         path: path.clone(),
         source,
     };
+    // The state directory and its locks directory are this user's own and closed to others,
+    // and the lock file is never opened through a symlink.
+    crate::safe_fs::private_dir(state_dir).map_err(io_err)?;
     if let Some(dir) = path.parent() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(io_err)?;
+        crate::safe_fs::private_dir(dir).map_err(io_err)?;
     }
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(&path)
-        .map_err(io_err)?;
+    let mut file = crate::safe_fs::open_state_file(
+        &path,
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600),
+    )
+    .map_err(io_err)?;
     match flock(&file, FlockOperation::NonBlockingLockExclusive) {
         Ok(()) => {}
         Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
@@ -111,6 +142,20 @@ pub fn acquire(
         }
         Err(e) => return Err(io_err(e.into())),
     }
+    // The previous holder is gone (the flock was free), but a child it started may not be:
+    // killed with -9, it could not stop its child's group.
+    let mut previous = String::new();
+    let _ = file.read_to_string(&mut previous);
+    if let Ok(prev) = serde_json::from_str::<Holder>(previous.trim()) {
+        if let Some(pgid) = prev.pgid.filter(|g| crate::safe_fs::group_alive(*g)) {
+            return Err(LockError::Orphaned {
+                target: target.to_owned(),
+                kind: kind.as_str(),
+                pgid,
+                holder: Box::new(prev),
+            });
+        }
+    }
     let op = Operator::current();
     let holder = Holder {
         pid: std::process::id(),
@@ -118,18 +163,23 @@ pub fn acquire(
         host: super::audit::hostname(),
         since: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
         action_id: action_id.to_owned(),
+        pgid: None,
     };
     let text = serde_json::to_string(&holder).unwrap_or_default();
     file.set_len(0).map_err(io_err)?;
     file.seek(SeekFrom::Start(0)).map_err(io_err)?;
     file.write_all(text.as_bytes()).map_err(io_err)?;
-    Ok(LockGuard { _file: file, path })
+    Ok(LockGuard {
+        file,
+        path,
+        holder: std::sync::Mutex::new(holder),
+    })
 }
 
 /// Who holds the lock right now, if anyone (for the cockpit's "running elsewhere" marks).
 pub fn holder(state_dir: &Path, target: &str, kind: ActionKind) -> Option<Holder> {
     let path = lock_path(state_dir, target, kind);
-    let mut file = File::open(&path).ok()?;
+    let mut file = crate::safe_fs::open_state_file(&path, OpenOptions::new().read(true)).ok()?;
     if flock(&file, FlockOperation::NonBlockingLockShared).is_ok() {
         return None;
     }

@@ -211,6 +211,11 @@ pub struct Ctx {
     pub deadline: Instant,
     /// Secret values to mask in anything reported (child output lines).
     pub secrets: Vec<String>,
+    /// The single-flight lock the action runs under: each child's process group is recorded
+    /// in it (see [`lock::LockGuard::note_child`]).
+    pub lock: Option<std::sync::Arc<lock::LockGuard>>,
+    /// The state directory, for private temporary files (password files).
+    pub state_dir: Option<std::path::PathBuf>,
 }
 
 impl Ctx {
@@ -223,6 +228,8 @@ impl Ctx {
                 cancel: CancellationToken::new(),
                 deadline: Instant::now() + timeout,
                 secrets: Vec::new(),
+                lock: None,
+                state_dir: None,
             },
             rx,
         )

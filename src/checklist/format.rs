@@ -256,10 +256,11 @@ impl Checklist {
                 name: name_or_path.to_owned(),
             });
         }
-        let text = std::fs::read_to_string(path).map_err(|source| ChecklistError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = crate::safe_fs::read_regular_string(path, crate::safe_fs::MAX_CONFIG_FILE)
+            .map_err(|source| ChecklistError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
         Checklist::parse(&text, &path.display().to_string())
     }
 

@@ -35,7 +35,8 @@ pub const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn read_ca(path: Option<&std::path::Path>) -> Result<Option<Vec<u8>>, String> {
     path.map(|p| {
-        std::fs::read(p).map_err(|e| format!("cannot read the CA file {}: {e}", p.display()))
+        crate::safe_fs::read_regular(p, crate::safe_fs::MAX_CONFIG_FILE)
+            .map_err(|e| format!("cannot read the CA file {}: {e}", p.display()))
     })
     .transpose()
 }

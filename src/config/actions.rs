@@ -258,6 +258,22 @@ pub(super) fn actions(f: Option<&ActionsFile>, cx: &Context<'_>) -> ActionsConfi
     }
 }
 
+/// `[actions]` paths that would fail only when an action runs: an empty one means the config's
+/// own directory, never what the operator meant.
+pub(super) fn check_actions_paths(f: Option<&ActionsFile>, p: &mut Problems<'_>) {
+    let Some(f) = f else { return };
+    for (key, v) in [("state_dir", &f.state_dir), ("audit", &f.audit)] {
+        if let Some(v) = v.as_ref().filter(|v| v.get_ref().trim().is_empty()) {
+            p.push(
+                &v.span(),
+                format!(
+                    "[actions] {key} is empty — give a path, or remove the key to use the default"
+                ),
+            );
+        }
+    }
+}
+
 /// Everything a target's action sections need from the rest of its config.
 pub(super) struct TargetFacts<'a> {
     pub name: &'a str,
@@ -351,6 +367,12 @@ fn backup(
             if !f.drill_tables.is_empty() {
                 p.push(&f.drill_tables[0].span(), format!("{ctx}drill_tables is for kind = \"postgres\" (the SQLite backup is checked by PRAGMA integrity_check) — remove it"));
             }
+            if db.get_ref().trim().is_empty() {
+                p.push(
+                    &db.span(),
+                    format!("{ctx}database is empty — give the path of the SQLite file to back up"),
+                );
+            }
             BackupKind::Sqlite {
                 database: relative_to_config(db.get_ref(), cx),
             }
@@ -376,6 +398,12 @@ fn backup(
             default_keep
         }
     };
+    if f.dir.get_ref().trim().is_empty() {
+        p.push(
+            &f.dir.span(),
+            format!("{ctx}dir is empty — give the directory the backups go to, e.g. \"/var/backups/{}\"", t.name),
+        );
+    }
     for table in &f.drill_tables {
         if !qualified_table(table.get_ref()) {
             p.push(&table.span(), format!("{ctx}drill_tables entry {:?} is not schema.table — write it like \"cn_relay.events\" (letters, digits, _)", table.get_ref()));

@@ -131,7 +131,11 @@ pub(super) fn ca_path(
 /// A path from the config, relative paths starting at the config file's directory.
 pub(super) fn relative_to_config(raw: &str, cx: &Context<'_>) -> PathBuf {
     match cx.source.and_then(Path::parent) {
-        Some(dir) if Path::new(raw).is_relative() => dir.join(raw),
+        // Made absolute now: a path that still depended on the current directory would change
+        // meaning with it (a config given as `--config etc/wd.toml`).
+        Some(dir) if Path::new(raw).is_relative() => std::path::absolute(dir)
+            .unwrap_or_else(|_| dir.to_path_buf())
+            .join(raw),
         _ => PathBuf::from(raw),
     }
 }
@@ -147,7 +151,7 @@ pub(super) fn check_ca_file(
     if !cx.check_files {
         return;
     }
-    match std::fs::read_to_string(path) {
+    match crate::safe_fs::read_regular_string(path, crate::safe_fs::MAX_CONFIG_FILE) {
         Ok(pem) if pem.contains("-----BEGIN CERTIFICATE-----") => {}
         Ok(_) => p.push(
             &raw.span(),

@@ -94,7 +94,7 @@ impl<'a> Problems<'a> {
         self.list.push(Problem {
             line,
             column,
-            message: message.into(),
+            message: shorten(message.into()),
         });
     }
 
@@ -115,6 +115,43 @@ impl<'a> Problems<'a> {
             problems: self.list,
         }
     }
+}
+
+/// Longest run without a space that a message echoes whole (a quoted value, a URL).
+const MAX_WORD: usize = 200;
+/// Longest message; the middle of a longer one is cut, keeping the advice at its end.
+const MAX_MESSAGE: usize = 2000;
+
+/// Cuts what a message echoes: a 10 MB value must not come back whole on the terminal.
+fn shorten(message: String) -> String {
+    let cut_word = |w: &str| -> String {
+        let n = w.chars().count();
+        if n <= MAX_WORD {
+            return w.to_owned();
+        }
+        let head: String = w.chars().take(MAX_WORD / 2).collect();
+        let tail: String = w.chars().skip(n - 20).collect();
+        format!("{head}…({} characters cut)…{tail}", n - MAX_WORD / 2 - 20)
+    };
+    let mut out = if message.split(' ').any(|w| w.chars().count() > MAX_WORD) {
+        message
+            .split(' ')
+            .map(cut_word)
+            .collect::<Vec<_>>()
+            .join(" ")
+    } else {
+        message
+    };
+    let n = out.chars().count();
+    if n > MAX_MESSAGE {
+        let head: String = out.chars().take(MAX_MESSAGE / 2).collect();
+        let tail: String = out.chars().skip(n - MAX_MESSAGE / 4).collect();
+        out = format!(
+            "{head} …({} characters cut)… {tail}",
+            n - MAX_MESSAGE / 2 - MAX_MESSAGE / 4
+        );
+    }
+    out
 }
 
 /// 1-based (line, column) of a byte offset; the column counts characters, not bytes.

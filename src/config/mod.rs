@@ -133,9 +133,12 @@ pub struct DiskConfig {
 impl Config {
     /// Reads, parses and validates a config file, and checks that any `ca_file` is readable PEM.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
+        // A config file (like every file it names) must be a regular file of sensible size.
+        let text = crate::safe_fs::read_regular_string(path, 16 << 20).map_err(|source| {
+            ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            }
         })?;
         let env = |name: &str| std::env::var(name).ok();
         parse_with(

@@ -318,7 +318,7 @@ pub fn read_passfile(path: &Path) -> Result<Secret, String> {
              (0600 or stricter): run chmod 600 {shown}"
         ));
     }
-    let text = std::fs::read_to_string(path)
+    let text = crate::safe_fs::read_regular_string(path, crate::safe_fs::MAX_CONFIG_FILE)
         .map_err(|e| format!("passfile {shown} cannot be read: {e} — check its owner and mode"))?;
     let password = text
         .strip_suffix("\r\n")

@@ -191,6 +191,19 @@ impl AlertSpec {
         if self.above.is_some() == self.below.is_some() {
             return Err("give exactly one of `above` and `below`".into());
         }
+        // NaN compares false with everything: the rule could never fire.
+        for (key, v) in [("above", self.above), ("below", self.below)] {
+            if let Some(v) = v.filter(|v| !v.is_finite()) {
+                let shown = if v.is_nan() {
+                    "nan".to_owned()
+                } else {
+                    v.to_string()
+                };
+                return Err(format!(
+                    "{key} = {shown} is not a finite number — give the threshold as a number"
+                ));
+            }
+        }
         if let Some(d) = &self.for_duration {
             humantime::parse_duration(d).map_err(|e| format!("for = {d:?}: {e}"))?;
         }

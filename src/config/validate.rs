@@ -99,6 +99,7 @@ pub(super) fn build(file: FileConfig, cx: &Context<'_>, p: &mut Problems<'_>) ->
         );
     }
     let actions = super::actions::actions(file.actions.as_ref(), cx);
+    super::actions::check_actions_paths(file.actions.as_ref(), p);
     Config {
         source: cx.source.map(Path::to_path_buf),
         environment,
@@ -356,6 +357,11 @@ pub(super) fn target_name_problem(name: &str) -> Option<String> {
     {
         return Some(format!("contains {c:?}"));
     }
+    if name.starts_with(['-', '.']) {
+        // `--version` would read as an option on every command line that names the target,
+        // and a leading dot as a hidden file in lock and backup names.
+        return Some(format!("starts with {:?}", &name[..1]));
+    }
     let n = name.chars().count();
     (n > MAX_NAME).then(|| format!("is {n} characters long"))
 }
@@ -399,6 +405,17 @@ pub(super) fn positive_duration(
             );
             None
         }
+        Ok(d) if key == "interval" && d < MIN_INTERVAL => {
+            p.push(
+                &v.span(),
+                format!(
+                    "{ctx}interval {} is below the floor of 100ms — polling faster only burns CPU \
+                     and fills the log; write e.g. \"1s\" (100ms at the least)",
+                    value_text(v.get_ref())
+                ),
+            );
+            None
+        }
         Ok(d) => Some(d),
         Err(message) => {
             p.push(&v.span(), message);
@@ -406,6 +423,9 @@ pub(super) fn positive_duration(
         }
     }
 }
+
+/// The shortest interval between polls of anything (scrapes, health checks, fleets).
+pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
 
 /// A scalar as the operator wrote it, for quoting in messages.
 fn value_text(v: &toml::Value) -> String {

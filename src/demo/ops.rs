@@ -29,12 +29,9 @@ pub struct Ops {
 impl Ops {
     /// Creates the directory tree and starts the overlay's writer (about 20 commits/s).
     pub fn start() -> std::io::Result<Ops> {
-        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "watchdeck-demo-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
+        // A fresh private directory (mkdtemp-style, 0700), never a predictable name that
+        // another user could have planted with a symlink inside.
+        let dir = crate::safe_fs::fresh_private_dir(&std::env::temp_dir(), "watchdeck-demo-")?;
         let overlay = dir.join("overlay");
         for d in ["data", "backup", "releases"] {
             std::fs::create_dir_all(overlay.join(d))?;

@@ -470,6 +470,16 @@ impl SeriesIndex {
         now_ms: i64,
         report: &mut ScrapeReport,
     ) {
+        // One series, one key: `a{ x = "1" }` is stored (and found) as `a{x="1"}`.
+        let canonical = super::lexer::canonical_key(s.key);
+        let owned;
+        let s = match &canonical {
+            Some(k) => {
+                owned = Sample { key: k, ..*s };
+                &owned
+            }
+            None => s,
+        };
         let hash = self.hasher.hash_one(s.key);
         let (keys, series) = (&self.keys, &self.series);
         let found = self.table.find(hash, |&id| {

@@ -40,6 +40,11 @@ pub(crate) fn scan_new_key(
         i = skip_blanks(text, i);
         let c = *text.get(i)?;
         if c == b'}' {
+            // `{}` and a trailing comma are not how the index spells a key: the full path
+            // stores the canonical spelling.
+            if i == n + 1 || text[i - 1] == b',' {
+                return None;
+            }
             return Some((n, i + 1));
         }
         if !is_label_start(c) {
@@ -94,11 +99,10 @@ pub(crate) fn scan_new_key(
     }
 }
 
+/// Blanks are left to the full path, which stores the key without them (see
+/// `lexer::canonical_key`): so nothing is skipped here, and a blank ends the fast scan.
 #[inline]
-fn skip_blanks(text: &[u8], mut i: usize) -> usize {
-    while matches!(text.get(i), Some(b' ' | b'\t')) {
-        i += 1;
-    }
+fn skip_blanks(_text: &[u8], i: usize) -> usize {
     i
 }
 

@@ -199,6 +199,8 @@ impl<'a> LabelIter<'a> {
         self.rest = match after.first() {
             None => after,
             Some(b',') => &after[1..],
+            // Prometheus's parser takes the next pair without a comma too.
+            Some(&c) if is_label_start(c) => after,
             Some(_) => return Some(Err(LabelError::MissingComma)),
         };
         Some(Ok((name, value)))
@@ -271,7 +273,12 @@ mod tests {
         assert_eq!(pairs("a=x"), Err(LabelError::MissingQuote));
         assert_eq!(pairs("a=\"x"), Err(LabelError::Unterminated));
         assert_eq!(pairs("a=\"x\\"), Err(LabelError::Unterminated));
-        assert_eq!(pairs("a=\"x\" b=\"y\""), Err(LabelError::MissingComma));
+        // Prometheus takes the next pair without a comma; anything else is refused.
+        assert_eq!(
+            pairs("a=\"x\" b=\"y\"").expect("no comma"),
+            vec![("a".into(), "x".into()), ("b".into(), "y".into())]
+        );
+        assert_eq!(pairs("a=\"x\" =\"y\""), Err(LabelError::MissingComma));
         assert_eq!(
             RawLabels::new(b"a=\"\xff\"").iter().next().map(Result::err),
             Some(Some(LabelError::NotUtf8))

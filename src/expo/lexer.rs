@@ -168,6 +168,13 @@ impl<'a> Iterator for Lexer<'a> {
                         self.seen_eof = true;
                         Ok(Line::Eof)
                     }
+                    // OpenMetrics: a unit must end the metric's name (Prometheus fails the scrape).
+                    Ok(Some(Line::Unit { name, unit }))
+                        if !unit.is_empty()
+                            && !name.strip_suffix(unit).is_some_and(|n| n.ends_with('_')) =>
+                    {
+                        Err(err("the metric name must end with _<unit> (OpenMetrics)"))
+                    }
                     Ok(Some(line)) => Ok(line),
                     Err(reason) => Err(err(reason)),
                 },
@@ -224,6 +231,8 @@ fn comment(text: &[u8]) -> Result<Option<Line<'_>>, &'static str> {
     let rest = &rest[blanks(rest)..];
     match word {
         b"EOF" if rest.is_empty() => Ok(Some(Line::Eof)),
+        // A bare "# HELP" is a plain comment to Prometheus.
+        b"HELP" | b"TYPE" | b"UNIT" if rest.is_empty() => Ok(None),
         b"HELP" | b"TYPE" | b"UNIT" => {
             let (name, rest) = split_word(rest);
             let Some(name) = as_name(name) else {
@@ -290,7 +299,12 @@ fn parse_value(tok: &[u8]) -> Result<f64, &'static str> {
         return Ok(v as f64);
     }
     // Go's ParseFloat (which Prometheus uses) and Rust's parser agree on decimal, exponent,
-    // NaN and ±Inf spellings; both accept "Inf" and "+Inf" case-insensitively.
+    // NaN and ±Inf spellings; both accept "Inf" and "+Inf" case-insensitively. Prometheus
+    // refuses `p` and `_` (hex floats, digit separators) before calling it.
+    // Go takes a sign before Inf only: "-nan" is not a number to Prometheus.
+    if tok.len() > 1 && matches!(tok[0], b'+' | b'-') && matches!(tok[1], b'n' | b'N') {
+        return Err("value is not a number (NaN takes no sign)");
+    }
     std::str::from_utf8(tok)
         .ok()
         .and_then(|s| s.parse::<f64>().ok())
@@ -299,7 +313,11 @@ fn parse_value(tok: &[u8]) -> Result<f64, &'static str> {
 
 fn parse_timestamp(tok: &[u8], format: Format) -> Result<i64, &'static str> {
     match format {
-        Format::Prometheus => parse_int(tok).ok_or("timestamp is not an integer (milliseconds)"),
+        // Prometheus's lexer takes only digits here: no sign.
+        Format::Prometheus if tok.iter().all(u8::is_ascii_digit) => {
+            parse_int(tok).ok_or("timestamp is not an integer (milliseconds)")
+        }
+        Format::Prometheus => Err("timestamp is not an integer of digits (milliseconds)"),
         Format::OpenMetrics => {
             if let Some(secs) = parse_int(tok) {
                 return secs.checked_mul(1000).ok_or("timestamp out of range");
@@ -339,9 +357,14 @@ fn sample(text: &[u8], format: Format) -> Result<Sample<'_>, &'static str> {
     if n == 0 {
         return Err("metric name must start with a letter, '_' or ':'");
     }
-    let (key_end, labels) = if text.get(n) == Some(&b'{') {
-        let close = n + label_block_end(&text[n..])?;
-        (close + 1, RawLabels::new(&text[n + 1..close]))
+    // Prometheus's text parser skips blanks between any two tokens: `name {l = "v" , }`.
+    let brace = match format {
+        Format::Prometheus => n + blanks(&text[n..]),
+        Format::OpenMetrics => n,
+    };
+    let (key_end, labels) = if text.get(brace) == Some(&b'{') {
+        let close = brace + label_block_end(&text[brace..])?;
+        (close + 1, RawLabels::new(&text[brace + 1..close]))
     } else {
         (n, RawLabels::default())
     };
@@ -363,7 +386,10 @@ pub(crate) fn sample_tail(
     format: Format,
 ) -> Result<(f64, Option<i64>, Option<Exemplar<'_>>), &'static str> {
     let sp = blanks(rest);
-    if sp == 0 {
+    // Prometheus's lexer starts the value at the first byte that is not a blank or `{`, so
+    // `name{l="v"}1` is a sample in 0.0.4 (OpenMetrics wants exactly one space).
+    let glued = format == Format::Prometheus && !rest.is_empty() && rest[0] != b'{';
+    if sp == 0 && !glued {
         return Err(if rest.is_empty() {
             "sample has no value"
         } else {
@@ -378,6 +404,10 @@ pub(crate) fn sample_tail(
     let (timestamp_ms, rest) = optional_timestamp(rest, format)?;
     let exemplar = if rest.is_empty() {
         None
+    } else if format == Format::Prometheus && rest[0] == b'#' {
+        return Err(
+            "exemplars are OpenMetrics only; Prometheus text 0.0.4 fails the scrape on one",
+        );
     } else if let Some(ex) = rest.strip_prefix(b"#") {
         Some(exemplar(ex, format)?)
     } else {
@@ -395,6 +425,74 @@ fn optional_timestamp(rest: &[u8], format: Format) -> Result<(Option<i64>, &[u8]
     let (tok, after) = split_word(rest);
     let ts = parse_timestamp(tok, format)?;
     Ok((Some(ts), &after[blanks(after)..]))
+}
+
+/// The key of a series spelled the one way the index stores it: no blanks outside quoted
+/// values, no trailing comma, no empty braces, a comma between pairs. `None` when `key` is
+/// already spelled so. Values keep their bytes (escapes as written).
+pub(crate) fn canonical_key(key: &[u8]) -> Option<Vec<u8>> {
+    let n = name_len(key);
+    let brace = n + blanks(&key[n..]);
+    if key.get(brace) != Some(&b'{') {
+        return (brace != key.len() || n != key.len()).then(|| key[..n].to_vec());
+    }
+    let mut out = Vec::with_capacity(key.len());
+    out.extend_from_slice(&key[..n]);
+    out.push(b'{');
+    let mut i = brace + 1;
+    let mut pairs = 0;
+    loop {
+        i += blanks(&key[i..]);
+        match key.get(i) {
+            None => return None,
+            Some(b'}') => break,
+            Some(b',') => {
+                i += 1;
+                continue;
+            }
+            Some(_) => {}
+        }
+        if pairs > 0 {
+            out.push(b',');
+        }
+        // name
+        let start = i;
+        while key.get(i).is_some_and(|c| super::labels::is_label_char(*c)) {
+            i += 1;
+        }
+        out.extend_from_slice(&key[start..i]);
+        i += blanks(&key[i..]);
+        if key.get(i) != Some(&b'=') {
+            return None;
+        }
+        out.push(b'=');
+        i += 1;
+        i += blanks(&key[i..]);
+        if key.get(i) != Some(&b'"') {
+            return None;
+        }
+        let start = i;
+        i += 1;
+        loop {
+            match key.get(i) {
+                None => return None,
+                Some(b'\\') => i += 2,
+                Some(b'"') => {
+                    i += 1;
+                    break;
+                }
+                Some(_) => i += 1,
+            }
+        }
+        out.extend_from_slice(key.get(start..i)?);
+        pairs += 1;
+    }
+    if pairs == 0 {
+        out.pop();
+    } else {
+        out.push(b'}');
+    }
+    (out != key).then_some(out)
 }
 
 fn exemplar(b: &[u8], format: Format) -> Result<Exemplar<'_>, &'static str> {

@@ -100,7 +100,10 @@ pub async fn run(config: &Config, state_dir: &Path, opts: &Options) -> i32 {
     if let Some(v) = &outcome.verification {
         let _ = writeln!(out, "verification: {v}");
     }
-    let _ = writeln!(out, "audit: {}", actions.audit().path().display());
+    // A read-only refusal writes nothing: pointing at the audit file would say otherwise.
+    if actions.read_only_reason(prepared.target()).is_none() {
+        let _ = writeln!(out, "audit: {}", actions.audit().path().display());
+    }
     match outcome.result {
         _ if outcome.succeeded() => 0,
         crate::actions::ActionResult::Refused => EXIT_REFUSED,

@@ -105,10 +105,27 @@ pub fn model(config: &Config, opts: &Options) -> Result<Model> {
     Ok(m)
 }
 
+/// Where locks and the audit file live: the config's `state_dir` or the user's state
+/// directory, never a shared one (the temporary directory); the cockpit does not start
+/// without one of the operator's own.
+fn state_dir(config: &Config) -> Result<std::path::PathBuf> {
+    let state_dir = config
+        .actions
+        .state_dir
+        .clone()
+        .or_else(crate::logging::state_dir)
+        .ok_or_else(|| {
+            anyhow!("no HOME or XDG_STATE_HOME: set one, or [actions] state_dir in the config")
+        })?;
+    crate::safe_fs::private_dir(&state_dir)
+        .with_context(|| format!("cannot use the state directory {}", state_dir.display()))?;
+    Ok(state_dir)
+}
+
 /// Runs the cockpit until the operator quits, the terminal hangs up, or a signal arrives.
 pub async fn run(config: &Config, opts: &Options) -> Result<Exit> {
     let mut m = model(config, opts)?;
-    let state_dir = crate::logging::state_dir().unwrap_or_else(std::env::temp_dir);
+    let state_dir = state_dir(config)?;
     let mut acts = ActionRunner::new(Actions::new(config, opts.read_only, &state_dir));
     let mut walk = WalkRunner::new(config);
     let (act_tx, mut act_rx) = mpsc::unbounded_channel::<Msg>();
@@ -143,7 +160,13 @@ pub async fn run(config: &Config, opts: &Options) -> Result<Exit> {
         let due =
             (urgent && since_draw >= FRAME) || data_since.is_some_and(|t| t.elapsed() >= COALESCE);
         if due && !m.hung_up {
-            draw(&mut guard, &m)?;
+            if let Err(e) = draw(&mut guard, &m) {
+                // The terminal is gone (EIO) or broken: a hangup, not a crash.
+                tracing::warn!(error = %format!("{e:#}"), "cannot draw; treating it as a hangup");
+                m.hung_up = true;
+                terminal::abandon();
+                break Exit::Hangup;
+            }
             urgent = false;
             data_since = None;
             last_draw = Some(Instant::now());

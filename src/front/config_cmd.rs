@@ -47,7 +47,7 @@ pub fn check(path: Option<&Path>) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
-            eprintln!("{e}");
+            super::say(&e.to_string());
             Ok(ExitCode::from(EXIT_ERROR))
         }
     }

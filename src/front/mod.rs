@@ -21,6 +21,14 @@ use crate::demo::Scenario;
 pub const EXIT_PROBLEM: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
 
+/// One line on stderr; a failed write is ignored. After a hangup the terminal is gone and
+/// the write fails with EIO: `eprintln!` would panic (exit 101) where the exit must be 129.
+pub fn say(line: &str) {
+    use std::io::Write as _;
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{line}").and_then(|()| err.flush());
+}
+
 /// The async runtime the front ends run the engine on: two workers.
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
     runtime_with(2)

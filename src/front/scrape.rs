@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::expo::{family_name_for, Format, Lexer, Line, MetricType};
+use crate::expo::{family_name_for, Format, IndexLimits, Lexer, Line, MetricType};
 use crate::text::printable_excerpt;
 
 #[derive(Debug, Clone, Serialize)]
@@ -66,6 +66,11 @@ pub fn list(source: &str, body: &[u8], format: Format) -> ScrapeListing {
     let mut malformed = Vec::new();
     let mut kinds: BTreeMap<String, MetricType> = BTreeMap::new();
     let mut current: Option<(String, MetricType)> = None;
+    let limits = IndexLimits::default();
+    // Each series once, by what Prometheus calls a series: the name and the labels that have
+    // a value, in any order and spelling. The first sample wins, as in Prometheus.
+    let mut seen: std::collections::HashMap<(String, BTreeMap<String, String>), u32> =
+        std::collections::HashMap::new();
     let mut lexer = Lexer::new(body, format);
     while let Some(item) = lexer.next() {
         let line = lexer.line_number();
@@ -80,7 +85,12 @@ pub fn list(source: &str, body: &[u8], format: Format) -> ScrapeListing {
             }
             Ok(Line::Eof) => {}
             Ok(Line::Sample(s)) => {
-                let labels = match labels_map(&s.labels) {
+                // The index's limits: a sample the engine would refuse is flagged here too.
+                let checked = s
+                    .labels
+                    .validate(limits.max_labels, limits.max_label_length)
+                    .and_then(|_| labels_map(&s.labels));
+                let labels = match checked {
                     Ok(l) => l,
                     Err(reason) => {
                         malformed.push(MalformedLine {
@@ -98,6 +108,23 @@ pub fn list(source: &str, body: &[u8], format: Format) -> ScrapeListing {
                         kinds.get(s.name).copied().unwrap_or(MetricType::Unknown),
                     ),
                 };
+                let identity: BTreeMap<String, String> = labels
+                    .iter()
+                    .filter(|(_, v)| !v.is_empty())
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                if let Some(first) = seen.get(&(s.name.to_owned(), identity.clone())) {
+                    malformed.push(MalformedLine {
+                        line,
+                        reason: format!(
+                            "the same series appears twice in one scrape (first on line {first}); \
+                             Prometheus keeps the first sample"
+                        ),
+                        text: printable_excerpt(s.key, 200),
+                    });
+                    continue;
+                }
+                seen.insert((s.name.to_owned(), identity), line);
                 let exemplar = s.exemplar.map(|e| {
                     serde_json::json!({
                         "labels": labels_map(&e.labels).unwrap_or_default(),
@@ -122,6 +149,8 @@ pub fn list(source: &str, body: &[u8], format: Format) -> ScrapeListing {
             }),
         }
     }
+    malformed.extend(framing(body, format));
+    malformed.sort_by_key(|m| m.line);
     ScrapeListing {
         source: source.to_owned(),
         format: match format {
@@ -132,6 +161,40 @@ pub fn list(source: &str, body: &[u8], format: Format) -> ScrapeListing {
         samples,
         malformed,
     }
+}
+
+/// What Prometheus fails a whole scrape on although each line reads well: CRLF line endings
+/// (its lexer takes the `\r` into the value) and an OpenMetrics body without `# EOF`. The
+/// samples are still listed; the lines are flagged.
+fn framing(body: &[u8], format: Format) -> Vec<MalformedLine> {
+    let mut out = Vec::new();
+    let mut line = 0u32;
+    for text in body.split(|b| *b == b'\n') {
+        line += 1;
+        let comment = text.first() == Some(&b'#') && !text.starts_with(b"# TYPE");
+        if text.ends_with(b"\r") && !comment {
+            out.push(MalformedLine {
+                line,
+                reason: "line ends with \\r (CRLF): Prometheus fails the whole scrape on it — \
+                         end lines with \\n alone"
+                    .to_owned(),
+                text: printable_excerpt(text, 200),
+            });
+        }
+    }
+    if format == Format::OpenMetrics {
+        let trimmed = body.trim_ascii_end();
+        if !(trimmed.ends_with(b"\n# EOF") || trimmed == b"# EOF") {
+            out.push(MalformedLine {
+                line,
+                reason: "OpenMetrics requires a last line \"# EOF\"; Prometheus fails the scrape \
+                         without it"
+                    .to_owned(),
+                text: String::new(),
+            });
+        }
+    }
+    out
 }
 
 /// One line a sample, grouped under family headers, then the malformed lines.

@@ -175,13 +175,15 @@ impl TargetRunner {
             .map(|(k, v)| (k.clone(), v.expose().to_owned()))
             .collect();
         let ca = match &t.ca_file {
-            Some(p) => Some(std::fs::read(p).map_err(|e| {
-                format!(
-                    "target {:?}: cannot read ca_file {}: {e}",
-                    t.name,
-                    p.display()
-                )
-            })?),
+            Some(p) => Some(
+                crate::safe_fs::read_regular(p, crate::safe_fs::MAX_CONFIG_FILE).map_err(|e| {
+                    format!(
+                        "target {:?}: cannot read ca_file {}: {e}",
+                        t.name,
+                        p.display()
+                    )
+                })?,
+            ),
             None => None,
         };
         let make = |purpose| {
@@ -230,6 +232,9 @@ impl TargetRunner {
         let mut ticker = tokio::time::interval(self.interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut round = 0u32;
+        let mut scrape_repeats = Repeats::default();
+        let mut health_repeats: std::collections::HashMap<String, Repeats> =
+            std::collections::HashMap::new();
         loop {
             tokio::select! {
                 _ = ticker.tick() => {}
@@ -254,9 +259,12 @@ impl TargetRunner {
                 None => None,
             };
             let health = collect_health(health, self.health.len()).await;
-            if let Some(Err(e)) = &scrape {
-                tracing::warn!(target_index = self.index, round, error = %e, "scrape failed");
-            }
+            let index = self.index;
+            scrape_repeats.record(
+                scrape.as_ref().and_then(|s| s.as_ref().err()).map(ToString::to_string),
+                |e| tracing::warn!(target_index = index, round, error = %e, "scrape failed"),
+                |e, n| tracing::info!(target_index = index, round, error = %e, repeats = n, "the same scrape error repeated"),
+            );
             if let Some(gap) = self.gap_backfill(scrape.as_ref(), at_ms, &tx) {
                 tracing::info!(
                     target_index = self.index,
@@ -265,10 +273,13 @@ impl TargetRunner {
                     "reading a gap in scraping from the history store"
                 );
             }
-            for h in health.iter().filter(|h| h.result.is_err()) {
-                if let Err(e) = &h.result {
-                    tracing::warn!(target_index = self.index, url = %h.url, error = %e, "health check failed");
-                }
+            for h in &health {
+                let url = h.url.clone();
+                health_repeats.entry(url.clone()).or_default().record(
+                    h.result.as_ref().err().map(ToString::to_string),
+                    |e| tracing::warn!(target_index = index, url = %url, error = %e, "health check failed"),
+                    |e, n| tracing::info!(target_index = index, url = %url, error = %e, repeats = n, "the same health check error repeated"),
+                );
             }
             let obs = Observation::Target {
                 target: self.index,
@@ -465,5 +476,59 @@ async fn run_disks(
         {
             break;
         }
+    }
+}
+
+/// A warning said once, then counted: a target down for an hour at a fast interval must not
+/// write a line per round. The count is logged when the error changes or goes away.
+#[derive(Debug, Default)]
+struct Repeats {
+    last: Option<String>,
+    count: u64,
+}
+
+impl Repeats {
+    /// `now`: this round's error, or `None` when it went well. `say` logs a new error;
+    /// `repeated` logs how often the previous one came back unsaid.
+    fn record(
+        &mut self,
+        now: Option<String>,
+        say: impl FnOnce(&str),
+        repeated: impl FnOnce(&str, u64),
+    ) {
+        if now.is_some() && now == self.last {
+            self.count += 1;
+            return;
+        }
+        if let (Some(last), true) = (&self.last, self.count > 0) {
+            repeated(last, self.count);
+        }
+        if let Some(e) = &now {
+            say(e);
+        }
+        self.last = now;
+        self.count = 0;
+    }
+}
+
+#[cfg(test)]
+mod repeat_tests {
+    use super::Repeats;
+
+    #[test]
+    fn a_repeated_error_is_said_once_then_counted() {
+        let mut r = Repeats::default();
+        let mut said = Vec::new();
+        let mut counted = Vec::new();
+        for e in ["a", "a", "a", "b", "", "b"] {
+            let now = (!e.is_empty()).then(|| e.to_owned());
+            r.record(
+                now,
+                |e| said.push(e.to_owned()),
+                |e, n| counted.push((e.to_owned(), n)),
+            );
+        }
+        assert_eq!(said, ["a", "b", "b"]);
+        assert_eq!(counted, [("a".to_owned(), 2)]);
     }
 }

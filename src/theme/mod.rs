@@ -246,10 +246,12 @@ fn read(name_or_path: &str) -> Result<(String, ThemeSpec), ThemeError> {
         });
     }
     let path = Path::new(name_or_path);
-    let text = std::fs::read_to_string(path).map_err(|source| ThemeError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = crate::safe_fs::read_regular_string(path, crate::safe_fs::MAX_CONFIG_FILE).map_err(
+        |source| ThemeError::Read {
+            path: path.to_path_buf(),
+            source,
+        },
+    )?;
     let spec = with_parent(file::parse(&text, name_or_path, false)?)?;
     Ok((stem(name_or_path), spec))
 }

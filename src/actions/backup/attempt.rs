@@ -25,6 +25,7 @@ impl Attempt {
         source: String,
     ) -> Result<Attempt, BackupError> {
         fsutil::ensure_dir(dir)?;
+        fsutil::sweep_partials(dir, target, kind.infix());
         // Names have one-second resolution; a second attempt in the same second waits for the
         // next one rather than overwrite the first one's record.
         let mut tries = 0;

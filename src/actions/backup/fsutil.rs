@@ -12,6 +12,17 @@ use super::BackupError;
 /// keeps its mode (the operator may have chosen another).
 pub(super) fn ensure_dir(dir: &Path) -> Result<(), BackupError> {
     if dir.is_dir() {
+        // Backups hold the whole database: a directory of ours that others can enter is
+        // closed (it may have been made by hand, or by an older version, with the umask).
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        if let Ok(meta) = fs::metadata(dir) {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 && meta.uid() == rustix::process::geteuid().as_raw() {
+                tracing::warn!(dir = %dir.display(), mode = format!("{mode:04o}"), "closing the backup directory to others (0700)");
+                fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+                    .map_err(BackupError::io("chmod 700 the backup directory", dir))?;
+            }
+        }
         return Ok(());
     }
     fs::DirBuilder::new()
@@ -77,4 +88,42 @@ pub(super) fn remove_quietly(path: &Path) {
 /// Size of a file, 0 when it cannot be read.
 pub(super) fn size(path: &Path) -> u64 {
     fs::metadata(path).map_or(0, |m| m.len())
+}
+
+/// Creates `path` empty with mode 0600 (never through a symlink, never an existing file), so
+/// that a tool that then writes into it (pg_dump, SQLite) keeps that mode whatever the umask.
+pub(super) fn create_private_file(path: &Path) -> Result<(), BackupError> {
+    crate::safe_fs::no_follow(
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600),
+    )
+    .open(path)
+    .map(drop)
+    .map_err(BackupError::io("create", path))
+}
+
+/// Removes what killed attempts for `target` left in `dir`: `<target>-<infix>-*.partial` and
+/// SQLite's `-journal`, `-wal` and `-shm` beside them. Called under the backup's lock, so no
+/// attempt of this target is running.
+pub(super) fn sweep_partials(dir: &Path, target: &str, infix: &str) {
+    let prefix = format!("{target}-{infix}-");
+    let Ok(rd) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.filter_map(Result::ok) {
+        let name = e.file_name();
+        let Some(name) = name.to_str() else {
+            continue;
+        };
+        let leftover = name.starts_with(&prefix)
+            && ["", "-journal", "-wal", "-shm"]
+                .iter()
+                .any(|s| name.ends_with(&format!(".partial{s}")));
+        if leftover && e.file_type().is_ok_and(|t| t.is_file()) {
+            tracing::info!(file = %e.path().display(), "removing what a killed backup left");
+            remove_quietly(&e.path());
+        }
+    }
 }

@@ -23,7 +23,10 @@ pub use drill::{DrillSummary, TableCount};
 pub use generations::{
     list, newest_verified, retention_eligible, Generation, Manifest, MANIFEST_SUFFIX,
 };
-pub use pgdump::{pg_conn_args, plan_pg, run_pg, verify_dump, write_passfile, EnvVars, PassFile};
+pub use pgdump::{
+    pg_conn_args, plan_pg, run_pg, sweep_stale_passfiles, verify_dump, write_passfile, EnvVars,
+    PassFile,
+};
 pub use sqlite::{plan_sqlite, run_sqlite};
 
 use super::child::ChildError;

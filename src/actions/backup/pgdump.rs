@@ -30,11 +30,15 @@ const TS_PLACEHOLDER: &str = "<YYYYMMDDTHHMMSSZ>";
 /// Shown instead of the passfile's path in a plan (the path is chosen at run time).
 const PASSFILE_SHOWN: &str = "<temporary 0600 file, removed after the run>";
 
-/// A 0600 file in the temporary directory holding `*:*:*:*:<password>` for libpq; removed when
-/// dropped, so an error or a cancel does not leave it behind.
+/// A 0600 file holding `*:*:*:*:<password>` for libpq, in a private directory (the state
+/// directory's `tmp/`, 0700); removed when dropped, so an error or a cancel does not leave it
+/// behind. A `kill -9` can: the next start sweeps files whose process is gone
+/// ([`sweep_stale_passfiles`]).
 #[derive(Debug)]
 pub struct PassFile {
     path: PathBuf,
+    /// A private directory made for this file alone, removed with it.
+    own_dir: Option<PathBuf>,
 }
 
 impl PassFile {
@@ -46,11 +50,47 @@ impl PassFile {
 impl Drop for PassFile {
     fn drop(&mut self) {
         fsutil::remove_quietly(&self.path);
+        if let Some(d) = &self.own_dir {
+            let _ = fs::remove_dir(d);
+        }
     }
 }
 
-/// Writes a libpq password file for `password` (`:` and `\` escaped) with mode 0600.
-pub fn write_passfile(password: &str) -> Result<PassFile, BackupError> {
+/// Where temporary password files go under `state_dir`.
+pub fn passfile_dir(state_dir: &Path) -> PathBuf {
+    state_dir.join("tmp")
+}
+
+const PASSFILE_PREFIX: &str = "watchdeck-pgpass-";
+
+/// Removes password files left by runs whose process is gone (killed with -9).
+pub fn sweep_stale_passfiles(state_dir: &Path) {
+    let dir = passfile_dir(state_dir);
+    let Ok(rd) = fs::read_dir(&dir) else {
+        return;
+    };
+    for e in rd.filter_map(Result::ok) {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(PASSFILE_PREFIX))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|p| p.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let alive = Path::new("/proc").join(pid.to_string()).exists()
+            || rustix::process::Pid::from_raw(pid)
+                .is_some_and(|p| rustix::process::test_kill_process(p).is_ok());
+        if !alive {
+            fsutil::remove_quietly(&e.path());
+        }
+    }
+}
+
+/// Writes a libpq password file for `password` (`:` and `\` escaped) with mode 0600, in
+/// `state_dir`'s private `tmp/` (or, without one, in a fresh private directory).
+pub fn write_passfile(password: &str, state_dir: Option<&Path>) -> Result<PassFile, BackupError> {
     static SEQ: AtomicU64 = AtomicU64::new(0);
     if password.contains(['\n', '\r']) {
         return Err(BackupError::Config {
@@ -59,25 +99,38 @@ pub fn write_passfile(password: &str) -> Result<PassFile, BackupError> {
                 .into(),
         });
     }
+    let (dir, own_dir) = if let Some(s) = state_dir {
+        let d = passfile_dir(s);
+        crate::safe_fs::private_dir(&d)
+            .map_err(BackupError::io("create the private directory", &d))?;
+        (d, None)
+    } else {
+        let tmp = std::env::temp_dir();
+        let d = crate::safe_fs::fresh_private_dir(&tmp, "watchdeck-pg-")
+            .map_err(BackupError::io("create a private directory in", &tmp))?;
+        (d.clone(), Some(d))
+    };
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_nanos();
     let name = format!(
-        "watchdeck-pgpass-{}-{nanos}-{}",
+        "{PASSFILE_PREFIX}{}-{nanos}-{}",
         std::process::id(),
         SEQ.fetch_add(1, Ordering::Relaxed)
     );
-    let path = std::env::temp_dir().join(name);
+    let path = dir.join(name);
     let escaped = password.replace('\\', "\\\\").replace(':', "\\:");
-    // create_new: never follow or reuse a file someone else put there.
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&path)
-        .map_err(BackupError::io("create the temporary password file", &path))?;
-    let guard = PassFile { path };
+    // create_new and O_NOFOLLOW: never follow or reuse a file someone else put there.
+    let mut f = crate::safe_fs::no_follow(
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600),
+    )
+    .open(&path)
+    .map_err(BackupError::io("create the temporary password file", &path))?;
+    let guard = PassFile { path, own_dir };
     f.write_all(format!("*:*:*:*:{escaped}\n").as_bytes())
         .and_then(|()| f.sync_all())
         .map_err(BackupError::io(
@@ -299,7 +352,7 @@ pub async fn run_pg(
     let passfile = match &password {
         Some(p) => {
             ctx.secrets.push(p.expose().to_owned());
-            let pf = write_passfile(p.expose()).map_err(|e| match e {
+            let pf = write_passfile(p.expose(), ctx.state_dir.as_deref()).map_err(|e| match e {
                 BackupError::Config { reason, .. } => config_error(target)(reason),
                 other => other,
             })?;
@@ -383,6 +436,8 @@ async fn dump_and_verify(
     output: &mut Vec<String>,
 ) -> Result<(u64, String), BackupError> {
     ctx.phase("dumping");
+    // pg_dump writes into a file made 0600 here, so the dump never takes the umask.
+    fsutil::create_private_file(&attempt.partial)?;
     let mut cmd = child::Command::new(dump_argv(conn, &attempt.partial.display().to_string()));
     cmd.env = env.to_vec();
     let run = child::run(&cmd, ctx);
@@ -492,7 +547,7 @@ mod tests {
 
     #[test]
     fn passfile_is_private_escaped_and_removed() {
-        let pf = write_passfile(r"a:b\c").expect("passfile");
+        let pf = write_passfile(r"a:b\c", None).expect("passfile");
         let path = pf.path().to_owned();
         let mode = fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
@@ -502,7 +557,7 @@ mod tests {
         );
         drop(pf);
         assert!(!path.exists());
-        assert!(write_passfile("a\nb").is_err());
+        assert!(write_passfile("a\nb", None).is_err());
     }
 
     #[test]

@@ -180,6 +180,8 @@ fn copy_and_check(target: &str, db: &Path, part: &Path, ctx: &Ctx) -> Result<Str
         src.execute_batch("BEGIN; SELECT count(*) FROM sqlite_master;")
             .map_err(sql("cannot start the read transaction"))?;
     }
+    // Made 0600 first: SQLite keeps the mode (and gives its journal the same one).
+    super::fsutil::create_private_file(part)?;
     let mut dst = Connection::open(part).map_err(sql("cannot create the copy"))?;
     let copied = step_copy(target, &src, &mut dst, ctx, &err);
     if wal {

@@ -355,6 +355,8 @@ async fn revert(spec: &SymlinkSpec, plan: &SymlinkPlan, ctx: &Ctx, why: String) 
         cancel: CancellationToken::new(),
         deadline: Instant::now() + spec.revert_timeout,
         secrets: ctx.secrets.clone(),
+        lock: ctx.lock.clone(),
+        state_dir: ctx.state_dir.clone(),
     };
     let swapped = releases::swap_current(&spec.root, &plan.from_link);
     // Marked whatever happens next: this release failed, and must not be offered again.

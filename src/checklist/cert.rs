@@ -109,7 +109,6 @@ fn parse_time(tag: u8, t: &[u8]) -> Result<i64, String> {
     Ok(crate::fmt::days_from_civil(year, month, day) * 86_400 + h * 3600 + m * 60 + s)
 }
 
-
 /// `(year, month, day)` of a day count since 1970-01-01.
 pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;

@@ -238,7 +238,6 @@ fn parse_rfc3339(s: &str) -> Option<i64> {
     Some(secs * 1000 + frac_ms)
 }
 
-
 /// `name`, `{matchers}` or `name{matchers}`.
 pub(crate) fn parse_selector(q: &str) -> Result<Vec<Matcher>, String> {
     let only =

@@ -9,10 +9,13 @@ pub mod cockpit;
 pub mod config_cmd;
 pub mod demo_cmd;
 mod effects;
+mod run;
 pub mod scrape;
 pub mod snapshot;
 
 use anyhow::{anyhow, Context, Result};
+
+pub use run::run;
 
 use crate::demo::Scenario;
 

@@ -5,7 +5,7 @@
 //! `/v1/users/{id}` contain braces, which `prometheus-parse` drops.
 
 use std::collections::{HashMap, HashSet};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use watchdeck::demo::{DemoTarget, Fleet, Scenario};
@@ -676,6 +676,49 @@ async fn ports_are_checked_and_released() {
 // ---------------------------------------------------------------------------------------------
 // Movement and incidents.
 
+/// Scrapes `t` again until some sample moved from `first` (every counter and histogram part
+/// checked never to fall on each look); how many counters grew. Panics after 15 s.
+async fn until_moved(
+    http: &reqwest::Client,
+    scenario: Scenario,
+    t: &DemoTarget,
+    first: &Scrape,
+) -> usize {
+    let old: HashMap<String, f64> = first.samples.iter().map(|s| (s.key(), s.value)).collect();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let second = scrape(http, t).await;
+        let (mut moved, mut grew) = (0, 0);
+        for s in &second.samples {
+            let family = second.family_of(&s.name).expect("typed");
+            let monotone = second.types[&family] == "counter" || s.name != family;
+            let Some(prev) = old.get(&s.key()) else {
+                continue;
+            };
+            if monotone {
+                assert!(
+                    s.value >= *prev,
+                    "{scenario}/{}: {} fell from {prev} to {}",
+                    t.name,
+                    s.key(),
+                    s.value
+                );
+                grew += usize::from(s.value > *prev);
+            }
+            moved += usize::from((s.value - *prev).abs() > 0.0);
+        }
+        if moved > 0 {
+            return grew;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{scenario}/{}: nothing moved in 15 s",
+            t.name
+        );
+    }
+}
+
 #[tokio::test]
 async fn counters_never_decrease_in_any_scenario() {
     let http = client();
@@ -686,31 +729,8 @@ async fn counters_never_decrease_in_any_scenario() {
         for t in &fleet.targets {
             before.push(scrape(&http, t).await);
         }
-        tokio::time::sleep(Duration::from_millis(600)).await;
         for (t, first) in fleet.targets.iter().zip(&before) {
-            let second = scrape(&http, t).await;
-            let old: HashMap<String, f64> =
-                first.samples.iter().map(|s| (s.key(), s.value)).collect();
-            let mut moved = 0;
-            for s in &second.samples {
-                let family = second.family_of(&s.name).expect("typed");
-                let monotone = second.types[&family] == "counter" || s.name != family;
-                let Some(prev) = old.get(&s.key()) else {
-                    continue;
-                };
-                if monotone {
-                    assert!(
-                        s.value >= *prev,
-                        "{scenario}/{}: {} fell from {prev} to {}",
-                        t.name,
-                        s.key(),
-                        s.value
-                    );
-                    grew += usize::from(s.value > *prev);
-                }
-                moved += usize::from((s.value - *prev).abs() > 0.0);
-            }
-            assert!(moved > 0, "{scenario}/{}: nothing moved", t.name);
+            grew += until_moved(&http, scenario, t, first).await;
         }
         assert!(grew > 0, "{scenario}: no counter grew");
         fleet.shutdown().await;
@@ -788,9 +808,18 @@ async fn dependency_down_fails_mail_database_and_rest_api_redis() {
     let (status, body) = health(&http, &fleet, "cn-relay", "/healthz").await;
     assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
     // The outage shows in the traffic too: 503s on the cached routes.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let rest = scrape(&http, target(&fleet, "rest-api")).await;
-    assert!(rest.sum("http_requests_total", &[("status", "503")]) > 0.0);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let rest = scrape(&http, target(&fleet, "rest-api")).await;
+        if rest.sum("http_requests_total", &[("status", "503")]) > 0.0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no 503 in rest-api's http_requests_total within 15 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     fleet.shutdown().await;
 }
 
@@ -810,18 +839,36 @@ async fn backlog_stall_climbs_while_calm_stays_low() {
         scrape(&http, target(&calm, "cn-index")).await,
         scrape(&http, target(&stall, "cn-index")).await,
     );
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let (c1, s1) = (
-        scrape(&http, target(&calm, "cn-index")).await,
-        scrape(&http, target(&stall, "cn-index")).await,
-    );
+    // Until the stalled backlog has climbed by 15 and the calm consumer took a batch; both
+    // fleets are read at each look, so what follows compares the same stretch of time.
+    let batches = |s: &Scrape| s.sum("outbox_consumer_batches_total", &labels);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let (c1, s1) = loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let (c1, s1) = (
+            scrape(&http, target(&calm, "cn-index")).await,
+            scrape(&http, target(&stall, "cn-index")).await,
+        );
+        if s1.value("outbox_backlog", &labels) - s0.value("outbox_backlog", &labels) >= 15.0
+            && batches(&c1) > batches(&c0)
+        {
+            break (c1, s1);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "in 15 s the stalled backlog went {} -> {}, the calm consumer's batches {} -> {}",
+            s0.value("outbox_backlog", &labels),
+            s1.value("outbox_backlog", &labels),
+            batches(&c0),
+            batches(&c1)
+        );
+    };
 
     let (a, b) = (
         s0.value("outbox_backlog", &labels),
         s1.value("outbox_backlog", &labels),
     );
     assert!(b - a >= 15.0, "stalled backlog went {a} -> {b}");
-    let batches = |s: &Scrape| s.sum("outbox_consumer_batches_total", &labels);
     assert!(
         (batches(&s1) - batches(&s0)).abs() < f64::EPSILON,
         "a stalled consumer took batches"
@@ -858,11 +905,29 @@ async fn ack_latency_p95_crosses_the_alert_only_in_its_scenario() {
         scrape(&http, target(&calm, "overlay")).await,
         scrape(&http, target(&slow, "overlay")).await,
     );
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let (c1, s1) = (
-        scrape(&http, target(&calm, "overlay")).await,
-        scrape(&http, target(&slow, "overlay")).await,
-    );
+    // Until each has ACKed at least 40 deliveries since the first scrape (a p95 of a few
+    // would be noise).
+    let acked = |a: &Scrape, b: &Scrape| {
+        b.sum("webhook_ack_latency_seconds_count", &[])
+            - a.sum("webhook_ack_latency_seconds_count", &[])
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (c1, s1) = loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let (c1, s1) = (
+            scrape(&http, target(&calm, "overlay")).await,
+            scrape(&http, target(&slow, "overlay")).await,
+        );
+        if acked(&c0, &c1) >= 40.0 && acked(&s0, &s1) >= 40.0 {
+            break (c1, s1);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "in 30 s only {} (calm) and {} (ack-latency) deliveries were ACKed",
+            acked(&c0, &c1),
+            acked(&s0, &s1)
+        );
+    };
     let calm_p95 = quantile_between(0.95, &c0, &c1, "webhook_ack_latency_seconds");
     let slow_p95 = quantile_between(0.95, &s0, &s1, "webhook_ack_latency_seconds");
     assert!(calm_p95 < 0.15, "calm p95 {calm_p95}");
@@ -873,7 +938,7 @@ async fn ack_latency_p95_crosses_the_alert_only_in_its_scenario() {
 
 #[tokio::test]
 async fn sse_clients_are_down_to_a_handful_and_the_ring_keeps_missing() {
-    // The drop itself happened minutes before launch (tests/demo_history.rs reads it back).
+    // The drop itself happened minutes before launch (tests/it/demo_history.rs reads it back).
     let (calm, drop) = (
         Fleet::start(Scenario::Calm, None)
             .await
@@ -917,7 +982,7 @@ async fn sse_clients_are_down_to_a_handful_and_the_ring_keeps_missing() {
 #[tokio::test]
 async fn disk_fill_has_filled_the_relay_disk_and_most_of_mail_storage() {
     // The fill ran over the minutes before launch (its climb is in the history, see
-    // demo::soak_tests and tests/demo_history.rs): at launch the disk is full.
+    // demo::soak_tests and tests/it/demo_history.rs): at launch the disk is full.
     let (calm, fill) = (
         Fleet::start(Scenario::Calm, None)
             .await

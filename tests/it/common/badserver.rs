@@ -8,8 +8,7 @@
 //! protocol in ways a real HTTP server library would refuse to.
 //!
 //! ```ignore
-//! mod common;
-//! use common::badserver::{self, Behaviour, Reply};
+//! use crate::common::badserver::{self, Behaviour, Reply};
 //!
 //! let addr = badserver::spawn(Behaviour::Respond(Reply::new(503).body("db down"))).await;
 //! let url = badserver::url(addr, "/metrics");
@@ -19,8 +18,6 @@
 //! with the test). Every endless behaviour is still bounded: it stops after
 //! [`MAX_SERVE_TIME`] or a fixed amount of data, whichever comes first, and as
 //! soon as the client hangs up.
-
-#![allow(dead_code)] // Each test binary uses a different subset.
 
 use std::io::Write as _;
 use std::net::SocketAddr;

@@ -3,12 +3,10 @@
 //! Keys go in, the screen is read back through a VT100 emulator, and the audit file the binary
 //! wrote under `$XDG_STATE_HOME/watchdeck/` is read afterwards. Every wait is on screen content.
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use portable_pty::{native_pty_system, Child, CommandBuilder, MasterPty, PtySize};
+use crate::common::pty::{Launch, Term};
 
 /// The relay's admin token: it must never show on screen or in the audit file.
 const TOKEN: &str = "e2e-admin-token-5b1c9d0f";
@@ -16,131 +14,29 @@ const TOKEN: &str = "e2e-admin-token-5b1c9d0f";
 /// Generous: two cores are shared by several builds and tests.
 const LIMIT: Duration = Duration::from_secs(30);
 
-struct Session {
-    child: Box<dyn Child + Send + Sync>,
-    _master: Box<dyn MasterPty + Send>,
-    writer: Box<dyn Write + Send>,
-    screen: Arc<Mutex<vt100::Parser>>,
-    state: tempfile::TempDir,
+/// `watchdeck ARGS` at 160×50 with the relay's admin token in its environment.
+fn launch(args: &[&str]) -> Launch {
+    Launch::new(args)
+        .size(160, 50)
+        .limit(LIMIT)
+        .env("WATCHDECK_DEMO_ADMIN_TOKEN", TOKEN)
 }
 
-impl Session {
-    fn start(args: &[&str]) -> Session {
-        Session::start_in(args, tempfile::tempdir().expect("tempdir"))
-    }
-
-    /// Starts with `state` as `XDG_STATE_HOME` (a second run over the same state).
-    fn start_in(args: &[&str], state: tempfile::TempDir) -> Session {
-        let (cols, rows) = (160u16, 50u16);
-        let pty = native_pty_system()
-            .openpty(PtySize {
-                rows,
-                cols,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .expect("openpty");
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_watchdeck"));
-        cmd.args(args);
-        cmd.env("TERM", "xterm-256color");
-        cmd.env("XDG_STATE_HOME", state.path());
-        cmd.env_remove("NO_COLOR");
-        cmd.env_remove("WATCHDECK_CONFIG");
-        cmd.env("WATCHDECK_DEMO_ADMIN_TOKEN", TOKEN);
-        let child = pty.slave.spawn_command(cmd).expect("spawn watchdeck");
-        drop(pty.slave);
-        let mut reader = pty.master.try_clone_reader().expect("reader");
-        let writer = pty.master.take_writer().expect("writer");
-        let screen = Arc::new(Mutex::new(vt100::Parser::new(
-            std::num::NonZeroU16::new(rows).expect("rows"),
-            std::num::NonZeroU16::new(cols).expect("cols"),
-            0,
-        )));
-        let s2 = screen.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            loop {
-                match reader.read(&mut buf) {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => s2.lock().expect("parser").process(&buf[..n]),
-                }
-            }
-        });
-        Session {
-            child,
-            _master: pty.master,
-            writer,
-            screen,
-            state,
-        }
-    }
-
-    fn contents(&self) -> String {
-        self.screen.lock().expect("parser").screen().contents()
-    }
-
-    /// Waits until the screen satisfies `pred`; panics with the screen after [`LIMIT`].
-    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let text = self.contents();
-            if pred(&text) {
-                return text;
-            }
-            assert!(
-                start.elapsed() < LIMIT,
-                "timed out waiting for {what}; screen:\n{text}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn send(&mut self, keys: &str) {
-        self.writer.write_all(keys.as_bytes()).expect("write keys");
-        self.writer.flush().expect("flush");
-    }
-
-    /// Esc, then waits for `what` (an Esc followed at once by a key reads as Alt+key).
-    fn esc_until(&mut self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        self.send("\x1b");
-        self.wait_for(what, pred)
-    }
-
-    fn quit(&mut self) {
-        self.send("q");
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                assert!(status.success(), "{status:?}\n{}", self.contents());
-                return;
-            }
-            assert!(
-                start.elapsed() < LIMIT,
-                "q did not quit:\n{}",
-                self.contents()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// The state directory, for a second run over it.
-    fn take_state(&mut self) -> tempfile::TempDir {
-        std::mem::replace(&mut self.state, tempfile::tempdir().expect("tempdir"))
-    }
-
-    fn audit_path(&self) -> PathBuf {
-        self.state.path().join("watchdeck/audit.jsonl")
-    }
-
-    fn audit(&self) -> Vec<serde_json::Value> {
-        read_audit(&self.audit_path())
-    }
+fn start(args: &[&str]) -> Term {
+    launch(args).start()
 }
 
-impl Drop for Session {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
+/// Starts with `state` as `XDG_STATE_HOME` (a second run over the same state).
+fn start_in(args: &[&str], state: tempfile::TempDir) -> Term {
+    launch(args).state(state).start()
+}
+
+fn audit_path(s: &Term) -> PathBuf {
+    s.state().join("watchdeck/audit.jsonl")
+}
+
+fn audit(s: &Term) -> Vec<serde_json::Value> {
+    read_audit(&audit_path(s))
 }
 
 fn read_audit(path: &Path) -> Vec<serde_json::Value> {
@@ -153,7 +49,7 @@ fn read_audit(path: &Path) -> Vec<serde_json::Value> {
 
 /// Waits for the fleet, selects overview row `row` (0 = cn-relay, 3 = overlay) and opens
 /// its Actions view.
-fn open_actions(s: &mut Session, row: usize, name: &str) -> String {
+fn open_actions(s: &mut Term, row: usize, name: &str) -> String {
     s.wait_for("all six targets up", |t| t.contains("6/6 targets up"));
     s.send("1");
     s.send("g");
@@ -168,6 +64,38 @@ fn open_actions(s: &mut Session, row: usize, name: &str) -> String {
 /// The first line of the screen containing `needle`.
 fn line_with<'a>(screen: &'a str, needle: &str) -> Option<&'a str> {
     screen.lines().find(|l| l.contains(needle))
+}
+
+/// The backup file named on the outcome's summary line (`… wrote overlay-sqlite-….db …`).
+fn written(screen: &str) -> Option<String> {
+    let l = line_with(screen, "wrote overlay-sqlite-")?;
+    let rest = &l[l.find("overlay-sqlite-")?..];
+    Some(rest.split_whitespace().next()?.to_owned())
+}
+
+/// Presses j until the checklist item `key` is shown in full; each press waits until the
+/// current item has moved on.
+fn walk_to(s: &mut Term, key: &str) {
+    for _ in 0..20 {
+        let here = current_item(&s.contents());
+        if here.as_deref() == Some(key) {
+            return;
+        }
+        s.send("j");
+        s.wait_for(&format!("the item after {here:?}"), |t| {
+            current_item(t).is_some_and(|c| Some(&c) != here.as_ref())
+        });
+    }
+}
+
+/// The key of the checklist item shown in full (`cn-relay/backlog   automatic`).
+fn current_item(screen: &str) -> Option<String> {
+    screen.lines().find_map(|l| {
+        let at = l
+            .find("   automatic")
+            .or_else(|| l.find("   manual: you decide"))?;
+        l[..at].split_whitespace().last().map(str::to_owned)
+    })
 }
 
 fn uid() -> u32 {
@@ -202,7 +130,7 @@ fn intent_and_outcome<'a>(
 
 #[test]
 fn backup_of_the_overlay_from_the_cockpit_runs_only_on_y_and_is_audited() {
-    let mut s = Session::start(&["demo"]);
+    let mut s = start(&["demo"]);
     let screen = open_actions(&mut s, 3, "overlay");
     assert!(
         screen.contains("Back up (SQLite online backup, integrity_check; keep 14)"),
@@ -234,9 +162,9 @@ fn backup_of_the_overlay_from_the_cockpit_runs_only_on_y_and_is_audited() {
         !t.contains("y runs it") && t.contains("[a] overlay — actions")
     });
     assert!(
-        s.audit().is_empty(),
+        audit(&s).is_empty(),
         "Enter ran something: {:#?}",
-        s.audit()
+        audit(&s)
     );
     assert!(
         s.contents()
@@ -251,11 +179,6 @@ fn backup_of_the_overlay_from_the_cockpit_runs_only_on_y_and_is_audited() {
     s.send("y");
     // The demo's nightly generation is listed already: wait for the row of the file this run
     // wrote, not for any verified row.
-    let written = |t: &str| -> Option<String> {
-        let l = line_with(t, "wrote overlay-sqlite-")?;
-        let rest = &l[l.find("overlay-sqlite-")?..];
-        Some(rest.split_whitespace().next()?.to_owned())
-    };
     let done = s.wait_for("the backup succeeded and is listed as verified", |t| {
         line_with(t, "succeeded").is_some_and(|l| l.contains("wrote overlay-sqlite-"))
             && written(t).is_some_and(|f| {
@@ -265,12 +188,7 @@ fn backup_of_the_overlay_from_the_cockpit_runs_only_on_y_and_is_audited() {
     });
     // The file the outcome names is the one the Backups section lists, verified, while the
     // demo (and its directory) still runs.
-    let wrote = line_with(&done, "wrote overlay-sqlite-").expect("summary line");
-    let file = wrote[wrote.find("overlay-sqlite-").expect("name")..]
-        .split_whitespace()
-        .next()
-        .expect("file name")
-        .to_owned();
+    let file = written(&done).expect("the summary line names the file");
     let ts = file
         .strip_prefix("overlay-sqlite-")
         .and_then(|r| r.strip_suffix(".db"))
@@ -291,7 +209,7 @@ fn backup_of_the_overlay_from_the_cockpit_runs_only_on_y_and_is_audited() {
     });
     s.quit();
 
-    let records = s.audit();
+    let records = audit(&s);
     let (intent, outcome) = intent_and_outcome(&records, "overlay", "backup");
     assert_eq!(outcome["result"], "succeeded", "{outcome}");
     assert!(
@@ -320,7 +238,7 @@ fn backup_of_the_overlay_from_the_cockpit_runs_only_on_y_and_is_audited() {
 
 #[test]
 fn read_only_cockpit_refuses_the_backup_and_writes_no_audit() {
-    let mut s = Session::start(&["--read-only", "demo"]);
+    let mut s = start(&["--read-only", "demo"]);
     let header = s.wait_for("the READ-ONLY badge", |t| t.contains(" READ-ONLY "));
     assert!(
         header
@@ -357,29 +275,30 @@ fn read_only_cockpit_refuses_the_backup_and_writes_no_audit() {
         t.contains("read-only: backup on overlay is refused") && !t.contains("[ Run: y ]")
     });
     assert!(
-        !s.audit_path().exists(),
+        !audit_path(&s).exists(),
         "an audit file was created in read-only mode"
     );
     s.quit();
-    assert!(!s.audit_path().exists());
+    assert!(!audit_path(&s).exists());
 }
 
 #[test]
 fn suspending_a_topic_on_the_relay_needs_its_id_typed_exactly() {
-    let mut s = Session::start(&["demo"]);
+    let mut s = start(&["demo"]);
     open_actions(&mut s, 0, "cn-relay");
     // Suspend a topic… is the relay's first offer (it has no backup in the demo).
 
     // The picker lists topics from the relay's counter once it has been scraped twice.
-    let start = Instant::now();
+    let began = Instant::now();
     loop {
         s.send("\r");
         let t = s.wait_for("the topic picker", |t| t.contains("suspend which topic?"));
         if line_with(&t, "kukuri:topic:spam-wave").is_some_and(|l| l.contains("/s")) {
             break;
         }
-        assert!(start.elapsed() < LIMIT, "no topics with rates:\n{t}");
+        assert!(began.elapsed() < LIMIT, "no topics with rates:\n{t}");
         s.esc_until("the picker closed", |t| !t.contains("suspend which topic?"));
+        // The poll's pace: the relay is scraped every second; a deadline bounds the loop.
         std::thread::sleep(Duration::from_millis(500));
     }
     // Filter down to the one topic and take it.
@@ -408,7 +327,7 @@ fn suspending_a_topic_on_the_relay_needs_its_id_typed_exactly() {
     s.wait_for("the mismatch", |t| {
         t.contains("does not match — type \"kukuri:topic:spam-wave\" exactly")
     });
-    assert!(s.audit().is_empty(), "{:#?}", s.audit());
+    assert!(audit(&s).is_empty(), "{:#?}", audit(&s));
 
     // The exact id runs it.
     s.send("kukuri:topic:spam-wave");
@@ -427,13 +346,13 @@ fn suspending_a_topic_on_the_relay_needs_its_id_typed_exactly() {
     );
     s.quit();
 
-    let records = s.audit();
+    let records = audit(&s);
     let (intent, outcome) = intent_and_outcome(&records, "cn-relay", "suspend");
     assert_eq!(outcome["result"], "succeeded", "{outcome}");
     for r in [intent, outcome] {
         assert_eq!(r["params"]["topic"], "kukuri:topic:spam-wave", "{r}");
     }
-    let text = std::fs::read_to_string(s.audit_path()).expect("audit");
+    let text = std::fs::read_to_string(audit_path(&s)).expect("audit");
     assert!(!text.contains(TOKEN), "the admin token leaked:\n{text}");
     assert!(
         text.contains("Authorization: ***"),
@@ -445,7 +364,7 @@ fn suspending_a_topic_on_the_relay_needs_its_id_typed_exactly() {
 /// note, quit in the middle, come back to the same place, write the report, read it.
 #[test]
 fn the_demo_checklist_walkthrough_resumes_and_writes_its_report() {
-    let mut s = Session::start(&["demo"]);
+    let mut s = start(&["demo"]);
     s.wait_for("the fleet", |t| t.contains("6/6 targets up"));
     s.send("D");
     let first = s.wait_for("the first item judged", |t| {
@@ -461,13 +380,7 @@ fn the_demo_checklist_walkthrough_resumes_and_writes_its_report() {
         t.contains("cn-relay/backlog   automatic") && t.contains("over the last minutes:")
     });
     // Walk to the manual restore-drill item and fail it with a note.
-    for _ in 0..20 {
-        if s.contents().contains("cn-relay/restore-drill   manual") {
-            break;
-        }
-        s.send("j");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    walk_to(&mut s, "cn-relay/restore-drill");
     s.wait_for("the manual item", |t| {
         t.contains("cn-relay/restore-drill   manual")
     });
@@ -477,7 +390,7 @@ fn the_demo_checklist_walkthrough_resumes_and_writes_its_report() {
     s.send("f");
     s.wait_for("two decided", |t| t.contains("2 of 44 decided"));
     s.quit();
-    let reports = s.state.path().join("watchdeck/reports");
+    let reports = s.state().join("watchdeck/reports");
     let saved: Vec<_> = std::fs::read_dir(&reports)
         .expect("reports dir")
         .filter_map(Result::ok)
@@ -489,7 +402,7 @@ fn the_demo_checklist_walkthrough_resumes_and_writes_its_report() {
     );
 
     // Back again: the same walkthrough, where it stopped.
-    let mut again = Session::start_in(&["demo"], s.take_state());
+    let mut again = start_in(&["demo"], s.take_state());
     again.wait_for("the fleet", |t| t.contains("6/6 targets up"));
     again.send("D");
     again.wait_for("resumed", |t| t.contains("2 of 44 decided"));
@@ -504,7 +417,7 @@ fn the_demo_checklist_walkthrough_resumes_and_writes_its_report() {
         "back on the main view:\n{done}"
     );
     again.quit();
-    let reports = again.state.path().join("watchdeck/reports");
+    let reports = again.state().join("watchdeck/reports");
     let names: Vec<String> = std::fs::read_dir(&reports)
         .expect("reports dir")
         .filter_map(Result::ok)

@@ -4,17 +4,14 @@
 //! processes watchdeck starts.
 //!
 //! ```ignore
-//! #[path = "common/headless.rs"]
-//! mod headless;
+//! use crate::common::headless;
 //! ```
-
-#![allow(dead_code)] // Each test binary uses a different subset.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-#[path = "pgdb.rs"]
-mod pgdb;
+use crate::common::pgdb;
+
 /// A name no other test (or test process) uses at the same time.
 pub use pgdb::unique;
 

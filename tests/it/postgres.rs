@@ -15,8 +15,7 @@ use watchdeck::source::postgres::{
 
 const SECRET: &str = "pw-SECRET-never-shown";
 
-#[path = "common/pgdb.rs"]
-mod pgdb;
+use crate::common::pgdb;
 use pgdb::{client, TestDb};
 
 fn env(name: &str) -> Option<String> {
@@ -292,6 +291,29 @@ async fn statement_timeout_is_reported_in_plain_words() {
 
 // ---------------------------------------------------------------- health
 
+/// Polls until the server shows session `pid` waiting for a lock; panics 30 s after `sent`.
+async fn wait_until_waiting(admin: &tokio_postgres::Client, pid: i32, sent: std::time::Instant) {
+    let deadline = Duration::from_secs(30);
+    loop {
+        let waiting = admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'",
+                &[&pid],
+            )
+            .await
+            .expect("poll")
+            .get::<_, i64>(0);
+        if waiting == 1 {
+            return;
+        }
+        assert!(
+            sent.elapsed() < deadline,
+            "session B (pid {pid}) was not waiting for a lock {deadline:?} after its UPDATE"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test]
 async fn lock_wait_names_the_blocked_and_the_blocking_session() {
     let db = TestDb::new("wd_test").await;
@@ -325,36 +347,34 @@ async fn lock_wait_names_the_blocked_and_the_blocking_session() {
         .await
         .expect("pid")
         .get(0);
+    let sent = std::time::Instant::now();
     let blocked = tokio::spawn(async move {
         waiter
             .batch_execute("UPDATE accounts SET balance = 80 WHERE id = 1")
             .await
     });
-    // Wait (for as long as it takes) until the server shows B waiting for a lock.
-    loop {
-        let waiting = admin
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'",
-                &[&waiter_pid],
-            )
-            .await
-            .expect("poll")
-            .get::<_, i64>(0);
-        if waiting == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until_waiting(&admin, waiter_pid, sent).await;
+    // Let B wait a known while (on purpose): its wait is at least that long when observed.
+    let known = Duration::from_millis(300);
+    tokio::time::sleep(known).await;
 
     let cfg = pg(&format!("dsn = \"{}\"\nsslmode = \"disable\"", db.dsn()));
     let obs = observe(&cfg).await;
+    let since_sent = sent.elapsed().as_secs_f64();
     let waits = obs.lock_waits.clone().expect("lock waits");
     assert_eq!(waits.len(), 1, "{waits:?}");
     let wait = &waits[0];
     assert_eq!(wait.pid, waiter_pid);
     assert_eq!(wait.lock, "transactionid");
     assert_eq!(wait.query, "UPDATE accounts SET balance = 80 WHERE id = 1");
-    assert!(wait.waited_seconds >= 0.0);
+    // How long B has waited: at least the known while, at most since its UPDATE was sent (a
+    // little slack for the server's clock against ours).
+    assert!(
+        wait.waited_seconds >= known.as_secs_f64() - 0.02
+            && wait.waited_seconds <= since_sent + 0.05,
+        "waited {} s; B was seen waiting, then {known:?} passed; its UPDATE was sent {since_sent:.3} s before the observation ended",
+        wait.waited_seconds
+    );
     assert_eq!(wait.blockers.len(), 1, "{:?}", wait.blockers);
     let blocker = &wait.blockers[0];
     assert_eq!(blocker.pid, holder_pid);
@@ -363,7 +383,13 @@ async fn lock_wait_names_the_blocked_and_the_blocking_session() {
         blocker.query,
         "UPDATE accounts SET balance = 90 WHERE id = 1"
     );
-    assert!(blocker.transaction_seconds.is_some());
+    // The holder's transaction began before B's wait did.
+    assert!(
+        blocker
+            .transaction_seconds
+            .is_some_and(|t| t > wait.waited_seconds),
+        "{blocker:?} {wait:?}"
+    );
 
     // The holder has the oldest transaction; the waiter runs the longest statement.
     let oldest = obs
@@ -654,19 +680,26 @@ async fn collector_reconnects_after_the_server_drops_it() {
         .await
         .expect("terminate");
     // Rounds go on; a later one comes from a new session with every part answering.
-    loop {
-        match rx.recv().await.expect("message") {
-            PgMsg::Observed { obs, .. } => {
-                if let Ok(s) = &obs.session {
-                    if s.pid != first_pid {
-                        assert_eq!(obs.backlog.map(|b| b.len()), Ok(4));
-                        break;
+    let within = Duration::from_secs(30);
+    tokio::time::timeout(within, async {
+        loop {
+            match rx.recv().await.expect("message") {
+                PgMsg::Observed { obs, .. } => {
+                    if let Ok(s) = &obs.session {
+                        if s.pid != first_pid {
+                            assert_eq!(obs.backlog.map(|b| b.len()), Ok(4));
+                            break;
+                        }
                     }
                 }
+                PgMsg::Unavailable { error, .. } => panic!("server is up: {error}"),
             }
-            PgMsg::Unavailable { error, .. } => panic!("server is up: {error}"),
         }
-    }
+    })
+    .await
+    .unwrap_or_else(|_| {
+        panic!("no round from a new session within {within:?} of pg_terminate_backend")
+    });
     task.abort();
 }
 

@@ -375,7 +375,12 @@ fn current_never_goes_missing_during_swaps() {
         })
     };
     // Let the reader start before the swaps.
+    let until = std::time::Instant::now() + Duration::from_secs(30);
     while reads.load(Ordering::SeqCst) == 0 {
+        assert!(
+            std::time::Instant::now() < until && !reader.is_finished(),
+            "the reader thread did not start within 30 s"
+        );
         std::thread::yield_now();
     }
     for i in 0..1000 {

@@ -9,8 +9,7 @@
 //! Every run has `XDG_STATE_HOME` in the test's temporary directory, so locks, the audit file
 //! and the logs are the test's own.
 
-#[path = "common/headless.rs"]
-mod headless;
+use crate::common::headless;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

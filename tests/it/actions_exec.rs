@@ -233,8 +233,13 @@ async fn cancel_and_timeout_are_outcomes() {
     let plan = a.plan(&run_req("slow"), false).await.expect("plan");
     let c = ctx();
     let cancel = c.cancel.clone();
+    // Cancel once the command runs (it has written its line and sleeps for a second).
+    let runs = dir.path().join("runs");
     tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while !runs.exists() && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         cancel.cancel();
     });
     let out = a

@@ -1,129 +1,21 @@
 //! End to end: the real binary in a real pseudo-terminal against the demo fleet. Keys go in,
 //! the screen is read back through a VT100 emulator.
 
-use std::io::{Read, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use portable_pty::{native_pty_system, Child, CommandBuilder, MasterPty, PtySize};
+use crate::common::pty::{Launch, Term};
 
-struct Session {
-    child: Box<dyn Child + Send + Sync>,
-    master: Option<Box<dyn MasterPty + Send>>,
-    writer: Option<Box<dyn Write + Send>>,
-    screen: Arc<Mutex<vt100::Parser>>,
-    raw: Arc<Mutex<Vec<u8>>>,
-    /// Makes the reader thread let go of its end of the pty after its next read.
-    closing: Arc<AtomicBool>,
-    _state: tempfile::TempDir,
-}
-
-impl Session {
-    fn start(args: &[&str], term: &str, cols: u16, rows: u16) -> Session {
-        let pty = native_pty_system()
-            .openpty(PtySize {
-                rows,
-                cols,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .expect("openpty");
-        let state = tempfile::tempdir().expect("tempdir");
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_watchdeck"));
-        cmd.args(args);
-        cmd.env("TERM", term);
-        cmd.env("XDG_STATE_HOME", state.path());
-        cmd.env_remove("NO_COLOR");
-        cmd.env_remove("WATCHDECK_CONFIG");
-        let child = pty.slave.spawn_command(cmd).expect("spawn watchdeck");
-        drop(pty.slave);
-        let mut reader = pty.master.try_clone_reader().expect("reader");
-        let writer = pty.master.take_writer().expect("writer");
-        let screen = Arc::new(Mutex::new(vt100::Parser::new(
-            std::num::NonZeroU16::new(rows).expect("rows"),
-            std::num::NonZeroU16::new(cols).expect("cols"),
-            0,
-        )));
-        let raw = Arc::new(Mutex::new(Vec::new()));
-        let (s2, r2) = (screen.clone(), raw.clone());
-        let closing = Arc::new(AtomicBool::new(false));
-        let c2 = closing.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            loop {
-                if c2.load(Ordering::SeqCst) {
-                    return;
-                }
-                match reader.read(&mut buf) {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => {
-                        s2.lock().expect("parser").process(&buf[..n]);
-                        r2.lock().expect("raw").extend_from_slice(&buf[..n]);
-                    }
-                }
-            }
-        });
-        Session {
-            child,
-            master: Some(pty.master),
-            writer: Some(writer),
-            screen,
-            raw,
-            closing,
-            _state: state,
-        }
-    }
-
-    fn contents(&self) -> String {
-        self.screen.lock().expect("parser").screen().contents()
-    }
-
-    /// Waits until the screen satisfies `pred`; panics with the screen after `limit`.
-    fn wait_for(&self, what: &str, limit: Duration, pred: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let text = self.contents();
-            if pred(&text) {
-                return text;
-            }
-            assert!(
-                start.elapsed() < limit,
-                "timed out waiting for {what}; screen:\n{text}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn send(&mut self, keys: &str) {
-        let w = self.writer.as_mut().expect("writer");
-        w.write_all(keys.as_bytes()).expect("write keys");
-        w.flush().expect("flush");
-    }
-
-    fn wait_exit(&mut self, limit: Duration) -> Option<portable_pty::ExitStatus> {
-        let start = Instant::now();
-        while start.elapsed() < limit {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        None
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.process_id().expect("pid")
-    }
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
-}
-
+/// The deadline of every wait on the screen.
 const START: Duration = Duration::from_secs(20);
+
+/// `watchdeck ARGS` in a `cols`×`rows` terminal of kind `term`.
+fn start(args: &[&str], term: &str, cols: u16, rows: u16) -> Term {
+    Launch::new(args)
+        .term(term)
+        .size(cols, rows)
+        .limit(START)
+        .start()
+}
 
 /// The number after `consumer` on the first line that also contains `marker`.
 fn row_value(screen: &str, consumer: &str, marker: &str) -> Option<f64> {
@@ -146,13 +38,13 @@ fn backlog_value(screen: &str, consumer: &str) -> Option<f64> {
 
 #[test]
 fn cockpit_starts_shows_the_stall_moves_focus_opens_help_and_quits_cleanly() {
-    let mut s = Session::start(
+    let mut s = start(
         &["demo", "--scenario", "backlog-stall"],
         "xterm-256color",
         120,
         40,
     );
-    let screen = s.wait_for("all six targets", START, |t| {
+    let screen = s.wait_for("all six targets", |t| {
         [
             "cn-relay",
             "cn-user-api",
@@ -168,11 +60,11 @@ fn cockpit_starts_shows_the_stall_moves_focus_opens_help_and_quits_cleanly() {
     assert!(screen.contains("[2] Outbox backlog"), "{screen}");
 
     // The stalled consumer climbs.
-    let first = s.wait_for("index-v1 backlog", START, |t| {
+    let first = s.wait_for("index-v1 backlog", |t| {
         backlog_value(t, "index-v1").is_some()
     });
     let v1 = backlog_value(&first, "index-v1").expect("value");
-    let later = s.wait_for("index-v1 climbing", START, |t| {
+    let later = s.wait_for("index-v1 climbing", |t| {
         backlog_value(t, "index-v1").is_some_and(|v| v > v1 + 20.0)
     });
     // The direction, in the longest words the row has room for (never a cut word).
@@ -186,57 +78,54 @@ fn cockpit_starts_shows_the_stall_moves_focus_opens_help_and_quits_cleanly() {
     s.send("1");
     s.send("\x1b[B"); // Down: select the second target
     s.send("\r"); // Enter drills into it
-    s.wait_for("detail view of cn-user-api", START, |t| {
+    s.wait_for("detail view of cn-user-api", |t| {
         t.contains("[1] cn-user-api")
     });
     s.send("\x1b"); // Esc back
-    s.wait_for("main view again", START, |t| t.contains("[1] Targets"));
+    s.wait_for("main view again", |t| t.contains("[1] Targets"));
 
     // Help is generated from the keymap.
     s.send("?");
-    let help = s.wait_for("help", START, |t| t.contains("Keys — ? or Esc closes"));
+    let help = s.wait_for("help", |t| t.contains("Keys — ? or Esc closes"));
     assert!(help.contains("Quit"), "{help}");
     s.send("\x1b");
-    s.wait_for("help closed", START, |t| {
-        !t.contains("Keys — ? or Esc closes")
-    });
+    s.wait_for("help closed", |t| !t.contains("Keys — ? or Esc closes"));
 
     s.send("q");
     let status = s.wait_exit(Duration::from_secs(10)).expect("q quits");
     assert!(status.success(), "{status:?}");
-    std::thread::sleep(Duration::from_millis(100));
-    let raw = s.raw.lock().expect("raw").clone();
+    // Its last bytes (the terminal restored) read to the end, not just written.
+    s.wait_output_end();
+    let raw = s.raw();
     let tail = String::from_utf8_lossy(&raw[raw.len().saturating_sub(200)..]).into_owned();
     assert!(
         tail.contains("\x1b[?1049l"),
         "left the alternate screen: {tail:?}"
     );
     assert!(tail.contains("\x1b[?25h"), "cursor shown again: {tail:?}");
-    assert!(!s.screen.lock().expect("parser").screen().alternate_screen());
+    assert!(!s.alternate_screen());
 }
 
 #[test]
 fn narrow_terminal_tab_and_numbers_switch_the_panel() {
-    let mut s = Session::start(&["demo"], "screen-256color", 80, 24);
-    s.wait_for("start", START, |t| {
+    let mut s = start(&["demo"], "screen-256color", 80, 24);
+    s.wait_for("start", |t| {
         t.contains("[1] Targets") && t.contains("[2] Outbox backlog")
     });
     s.send("4");
-    s.wait_for("latency panel", START, |t| t.contains("[4] Latency"));
+    s.wait_for("latency panel", |t| t.contains("[4] Latency"));
     s.send("\t");
-    s.wait_for("disk panel after Tab", START, |t| t.contains("[5] Disk"));
+    s.wait_for("disk panel after Tab", |t| t.contains("[5] Disk"));
     s.send(":");
-    s.wait_for("palette", START, |t| t.contains("Command"));
+    s.wait_for("palette", |t| t.contains("Command"));
     s.send("hel");
     s.send("\r");
-    s.wait_for("help from the palette", START, |t| {
+    s.wait_for("help from the palette", |t| {
         t.contains("Keys — ? or Esc closes")
     });
     s.send("\x1b");
     // Esc followed at once by a key reads as Alt+key: wait for the help to close first.
-    s.wait_for("help closed", START, |t| {
-        !t.contains("Keys — ? or Esc closes")
-    });
+    s.wait_for("help closed", |t| !t.contains("Keys — ? or Esc closes"));
     s.send("q");
     let status = s.wait_exit(Duration::from_secs(10));
     assert!(
@@ -250,8 +139,8 @@ fn narrow_terminal_tab_and_numbers_switch_the_panel() {
 
 #[test]
 fn sighup_makes_it_exit_without_spinning() {
-    let mut s = Session::start(&["demo"], "tmux-256color", 100, 30);
-    s.wait_for("start", START, |t| t.contains("[1] Targets"));
+    let mut s = start(&["demo"], "tmux-256color", 100, 30);
+    s.wait_for("start", |t| t.contains("[1] Targets"));
     let status = std::process::Command::new("kill")
         .args(["-HUP", &s.pid().to_string()])
         .status()
@@ -265,12 +154,10 @@ fn sighup_makes_it_exit_without_spinning() {
 
 #[test]
 fn a_closed_terminal_is_a_hangup() {
-    let mut s = Session::start(&["demo"], "linux", 100, 30);
-    s.wait_for("start", START, |t| t.contains("[1] Targets"));
+    let mut s = start(&["demo"], "linux", 100, 30);
+    s.wait_for("start", |t| t.contains("[1] Targets"));
     // Close our side of the pty: the program's reads fail (EIO) and the kernel hangs it up.
-    s.writer = None;
-    s.master = None;
-    s.closing.store(true, Ordering::SeqCst);
+    s.close();
     assert!(
         s.wait_exit(Duration::from_secs(5)).is_some(),
         "exits within 5 s once its terminal is gone"
@@ -279,8 +166,8 @@ fn a_closed_terminal_is_a_hangup() {
 
 #[test]
 fn sigterm_restores_the_terminal() {
-    let mut s = Session::start(&["demo"], "xterm-256color", 100, 30);
-    s.wait_for("start", START, |t| t.contains("[1] Targets"));
+    let mut s = start(&["demo"], "xterm-256color", 100, 30);
+    s.wait_for("start", |t| t.contains("[1] Targets"));
     std::process::Command::new("kill")
         .args(["-TERM", &s.pid().to_string()])
         .status()
@@ -289,8 +176,8 @@ fn sigterm_restores_the_terminal() {
         .wait_exit(Duration::from_secs(5))
         .expect("exits on SIGTERM");
     assert_eq!(exit.exit_code(), 143);
-    std::thread::sleep(Duration::from_millis(100));
-    assert!(!s.screen.lock().expect("parser").screen().alternate_screen());
+    s.wait_output_end();
+    assert!(!s.alternate_screen());
 }
 
 /// The value on the backlog row of `consumer` that comes from SQL (marked `db`).
@@ -300,7 +187,7 @@ fn db_backlog_value(screen: &str, consumer: &str) -> Option<f64> {
 
 #[test]
 fn the_db_sourced_backlog_of_the_stalled_consumer_climbs_on_screen() {
-    let mut s = Session::start(
+    let mut s = start(
         &[
             "demo",
             "--scenario",
@@ -312,11 +199,11 @@ fn the_db_sourced_backlog_of_the_stalled_consumer_climbs_on_screen() {
         160,
         50,
     );
-    let first = s.wait_for("index-v1 from SQL", START, |t| {
+    let first = s.wait_for("index-v1 from SQL", |t| {
         db_backlog_value(t, "index-v1").is_some()
     });
     let v1 = db_backlog_value(&first, "index-v1").expect("value");
-    let later = s.wait_for("index-v1 from SQL climbing", START, |t| {
+    let later = s.wait_for("index-v1 from SQL climbing", |t| {
         db_backlog_value(t, "index-v1").is_some_and(|v| v > v1 + 20.0)
     });
     assert!(
@@ -366,20 +253,25 @@ risk = "low"
     )
     .expect("config");
     let config_arg = config.display().to_string();
-    let mut s = Session::start(&["--config", &config_arg], "xterm-256color", 100, 30);
-    s.wait_for("start", START, |t| t.contains("[1] Targets"));
+    let mut s = start(&["--config", &config_arg], "xterm-256color", 100, 30);
+    s.wait_for("start", |t| t.contains("[1] Targets"));
     s.send("a");
-    s.wait_for("actions view", START, |t| t.contains("Run slow"));
+    s.wait_for("actions view", |t| t.contains("Run slow"));
     s.send("\r");
-    s.wait_for("the plan", START, |t| t.contains("[ Run: y ]"));
+    s.wait_for("the plan", |t| t.contains("[ Run: y ]"));
     s.send("y");
-    s.wait_for("running", START, |t| t.contains("▶ run svc"));
+    s.wait_for("running", |t| t.contains("▶ run svc"));
     std::process::Command::new("kill")
         .args(["-HUP", &s.pid().to_string()])
         .status()
         .expect("kill");
-    // Still running after the hangup: the command has not finished yet.
+    // Still running half a second after the hangup (the point: it does not leave at once),
+    // and the command has not finished yet. This sleep lets time pass on purpose.
     std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        s.try_wait().is_none(),
+        "left at the hangup although an action runs"
+    );
     assert!(!marker.exists());
     let exit = s
         .wait_exit(Duration::from_secs(15))
@@ -408,14 +300,14 @@ fn every_incident_is_firing_on_the_first_complete_frame_at_both_sizes() {
     ];
     for (scenario, alert) in cases {
         for (cols, rows) in [(200, 50), (80, 24)] {
-            let mut s = Session::start(
+            let mut s = start(
                 &["demo", "--scenario", scenario],
                 "xterm-256color",
                 cols,
                 rows,
             );
             let calm_frames = std::cell::Cell::new(0u32);
-            let screen = s.wait_for(&format!("{scenario} at {cols}x{rows}"), START, |t| {
+            let screen = s.wait_for(&format!("{scenario} at {cols}x{rows}"), |t| {
                 // A frame is complete once the history is in (the strip says where it came
                 // from) and every target has reported.
                 let complete = t.contains("history: 15m from") && t.contains("(6/6)");

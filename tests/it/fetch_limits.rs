@@ -3,8 +3,7 @@
 //! Each test asserts the operator-facing error text, and that the text is one
 //! printable line without secrets.
 
-#[path = "common/badserver.rs"]
-mod badserver;
+use crate::common::badserver;
 
 use std::io::Write as _;
 use std::time::Duration;

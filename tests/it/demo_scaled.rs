@@ -2,8 +2,7 @@
 //! simulation of its own, scraped by a real Prometheus (Debian's `prometheus`, started by
 //! `common/prom.rs`) with the scrape config the library writes; and `demo serve --instances`.
 
-#[path = "common/prom.rs"]
-mod prom;
+use crate::common::prom;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read as _;

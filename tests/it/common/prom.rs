@@ -3,11 +3,8 @@
 //! data directory (never the packages' own services on 9090/9093), killed when dropped.
 //!
 //! ```ignore
-//! #[path = "common/prom.rs"]
-//! mod prom;
+//! use crate::common::prom;
 //! ```
-
-#![allow(dead_code)] // Each test binary uses a different subset.
 
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -58,7 +55,7 @@ fn have(program: &str) -> bool {
 async fn start(program: &str, config: &str, args: impl Fn(&Path, u16) -> Vec<String>) -> Server {
     assert!(
         have(program),
-        "{program} is not installed: apt-get install prometheus prometheus-alertmanager (.ci/run does)"
+        "{program} is not installed: apt-get install prometheus prometheus-alertmanager (scripts/test does)"
     );
     let mut last_log = String::new();
     for _attempt in 0..3 {

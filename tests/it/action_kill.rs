@@ -34,8 +34,7 @@
 // File names are watchdeck's own, lower case: an exact suffix is the check wanted.
 #![allow(clippy::case_sensitive_file_extension_comparisons)]
 
-#[path = "common/headless.rs"]
-mod headless;
+use crate::common::headless;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
@@ -294,6 +293,10 @@ fn baseline(bench: &Bench, label: &str) -> (Duration, Duration) {
     let startup = start.elapsed();
     let dump_start = Instant::now();
     while proc_stat(dump.pid).is_some_and(|p| p.state != 'Z' && p.ppid == wd.id()) {
+        assert!(
+            dump_start.elapsed() < EXIT_BOUND,
+            "baseline: pg_dump still runs after {EXIT_BOUND:?}"
+        );
         std::thread::sleep(Duration::from_millis(2));
     }
     let dumping = dump_start.elapsed();
@@ -680,7 +683,12 @@ fn signals_at_random_points_leave_only_verified_dumps_under_final_names() {
             Aim::Late => {
                 let verify = wait_for_child(&mut wd, "pg_restore", Duration::from_secs(60))
                     .unwrap_or_else(|| panic!("trial {n}: pg_restore never ran"));
+                let until = Instant::now() + EXIT_BOUND;
                 while proc_stat(verify.pid).is_some_and(|p| p.state != 'Z') {
+                    assert!(
+                        Instant::now() < until,
+                        "trial {n}: pg_restore still runs after {EXIT_BOUND:?}"
+                    );
                     std::thread::sleep(Duration::from_micros(200));
                 }
                 // Then as soon as the attempt is recorded as verified (the rename follows at

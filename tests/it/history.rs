@@ -4,8 +4,7 @@
 //! directory. Then `snapshot` (the same engine as the cockpit) starts on live targets whose
 //! `instance` matches, and its first round must already know the past.
 
-#[path = "common/badserver.rs"]
-mod badserver;
+use crate::common::badserver;
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -68,7 +67,9 @@ async fn prometheus_with_past(openmetrics: &str) -> Prom {
         .arg(&om)
         .arg(&data)
         .output()
-        .expect("promtool is installed with Debian's prometheus package (.ci/run installs it)");
+        .expect(
+            "promtool is installed with Debian's prometheus package (scripts/test installs it)",
+        );
     assert!(
         out.status.success(),
         "promtool failed: {}",

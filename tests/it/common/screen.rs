@@ -2,8 +2,7 @@
 //! (trailing spaces trimmed per line), for screen tests and snapshots.
 //!
 //! ```ignore
-//! #[path = "common/screen.rs"]
-//! mod screen;
+//! use crate::common::screen;
 //! ```
 
 use ratatui::backend::TestBackend;

@@ -2,11 +2,8 @@
 //! user postgres), dropped by a guard even when the test fails, so tests run in parallel.
 //!
 //! ```ignore
-//! #[path = "common/pgdb.rs"]
-//! mod pgdb;
+//! use crate::common::pgdb;
 //! ```
-
-#![allow(dead_code)] // Each test binary uses a different subset.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 

@@ -213,8 +213,7 @@ fn scripted() -> Model {
     m
 }
 
-#[path = "common/screen.rs"]
-mod screen;
+use crate::common::screen;
 use screen::render;
 
 fn key(m: &mut Model, code: KeyCode) {

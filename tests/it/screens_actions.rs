@@ -171,8 +171,7 @@ fn model() -> Model {
     model_of(&fake_config(), false)
 }
 
-#[path = "common/screen.rs"]
-mod screen;
+use crate::common::screen;
 use screen::render;
 
 fn press(m: &mut Model, code: KeyCode) -> Vec<Cmd> {

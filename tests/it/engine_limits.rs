@@ -1,8 +1,7 @@
 //! Broken and hostile targets side by side with a good one, through the whole engine
 //! (collector → store → panels): each fails with its own clear error, the others keep working.
 
-#[path = "common/badserver.rs"]
-mod badserver;
+use crate::common::badserver;
 
 use std::time::Duration;
 

@@ -3,12 +3,9 @@
 //! loopback port with a temporary config and data directory (never the packages' own services
 //! on 9090/9093), plus misbehaving raw servers for auth headers, timeouts and oversized bodies.
 
-#[path = "common/badserver.rs"]
-mod badserver;
-#[path = "common/prom.rs"]
-mod prom;
-#[path = "common/screen.rs"]
-mod screen;
+use crate::common::badserver;
+use crate::common::prom;
+use crate::common::screen;
 
 use std::time::{Duration, Instant};
 

@@ -21,8 +21,7 @@ use watchdeck::config::{PasswordSource, PostgresConfig, Secret};
 /// A password with the characters a passfile must escape; it must never show anywhere.
 const SECRET: &str = r"pw:SECRET\never-shown";
 
-#[path = "common/pgdb.rs"]
-mod pgdb;
+use crate::common::pgdb;
 use pgdb::{client, TestDb, ADMIN};
 
 /// `cn_relay.events` (1000 rows) and `public.users` (50 rows).
@@ -490,7 +489,12 @@ async fn sqlite_backup_under_a_concurrent_writer_is_consistent() {
             }
         })
     };
+    let until = std::time::Instant::now() + Duration::from_secs(30);
     while committed.load(Ordering::SeqCst) < 20_030 {
+        assert!(
+            std::time::Instant::now() < until && !writer.is_finished(),
+            "the writer did not commit 30 rows in 30 s"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
@@ -507,7 +511,12 @@ async fn sqlite_backup_under_a_concurrent_writer_is_consistent() {
     let report = run_sqlite(&spec, &plan, &ctx).await;
     let during = committed.load(Ordering::SeqCst);
     // Keep writing a little after the backup: the service was never blocked.
+    let until = std::time::Instant::now() + Duration::from_secs(30);
     while committed.load(Ordering::SeqCst) < during + 5 {
+        assert!(
+            std::time::Instant::now() < until && !writer.is_finished(),
+            "the writer did not commit 5 more rows in 30 s after the backup"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     stop.store(true, Ordering::SeqCst);

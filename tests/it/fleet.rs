@@ -2,10 +2,8 @@
 //! panels read through PromQL agree with the panels from scraping the same services directly
 //! (one config mixing both, as `snapshot` runs it), within what the two scrape timings allow.
 
-#[path = "common/prom.rs"]
-mod prom;
-#[path = "common/screen.rs"]
-mod screen;
+use crate::common::prom;
+use crate::common::screen;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -705,8 +703,27 @@ async fn the_cockpit_groups_a_fleet_by_job_with_backfilled_sparklines_and_its_pr
          interval = \"2s\"\ntimeout = \"1s\"\nwindow = \"10s\"\nname_label = \"wd_name\"\n"
     );
     let config = Config::parse(&text, None, &|_| None).expect("config");
-    // Let Prometheus gather some history first, for the backfill to show.
-    tokio::time::sleep(Duration::from_secs(8)).await;
+    // Prometheus gathers some history first, for the backfill to show: 8 s of the overlay's
+    // series (nine scrapes at 1 s).
+    prom::eventually(
+        "8 s of the overlay's history in Prometheus",
+        Duration::from_secs(60),
+        || async {
+            let now = format!("{:.3}", watchdeck::source::now_ms() as f64 / 1000.0);
+            let counts = instant_at(
+                &prom.base,
+                "count_over_time(sse_clients{job=\"overlay\"}[1m])",
+                &now,
+            )
+            .await;
+            counts
+                .iter()
+                .filter_map(|s| s["value"][1].as_str()?.parse::<f64>().ok())
+                .any(|n| n >= 9.0)
+                .then_some(())
+        },
+    )
+    .await;
     // The SSE row of the overlay gets its sparkline from the backfill: more points than the
     // fleet has had rounds.
     let sse_bars = |s: &str| {

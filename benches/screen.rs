@@ -5,17 +5,21 @@
 //! measured over 60 s). `WATCHDECK_BENCH_IDLE_SECS=10` shortens that part.
 
 use std::fmt::Write as _;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use portable_pty::{native_pty_system, CommandBuilder, PtySize};
 use ratatui::backend::CrosstermBackend;
 use watchdeck::app::update::{update, Msg};
 use watchdeck::config::Config;
 use watchdeck::demo::{Fleet, Scenario};
 use watchdeck::front::cockpit;
 use watchdeck::source::Collector;
+
+// The pseudo-terminal harness of the end-to-end tests (the bench uses a part of it).
+#[allow(dead_code)]
+#[path = "../tests/it/common/pty.rs"]
+mod pty;
 
 /// A writer that counts what the terminal backend writes.
 #[derive(Clone, Default)]
@@ -114,55 +118,14 @@ fn proc_cpu_ticks(pid: u32) -> Option<u64> {
 }
 
 fn real_binary(config_path: &std::path::Path, idle_secs: u64, admin_token: &str) {
-    let pty = native_pty_system()
-        .openpty(PtySize {
-            rows: 50,
-            cols: 200,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .expect("openpty");
-    let state = tempfile::tempdir().expect("tempdir");
-    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_watchdeck"));
-    cmd.args(["--config", config_path.to_str().expect("utf-8 path")]);
-    cmd.env("TERM", "xterm-256color");
-    cmd.env("XDG_STATE_HOME", state.path());
-    cmd.env(watchdeck::demo::ADMIN_TOKEN_ENV, admin_token);
-    let started = Instant::now();
-    let mut child = pty.slave.spawn_command(cmd).expect("spawn");
-    drop(pty.slave);
-    let mut reader = pty.master.try_clone_reader().expect("reader");
-    let mut writer = pty.master.take_writer().expect("writer");
-    let parser = Arc::new(Mutex::new(vt100::Parser::new(
-        std::num::NonZeroU16::new(50).expect("rows"),
-        std::num::NonZeroU16::new(200).expect("cols"),
-        0,
-    )));
-    let p2 = parser.clone();
-    let first_frame = Arc::new(Mutex::new(None));
-    let complete = Arc::new(Mutex::new(None));
-    let (ff, cf) = (first_frame.clone(), complete.clone());
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 16384];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 {
-                return;
-            }
-            let mut p = p2.lock().expect("parser");
-            p.process(&buf[..n]);
-            let text = p.screen().contents();
-            if text.contains("[1] Targets") {
-                ff.lock().expect("ff").get_or_insert(started.elapsed());
-            }
-            if text.contains("10/10 targets up") {
-                cf.lock().expect("cf").get_or_insert(started.elapsed());
-            }
-        }
-    });
-    while complete.lock().expect("cf").is_none() && started.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let pid = child.process_id().expect("pid");
+    let mut term = pty::Launch::new(&["--config", config_path.to_str().expect("utf-8 path")])
+        .size(200, 50)
+        .env(watchdeck::demo::ADMIN_TOKEN_ENV, admin_token)
+        .mark("first frame", |t| t.contains("[1] Targets"))
+        .mark("complete", |t| t.contains("10/10 targets up"))
+        .start();
+    term.wait_mark("complete", Duration::from_secs(20));
+    let pid = term.pid();
     std::thread::sleep(Duration::from_secs(2));
     let t0 = proc_cpu_ticks(pid).expect("stat");
     let w0 = Instant::now();
@@ -171,8 +134,8 @@ fn real_binary(config_path: &std::path::Path, idle_secs: u64, admin_token: &str)
     let wall = w0.elapsed().as_secs_f64();
     // Clock ticks are 1/100 s on Linux (USER_HZ).
     let cpu = (t1 - t0) as f64 / 100.0;
-    writer.write_all(b"q").expect("quit");
-    let _ = child.wait();
+    term.send("q");
+    let _ = term.wait_exit(Duration::from_secs(10));
     let fmt = |d: Option<Duration>| {
         d.map_or_else(
             || "not seen".to_owned(),
@@ -181,8 +144,8 @@ fn real_binary(config_path: &std::path::Path, idle_secs: u64, admin_token: &str)
     };
     println!(
         "real binary, 10 targets at 1 s: first frame {}, all targets up on screen {}",
-        fmt(*first_frame.lock().expect("ff")),
-        fmt(*complete.lock().expect("cf"))
+        fmt(term.mark("first frame")),
+        fmt(term.mark("complete"))
     );
     println!(
         "idle CPU over {wall:.0} s: {cpu:.2} s = {:.2}% of one core",
@@ -237,54 +200,16 @@ fn main() {
 /// Starts the real binary in a 120x40 pty and returns how long after launch a line of the
 /// screen shows `alert` as FIRING (or says it was not seen within `limit_s`).
 fn first_alert(args: &[&str], alert: &str, limit_s: u64) -> String {
-    let pty = native_pty_system()
-        .openpty(PtySize {
-            rows: 40,
-            cols: 120,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .expect("openpty");
-    let state = tempfile::tempdir().expect("tempdir");
-    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_watchdeck"));
-    cmd.args(args);
-    cmd.env("TERM", "xterm-256color");
-    cmd.env("XDG_STATE_HOME", state.path());
-    let started = Instant::now();
-    let mut child = pty.slave.spawn_command(cmd).expect("spawn");
-    drop(pty.slave);
-    let mut reader = pty.master.try_clone_reader().expect("reader");
-    let mut writer = pty.master.take_writer().expect("writer");
-    let seen = Arc::new(Mutex::new(None));
-    let s2 = seen.clone();
     let alert = alert.to_owned();
-    std::thread::spawn(move || {
-        let mut parser = vt100::Parser::new(
-            std::num::NonZeroU16::new(40).expect("rows"),
-            std::num::NonZeroU16::new(120).expect("cols"),
-            0,
-        );
-        let mut buf = [0u8; 16384];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 {
-                return;
-            }
-            parser.process(&buf[..n]);
-            let text = parser.screen().contents();
-            if text
-                .lines()
+    let mut term = pty::Launch::new(args)
+        .mark("firing", move |t| {
+            t.lines()
                 .any(|l| l.contains("FIRING") && l.contains(alert.as_str()))
-            {
-                s2.lock().expect("seen").get_or_insert(started.elapsed());
-            }
-        }
-    });
-    while seen.lock().expect("seen").is_none() && started.elapsed() < Duration::from_secs(limit_s) {
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let _ = writer.write_all(b"q");
-    let _ = child.wait();
-    let seen = *seen.lock().expect("seen");
+        })
+        .start();
+    let seen = term.wait_mark("firing", Duration::from_secs(limit_s));
+    term.send("q");
+    let _ = term.wait_exit(Duration::from_secs(10));
     seen.map_or_else(
         || format!("not seen within {limit_s} s"),
         |d| format!("{:.0} ms", d.as_secs_f64() * 1e3),

@@ -220,8 +220,8 @@ pub fn is_identifier(s: &str) -> bool {
 }
 
 /// An enum of states whose values are words in JSON, on screen and in reports: `as_str`,
-/// `Display`, `Serialize` as the word, and comparison with the word (`status == "up"`), so the
-/// JSON and the text stay as they were when these were strings.
+/// `Display`, `FromStr`, `Serialize` as the word, and comparison with the word
+/// (`status == "up"`), so the JSON and the text stay as they were when these were strings.
 macro_rules! word_enum {
     ($(#[$meta:meta])* $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident => $word:literal,)+ }) => {
         $(#[$meta])*
@@ -235,6 +235,21 @@ macro_rules! word_enum {
             pub fn as_str(self) -> &'static str {
                 match self {
                     $(Self::$variant => $word,)+
+                }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+
+            /// The value a word names (the words of `as_str`), or which words there are.
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($word => Ok(Self::$variant),)+
+                    _ => Err(format!(
+                        "{s:?} is not one of: {}",
+                        [$($word),+].join(", ")
+                    )),
                 }
             }
         }

@@ -111,12 +111,12 @@ pub(super) async fn run(am: &AlertmanagerConfig, p: &AmPlan, ctx: &Ctx) -> Resul
 
 /// A silence to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct NewSilence {
-    matchers: Vec<Matcher>,
-    starts_at_ms: i64,
-    ends_at_ms: i64,
-    created_by: String,
-    comment: String,
+pub struct NewSilence {
+    pub matchers: Vec<Matcher>,
+    pub starts_at_ms: i64,
+    pub ends_at_ms: i64,
+    pub created_by: String,
+    pub comment: String,
 }
 
 #[derive(Deserialize)]
@@ -138,7 +138,7 @@ fn plan_http(api: &ApiClient, method: &str, path: &str, json_body: bool, expect:
 }
 
 /// What [`create_silence`] will send.
-fn create_silence_plan(c: &AmClient, silence: &NewSilence) -> Result<Vec<Step>, ApiError> {
+pub fn create_silence_plan(c: &AmClient, silence: &NewSilence) -> Result<Vec<Step>, ApiError> {
     let body = silence_body(c, silence)?;
     let mut note = Step::Note {
         text: format!("body: {}", String::from_utf8_lossy(&body)),
@@ -151,7 +151,7 @@ fn create_silence_plan(c: &AmClient, silence: &NewSilence) -> Result<Vec<Step>, 
 }
 
 /// `POST /api/v2/silences`; returns the new silence's id.
-async fn create_silence(c: &AmClient, silence: &NewSilence) -> Result<String, ApiError> {
+pub async fn create_silence(c: &AmClient, silence: &NewSilence) -> Result<String, ApiError> {
     let body = silence_body(c, silence)?;
     let response = c
         .api()
@@ -162,13 +162,13 @@ async fn create_silence(c: &AmClient, silence: &NewSilence) -> Result<String, Ap
 }
 
 /// What [`expire_silence`] will send.
-fn expire_silence_plan(c: &AmClient, id: &str) -> Result<Vec<Step>, ApiError> {
+pub fn expire_silence_plan(c: &AmClient, id: &str) -> Result<Vec<Step>, ApiError> {
     let path = silence_path(c, id)?;
     Ok(vec![plan_http(c.api(), "DELETE", &path, false, 200)])
 }
 
 /// `DELETE /api/v2/silence/{id}`: the silence ends now (it stays listed as expired).
-async fn expire_silence(c: &AmClient, id: &str) -> Result<(), ApiError> {
+pub async fn expire_silence(c: &AmClient, id: &str) -> Result<(), ApiError> {
     let path = silence_path(c, id)?;
     let response = c.api().send(Method::DELETE, &path, &[], None).await?;
     if (200..300).contains(&response.status) {

@@ -6,7 +6,7 @@
 //! cancel, deadline) and returns an [`Outcome`]. Nothing here imports the terminal: the
 //! cockpit, `watchdeck action` and the tests drive the same code.
 
-mod am;
+pub mod am;
 pub mod audit;
 pub mod backup;
 pub mod child;

@@ -8,6 +8,8 @@
 use watchdeck::derive::alerts::{
     Alert, AlertState, Condition, Missing, Rule, Severity, Transition,
 };
+use watchdeck::derive::panels::TargetStatus;
+use watchdeck::derive::rules::AlertPhase;
 use watchdeck::derive::{increase, Point};
 
 const S: i64 = 1_000;
@@ -497,7 +499,7 @@ fn user_rules_fire_on_staleness_and_failing_health_checks() {
             .map(|r| r.state)
     };
     let mut p = TargetPanels::empty("svc");
-    p.status = "up";
+    p.status = TargetStatus::Up;
     p.health = vec![HealthRow {
         url: "http://127.0.0.1:9/healthz".into(),
         healthy: true,
@@ -516,13 +518,17 @@ fn user_rules_fire_on_staleness_and_failing_health_checks() {
     for t in 26..=45 {
         p.age_ms = Some((t - 26 + 31) * 1000);
         book.evaluate(0, &p, t * 1000);
-        let want = if t < 36 { "pending" } else { "firing" };
+        let want = if t < 36 {
+            AlertPhase::Pending
+        } else {
+            AlertPhase::Firing
+        };
         assert_eq!(state(&book, "SvcStale"), Some(want), "at t={t}s");
     }
     // A failing health check fires at once (no `for`).
     p.health[0].healthy = false;
     book.evaluate(0, &p, 46_000);
-    assert_eq!(state(&book, "SvcHealthFailing"), Some("firing"));
+    assert_eq!(state(&book, "SvcHealthFailing"), Some(AlertPhase::Firing));
     let row = book
         .rows(&names)
         .into_iter()

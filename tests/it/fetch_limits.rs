@@ -9,7 +9,7 @@ use std::io::Write as _;
 use std::time::Duration;
 
 use badserver::{Behaviour, Reply};
-use watchdeck::source::http::{FetchError, Fetched, Fetcher, HttpLimits, Purpose};
+use watchdeck::client::http::{FetchError, Fetched, Fetcher, HttpLimits, Purpose};
 
 const SECRET: &str = "Bearer s3cr3t";
 

@@ -709,7 +709,7 @@ async fn the_cockpit_groups_a_fleet_by_job_with_backfilled_sparklines_and_its_pr
         "8 s of the overlay's history in Prometheus",
         Duration::from_secs(60),
         || async {
-            let now = format!("{:.3}", watchdeck::source::now_ms() as f64 / 1000.0);
+            let now = format!("{:.3}", watchdeck::obs::now_ms() as f64 / 1000.0);
             let counts = instant_at(
                 &prom.base,
                 "count_over_time(sse_clients{job=\"overlay\"}[1m])",
@@ -768,7 +768,7 @@ async fn the_cockpit_groups_a_fleet_by_job_with_backfilled_sparklines_and_its_pr
 
 /// A fleet round as the poller sends it: every instance up, one SSE row each.
 fn round(n: u32, at_ms: i64, instances: &[(&str, &str)]) -> watchdeck::obs::Observation {
-    use watchdeck::source::fleet::{FleetRound, GaugeValue, InstanceValues, PanelKind};
+    use watchdeck::obs::fleet::{FleetRound, GaugeValue, InstanceValues, PanelKind};
     watchdeck::obs::Observation::Fleet(Box::new(FleetRound {
         fleet: 0,
         round: n,

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use badserver::{Behaviour, Reply};
 use watchdeck::config::Config;
+use watchdeck::derive::rules::AlertPhase;
 use watchdeck::front::snapshot::{self, OutputFormat, Snapshot};
 
 const STEP_S: i64 = 5;
@@ -196,7 +197,7 @@ async fn the_first_round_knows_the_past_from_a_real_prometheus() {
         .collect();
     assert_eq!(high.len(), 1, "{:#?}", snap.alerts);
     let r = high[0];
-    assert_eq!((r.target.as_str(), r.state), ("cn-a", "firing"));
+    assert_eq!((r.target.as_str(), r.state), ("cn-a", AlertPhase::Firing));
     assert!(r.from_history);
     let expected_ms = (onset + 300) * 1000;
     assert!(
@@ -250,7 +251,8 @@ async fn the_first_round_knows_the_past_from_a_real_prometheus() {
 async fn cockpit_sparkline_holds_the_past(cfg: &Config, live: f64) {
     use watchdeck::app::model::SparkKey;
     use watchdeck::app::update::{update, Msg};
-    use watchdeck::source::{Collector, Observation};
+    use watchdeck::obs::Observation;
+    use watchdeck::source::Collector;
 
     let mut m =
         watchdeck::front::cockpit::model(cfg, &watchdeck::front::cockpit::Options::default())
@@ -295,7 +297,7 @@ async fn cockpit_sparkline_holds_the_past(cfg: &Config, live: f64) {
         .iter()
         .find(|r| r.name == "OutboxBacklogHigh")
         .expect("firing");
-    assert_eq!((high.state, high.from_history), ("firing", true));
+    assert_eq!((high.state, high.from_history), (AlertPhase::Firing, true));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -327,7 +329,8 @@ async fn a_store_that_is_down_or_slow_leaves_the_cockpit_running_and_says_so() {
 /// target answers again: the store then holds points inside the gap that no scrape made.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gap_in_scraping_is_filled_from_the_store() {
-    use watchdeck::source::{Collector, Observation};
+    use watchdeck::obs::Observation;
+    use watchdeck::source::Collector;
     use watchdeck::store::Store;
 
     let ok = Reply::new(200)

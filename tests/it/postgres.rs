@@ -8,10 +8,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
+use watchdeck::client::postgres::connect;
 use watchdeck::config::{Config, PasswordSource, PostgresConfig};
-use watchdeck::source::postgres::{
-    collect_once, connect, spawn_rounds, BacklogRow, PgError, PgMsg, PgObservation,
-};
+use watchdeck::obs::postgres::{BacklogRow, PgError, PgMsg, PgObservation};
+use watchdeck::source::postgres::{collect_once, spawn_rounds};
 
 const SECRET: &str = "pw-SECRET-never-shown";
 

@@ -11,14 +11,17 @@ use std::time::{Duration, Instant};
 
 use badserver::{Behaviour, Reply};
 use prom::{eventually, free_port, start_alertmanager, start_prometheus};
+use watchdeck::actions::am::{
+    create_silence, create_silence_plan, expire_silence, expire_silence_plan, NewSilence,
+};
+use watchdeck::client::alertmanager::{format_time, AlertFilter, AmClient};
+use watchdeck::client::api::{ApiError, ApiSpec, Auth};
+use watchdeck::client::http::{FetchError, HttpLimits};
+use watchdeck::client::promql::{Discovery, PromClient, QueryData, Range};
 use watchdeck::config::Secret;
 use watchdeck::demo::{Fleet, Scenario};
-use watchdeck::source::alertmanager::{
-    format_time, now_ms, AlertFilter, AlertState, AmClient, Matcher, NewSilence, SilenceState,
-};
-use watchdeck::source::api::{ApiError, ApiSpec, Auth};
-use watchdeck::source::http::{FetchError, HttpLimits};
-use watchdeck::source::promql::{Discovery, PromClient, QueryData, Range};
+use watchdeck::obs::alertmanager::{AlertState, Matcher, SilenceState};
+use watchdeck::obs::now_ms;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_serves_the_demo_fleet_through_the_promql_client() {
@@ -204,7 +207,7 @@ async fn alertmanager_alerts_and_silences_round_trip() {
         created_by: "watchdeck-test".into(),
         comment: "disk cleanup in progress".into(),
     };
-    let plan = client.create_silence_plan(&silence).expect("plan");
+    let plan = create_silence_plan(&client, &silence).expect("plan");
     assert_eq!(
         plan[0].describe(),
         format!(
@@ -212,8 +215,7 @@ async fn alertmanager_alerts_and_silences_round_trip() {
             am.base
         )
     );
-    let id = client
-        .create_silence(&silence)
+    let id = create_silence(&client, &silence)
         .await
         .expect("create silence");
     let listed = client.silences().await.expect("silences");
@@ -236,19 +238,18 @@ async fn alertmanager_alerts_and_silences_round_trip() {
     .await;
 
     // Expire it.
-    let plan = client.expire_silence_plan(&id).expect("plan");
+    let plan = expire_silence_plan(&client, &id).expect("plan");
     assert_eq!(
         plan[0].describe(),
         format!("DELETE {}/api/v2/silence/{id}  (expect 200)", am.base)
     );
-    client.expire_silence(&id).await.expect("expire");
+    expire_silence(&client, &id).await.expect("expire");
     let listed = client.silences().await.expect("silences");
     let s = listed.iter().find(|s| s.id == id).expect("still listed");
     assert_eq!(s.state, SilenceState::Expired);
 
     // Expiring an unknown silence is the server's error, in words.
-    let err = client
-        .expire_silence("00000000-0000-0000-0000-000000000000")
+    let err = expire_silence(&client, "00000000-0000-0000-0000-000000000000")
         .await
         .expect_err("unknown id");
     assert!(err.to_string().contains("Alertmanager at"), "{err}");
@@ -257,7 +258,7 @@ async fn alertmanager_alerts_and_silences_round_trip() {
         matchers: Vec::new(),
         ..silence
     };
-    assert!(client.create_silence(&bad).await.is_err());
+    assert!(create_silence(&client, &bad).await.is_err());
     drop(am);
 }
 
@@ -430,16 +431,18 @@ async fn the_cockpit_shows_the_alertmanagers_alerts_and_silences() {
         "startsAt": format_time(now_ms() - 120_000),
     }]);
     prom::post_alerts(&am.base, &alert).await;
-    let id = client
-        .create_silence(&NewSilence {
+    let id = create_silence(
+        &client,
+        &NewSilence {
             matchers: vec![Matcher::equal("alertname", "OutboxStalled")],
             starts_at_ms: now_ms(),
             ends_at_ms: now_ms() + 3_600_000,
             created_by: "alice".into(),
             comment: "reindex running".into(),
-        })
-        .await
-        .expect("silence");
+        },
+    )
+    .await
+    .expect("silence");
     let alerts = eventually("the alert, suppressed", Duration::from_secs(10), || async {
         let a = client.alerts(&AlertFilter::default()).await.ok()?;
         (a.len() == 1 && a[0].state == AlertState::Suppressed).then_some(a)

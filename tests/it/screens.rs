@@ -9,8 +9,8 @@ use watchdeck::app::update::{update, Msg};
 use watchdeck::config::Config;
 use watchdeck::expo::{Format, ScrapeReport};
 use watchdeck::front::cockpit::{self, Options};
+use watchdeck::obs::{HealthOutcome, Observation, ScrapeDigest};
 use watchdeck::source::health::parse_health;
-use watchdeck::source::{HealthOutcome, Observation, ScrapeDigest};
 
 /// 2026-11-25 14:00:00 UTC.
 const T0: i64 = 1_764_079_200_000;
@@ -215,6 +215,7 @@ fn scripted() -> Model {
 
 use crate::common::screen;
 use screen::render;
+use watchdeck::derive::rules::AlertPhase;
 
 fn key(m: &mut Model, code: KeyCode) {
     update(m, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
@@ -383,7 +384,7 @@ fn a_click_focuses_the_panel_under_it_and_the_wheel_scrolls() {
     use ratatui::crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
     use watchdeck::app::model::PanelId;
     let mut m = scripted();
-    let disk = watchdeck::ui::layout::panel_areas(&m)
+    let disk = watchdeck::view::layout::panel_areas(&m.screen())
         .into_iter()
         .find(|(p, _)| *p == PanelId::Disk)
         .map(|(_, r)| r)
@@ -459,7 +460,7 @@ fn quit_asks_first_while_an_action_runs() {
     );
     let outcome = watchdeck::actions::Outcome {
         id: "x".into(),
-        result: "cancelled".into(),
+        result: watchdeck::actions::ActionResult::Cancelled,
         summary: "cancelled".into(),
         exit_code: None,
         duration_ms: 1,
@@ -487,7 +488,7 @@ fn quit_asks_first_while_an_action_runs() {
 #[test]
 fn the_database_panel_shows_lock_waits_grants_and_an_unreachable_server_in_words() {
     use std::time::Duration;
-    use watchdeck::source::postgres::{PgError, PgMsg};
+    use watchdeck::obs::postgres::{PgError, PgMsg};
     let config = Config::parse(
         "[[target]]\nname = \"cn-db\"\n[target.postgres]\ndsn = \"postgres://cn@127.0.0.1:5432/cn\"\n",
         None,
@@ -554,7 +555,7 @@ fn the_database_panel_shows_lock_waits_grants_and_an_unreachable_server_in_words
 
 /// A round with 96/100 connections, a long query, a lock wait, a missing grant and a failed part.
 fn scripted_pg_observation() -> watchdeck::obs::postgres::PgObservation {
-    use watchdeck::source::postgres::{
+    use watchdeck::obs::postgres::{
         Activity, BacklogRow, Blocker, Connections, DatabaseSize, LockWait, PgError, PgObservation,
         Replication,
     };
@@ -627,14 +628,14 @@ fn a_preset_alert_fires_after_its_for_duration_and_shows_its_runbook_hint() {
     };
     assert_eq!(
         state(&m, "WebhookAckSlow"),
-        Some("pending"),
+        Some(AlertPhase::Pending),
         "p95 0.48 > 0.2, for 1m not yet held"
     );
     // The overlay keeps answering slowly: rounds every second until the minute has passed.
     let mut fired_at = None;
     for round in 4..=70u32 {
         let at = slow_overlay_round(&mut m, round);
-        if fired_at.is_none() && state(&m, "WebhookAckSlow") == Some("firing") {
+        if fired_at.is_none() && state(&m, "WebhookAckSlow") == Some(AlertPhase::Firing) {
             fired_at = Some(at);
         }
     }
@@ -775,7 +776,7 @@ fn at_launch_the_focus_follows_the_worst_alert_until_a_key_is_pressed() {
     let worst = m.worst_alert().expect("an alert");
     assert_eq!(
         (worst.name.as_str(), worst.state),
-        ("SseRingMiss", "firing")
+        ("SseRingMiss", AlertPhase::Firing)
     );
     assert_eq!(m.focus, watchdeck::app::model::PanelId::Signals);
     // A key, and the cockpit no longer moves the focus by itself.
@@ -787,7 +788,7 @@ fn at_launch_the_focus_follows_the_worst_alert_until_a_key_is_pressed() {
 
 #[test]
 fn the_alertmanagers_firing_alerts_for_these_targets_count_in_the_header() {
-    use watchdeck::source::alertmanager::{Alert, AlertState};
+    use watchdeck::obs::alertmanager::{Alert, AlertState};
     let mut m = scripted();
     let alert = |labels: &[(&str, &str)], state| Alert {
         fingerprint: "f".into(),

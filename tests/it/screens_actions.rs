@@ -20,7 +20,7 @@ use watchdeck::app::update::{update, Cmd, Msg};
 use watchdeck::config::Config;
 use watchdeck::expo::{Format, ScrapeReport};
 use watchdeck::front::cockpit::{self, Options};
-use watchdeck::source::{Observation, ScrapeDigest};
+use watchdeck::obs::{Observation, ScrapeDigest};
 
 /// 2026-11-25 14:00:00 UTC.
 const T0: i64 = 1_764_079_200_000;
@@ -260,7 +260,7 @@ fn plan_selected(m: &mut Model, expect: &Request) {
 fn executes(cmds: &[Cmd]) -> Vec<(&Prepared, &Confirmation)> {
     cmds.iter()
         .filter_map(|c| match c {
-            Cmd::Execute(p, c) => Some((&**p, c)),
+            Cmd::Execute(p, c, _) => Some((&**p, c)),
             _ => None,
         })
         .collect()
@@ -269,7 +269,7 @@ fn executes(cmds: &[Cmd]) -> Vec<(&Prepared, &Confirmation)> {
 fn outcome(result: &str, summary: &str) -> Outcome {
     Outcome {
         id: "01JDX4Q2W3E4R5T6Y7U8I9O0PA".into(),
-        result: result.into(),
+        result: result.parse().expect("an action result word"),
         summary: summary.into(),
         exit_code: Some(0),
         duration_ms: 2400,

@@ -9,8 +9,7 @@
 //! line. Where Prometheus keeps a scrape, watchdeck may report only duplicates (Prometheus
 //! keeps their first sample and drops the rest).
 
-#[path = "common/prom.rs"]
-mod prom;
+use crate::common::prom;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;

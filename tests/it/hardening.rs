@@ -8,8 +8,7 @@
 //! temporary directory, a real pseudo-terminal, real `kill -9`, and the real PostgreSQL on
 //! 127.0.0.1:5432 (trust, user postgres; a database per test). Every wait has a deadline.
 
-#[path = "common/headless.rs"]
-mod headless;
+use crate::common::headless;
 
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;

@@ -121,9 +121,9 @@ fn invalid(e: impl std::fmt::Display) -> ActionError {
 fn configured<'a, T>(
     t: &TargetConfig,
     req: &Request,
-    section: &'a Option<T>,
+    section: Option<&'a T>,
 ) -> Result<&'a T, ActionError> {
-    section.as_ref().ok_or_else(|| not_configured(t, req))
+    section.ok_or_else(|| not_configured(t, req))
 }
 
 fn not_configured(t: &TargetConfig, req: &Request) -> ActionError {
@@ -174,11 +174,11 @@ pub(super) async fn plan(
     match req {
         Request::Run { name, .. } => plan_run(t, req, name),
         Request::Backup { .. } => {
-            let b = configured(t, req, &t.actions.backup)?;
+            let b = configured(t, req, t.actions.backup.as_ref())?;
             plan_backup(t, req, b)
         }
         Request::Rollback { .. } => {
-            let r = configured(t, req, &t.actions.rollback)?;
+            let r = configured(t, req, t.actions.rollback.as_ref())?;
             match &r.kind {
                 RollbackKind::Symlink {
                     root,
@@ -279,7 +279,7 @@ pub(super) fn plan_alertmanager(
 }
 
 fn topic_driver(t: &TargetConfig, req: &Request) -> Result<(TopicDriver, Duration), ActionError> {
-    let tp = configured(t, req, &t.actions.topics)?;
+    let tp = configured(t, req, t.actions.topics.as_ref())?;
     let driver = match &tp.driver {
         TopicDriverConfig::Http {
             method,

@@ -280,3 +280,19 @@ macro_rules! word_enum {
     };
 }
 pub(crate) use word_enum;
+
+/// A unit visitor `$visitor`, and `Deserialize` for `$ty` through it by `deserialize_any`: for
+/// the values read by hand, whatever their JSON or TOML kind, where a derive would refuse them
+/// or lose something. The visitor's `impl` stays beside the type it reads.
+macro_rules! deserialize_any_with {
+    ($ty:ty, $visitor:ident) => {
+        struct $visitor;
+
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                d.deserialize_any($visitor)
+            }
+        }
+    };
+}
+pub(crate) use deserialize_any_with;

@@ -117,6 +117,15 @@ fn invalid(e: impl std::fmt::Display) -> ActionError {
     ActionError::Invalid(e.to_string())
 }
 
+/// The target's section that `req` needs, or the error that it has none.
+fn configured<'a, T>(
+    t: &TargetConfig,
+    req: &Request,
+    section: Option<&'a T>,
+) -> Result<&'a T, ActionError> {
+    section.ok_or_else(|| not_configured(t, req))
+}
+
 fn not_configured(t: &TargetConfig, req: &Request) -> ActionError {
     ActionError::NotConfigured {
         target: t.name.clone(),
@@ -165,19 +174,11 @@ pub(super) async fn plan(
     match req {
         Request::Run { name, .. } => plan_run(t, req, name),
         Request::Backup { .. } => {
-            let b = t
-                .actions
-                .backup
-                .as_ref()
-                .ok_or_else(|| not_configured(t, req))?;
+            let b = configured(t, req, t.actions.backup.as_ref())?;
             plan_backup(t, req, b)
         }
         Request::Rollback { .. } => {
-            let r = t
-                .actions
-                .rollback
-                .as_ref()
-                .ok_or_else(|| not_configured(t, req))?;
+            let r = configured(t, req, t.actions.rollback.as_ref())?;
             match &r.kind {
                 RollbackKind::Symlink {
                     root,
@@ -278,11 +279,7 @@ pub(super) fn plan_alertmanager(
 }
 
 fn topic_driver(t: &TargetConfig, req: &Request) -> Result<(TopicDriver, Duration), ActionError> {
-    let tp = t
-        .actions
-        .topics
-        .as_ref()
-        .ok_or_else(|| not_configured(t, req))?;
+    let tp = configured(t, req, t.actions.topics.as_ref())?;
     let driver = match &tp.driver {
         TopicDriverConfig::Http {
             method,

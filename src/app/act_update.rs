@@ -7,7 +7,7 @@
 use crate::actions::{ActionKind, Confirmation, Outcome, Prepared, Progress, Request, Risk};
 
 use super::acting::{request_of, topics_from_store, Finished, PlanPopup, Running, TopicPick};
-use super::model::{Model, Popup, View};
+use super::model::{AmView, Model, Popup, View};
 use super::update::{toast, Cmd};
 
 /// The target the operator means: the drilled-into one, the one whose Actions view is open,
@@ -362,12 +362,18 @@ pub(super) fn type_key(m: &mut Model, c: Option<char>, backspace: bool) -> bool 
     true
 }
 
+/// The Alertmanager view's selected row and what the view lists; `None` in another view or
+/// before the Alertmanager has answered.
+fn am_selection(m: &Model) -> Option<(usize, &AmView)> {
+    let View::Alertmanager { scroll } = m.view else {
+        return None;
+    };
+    Some((scroll, m.am.as_ref()?))
+}
+
 /// `s` on an Alertmanager alert: plan a silence of exactly its labels (1 h).
 pub(super) fn am_silence(m: &mut Model) -> Vec<Cmd> {
-    let View::Alertmanager { scroll } = m.view else {
-        return Vec::new();
-    };
-    let Some(am) = &m.am else {
+    let Some((scroll, am)) = am_selection(m) else {
         return Vec::new();
     };
     let (alerts, _) = am.rows();
@@ -395,10 +401,7 @@ pub(super) fn am_silence(m: &mut Model) -> Vec<Cmd> {
 
 /// `x` on an Alertmanager silence: plan its expiry.
 pub(super) fn am_expire(m: &mut Model) -> Vec<Cmd> {
-    let View::Alertmanager { scroll } = m.view else {
-        return Vec::new();
-    };
-    let Some(am) = &m.am else {
+    let Some((scroll, am)) = am_selection(m) else {
         return Vec::new();
     };
     let (alerts, silences) = am.rows();

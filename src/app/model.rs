@@ -289,15 +289,31 @@ impl Model {
         if self.frozen || self.shown.targets.len() != self.store.targets.len() {
             return self.rederive();
         }
-        let Some(p) = self
-            .presets
-            .get(target)
-            .filter(|_| target < self.store.targets.len())
-        else {
+        let Some(panels) = self.panels_now(target) else {
             return;
         };
-        self.shown.targets[target] =
-            store_panels(&self.store, target, p.as_ref(), self.window_ms, self.now_ms);
+        self.shown.targets[target] = panels;
+        self.settle_shown();
+    }
+
+    /// One target's panels derived afresh from the store; `None` for an index with no target.
+    fn panels_now(&self, target: usize) -> Option<TargetPanels> {
+        let p = self
+            .presets
+            .get(target)
+            .filter(|_| target < self.store.targets.len())?;
+        Some(store_panels(
+            &self.store,
+            target,
+            p.as_ref(),
+            self.window_ms,
+            self.now_ms,
+        ))
+    }
+
+    /// After targets' panels changed: flag where the database and the metric disagree, order
+    /// the overview again and stamp the time.
+    fn settle_shown(&mut self) {
         crate::derive::db::flag_disagreements(&mut self.shown.targets);
         self.shown.order = self.order_of_shown();
         self.shown.at_ms = self.now_ms;
@@ -376,15 +392,11 @@ impl Model {
             return self.rederive();
         }
         for &i in targets {
-            let Some(p) = self.presets.get(i) else {
-                continue;
-            };
-            self.shown.targets[i] =
-                store_panels(&self.store, i, p.as_ref(), self.window_ms, self.now_ms);
+            if let Some(panels) = self.panels_now(i) {
+                self.shown.targets[i] = panels;
+            }
         }
-        crate::derive::db::flag_disagreements(&mut self.shown.targets);
-        self.shown.order = self.order_of_shown();
-        self.shown.at_ms = self.now_ms;
+        self.settle_shown();
     }
 
     /// Recomputes the local disk rows (unless frozen).
@@ -412,8 +424,7 @@ impl Model {
             local_disks: local_disks(&self.store.disks, window, now),
             order: Vec::new(),
         };
-        crate::derive::db::flag_disagreements(&mut self.shown.targets);
-        self.shown.order = self.order_of_shown();
+        self.settle_shown();
     }
 
     /// Evaluates the alert rules of one target on its current values.
@@ -421,14 +432,10 @@ impl Model {
         let fresh;
         let panels = if self.frozen {
             // The display is frozen, the alerts are not: derive the current values anyway.
-            let Some(p) = self
-                .presets
-                .get(target)
-                .filter(|_| target < self.store.targets.len())
-            else {
+            let Some(panels) = self.panels_now(target) else {
                 return;
             };
-            fresh = store_panels(&self.store, target, p.as_ref(), self.window_ms, self.now_ms);
+            fresh = panels;
             &fresh
         } else {
             let Some(t) = self.shown.targets.get(target) else {
@@ -546,11 +553,15 @@ impl Model {
         })
     }
 
+    /// Every alert of the shown targets, worst first.
+    fn alert_rows(&self) -> Vec<crate::derive::rules::AlertRow> {
+        let names: Vec<String> = self.shown.targets.iter().map(|t| t.name.clone()).collect();
+        self.alerts.rows(&names)
+    }
+
     /// Pending alerts that are not silenced.
     pub fn pending_count(&self) -> usize {
-        let names: Vec<String> = self.shown.targets.iter().map(|t| t.name.clone()).collect();
-        self.alerts
-            .rows(&names)
+        self.alert_rows()
             .iter()
             .filter(|r| {
                 r.state == crate::derive::rules::AlertPhase::Pending
@@ -561,9 +572,7 @@ impl Model {
 
     /// The single worst alert: firing before pending, critical first, oldest first.
     pub fn worst_alert(&self) -> Option<crate::derive::rules::AlertRow> {
-        let names: Vec<String> = self.shown.targets.iter().map(|t| t.name.clone()).collect();
-        self.alerts
-            .rows(&names)
+        self.alert_rows()
             .into_iter()
             .find(|r| self.marks.silenced_until(r, self.now_ms).is_none())
     }
@@ -590,11 +599,9 @@ impl Model {
     /// Firing alerts that are not silenced, how many of those are acknowledged, and how many
     /// firing alerts are silenced.
     pub fn firing_counts(&self) -> (usize, usize, usize) {
-        let names: Vec<String> = self.shown.targets.iter().map(|t| t.name.clone()).collect();
         let (mut firing, mut acked, mut silenced) = (0, 0, 0);
         for r in self
-            .alerts
-            .rows(&names)
+            .alert_rows()
             .iter()
             .filter(|r| r.state == crate::derive::rules::AlertPhase::Firing)
         {
@@ -610,9 +617,7 @@ impl Model {
 
     /// Firing critical alerts that are not silenced (the bell rings when this grows).
     pub fn ringing(&self) -> usize {
-        let names: Vec<String> = self.shown.targets.iter().map(|t| t.name.clone()).collect();
-        self.alerts
-            .rows(&names)
+        self.alert_rows()
             .iter()
             .filter(|r| {
                 r.state == crate::derive::rules::AlertPhase::Firing

@@ -392,6 +392,17 @@ pub(super) fn toast(m: &mut Model, text: impl Into<String>, error: bool) {
     });
 }
 
+/// Offers a key to a text field as `type_key(character, backspace)`: Backspace deletes, a
+/// character without Ctrl is typed. Whether the field took it.
+fn typed(k: &KeyEvent, type_key: impl FnOnce(Option<char>, bool) -> bool) -> bool {
+    let control = k.modifiers.contains(KeyModifiers::CONTROL);
+    match k.code {
+        KeyCode::Backspace => type_key(None, true),
+        KeyCode::Char(c) if !control => type_key(Some(c), false),
+        _ => false,
+    }
+}
+
 fn key(m: &mut Model, k: KeyEvent) -> Vec<Cmd> {
     // Text entry first: the browse filter and the palette input take printable keys.
     if let View::Browse(b) = &mut m.view {
@@ -419,36 +430,19 @@ fn key(m: &mut Model, k: KeyEvent) -> Vec<Cmd> {
     if m.hung_up {
         return Vec::new();
     }
-    if matches!(m.popup, Some(Popup::TopicPick(_) | Popup::Plan(_))) {
-        let control = k.modifiers.contains(KeyModifiers::CONTROL);
-        let taken = match k.code {
-            KeyCode::Backspace => act::type_key(m, None, true),
-            KeyCode::Char(c) if !control => act::type_key(m, Some(c), false),
-            _ => false,
-        };
-        if taken {
-            return Vec::new();
-        }
+    if matches!(m.popup, Some(Popup::TopicPick(_) | Popup::Plan(_)))
+        && typed(&k, |c, back| act::type_key(m, c, back))
+    {
+        return Vec::new();
     }
-    if m.popup.is_none() && matches!(m.view, View::Checklist) {
-        let control = k.modifiers.contains(KeyModifiers::CONTROL);
-        let taken = match k.code {
-            KeyCode::Backspace => walk::type_key(m, None, true),
-            KeyCode::Char(c) if !control => walk::type_key(m, Some(c), false),
-            _ => false,
-        };
-        if taken {
-            return Vec::new();
-        }
+    if m.popup.is_none()
+        && matches!(m.view, View::Checklist)
+        && typed(&k, |c, back| walk::type_key(m, c, back))
+    {
+        return Vec::new();
     }
     if let Some(Popup::Alert(p)) = &mut m.popup {
-        let control = k.modifiers.contains(KeyModifiers::CONTROL);
-        let taken = match k.code {
-            KeyCode::Backspace => alert_ops::type_key(p, None, true),
-            KeyCode::Char(c) if !control => alert_ops::type_key(p, Some(c), false),
-            _ => false,
-        };
-        if taken {
+        if typed(&k, |c, back| alert_ops::type_key(p, c, back)) {
             return Vec::new();
         }
     }

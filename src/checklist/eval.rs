@@ -172,6 +172,14 @@ pub enum Probe {
     Unknown(String),
 }
 
+/// The probe `probe` makes of the URL a checklist item names, or Unknown when it is not a URL.
+fn named_url(u: &str, probe: impl FnOnce(reqwest::Url) -> Probe) -> Probe {
+    reqwest::Url::parse(u).map_or_else(
+        |e| Probe::Unknown(format!("{u:?} is not a URL: {e}")),
+        probe,
+    )
+}
+
 /// Decides what `item` needs probed, from the config alone.
 pub fn probe_for(item: &PlannedItem, config: &Config) -> Probe {
     let Some(check) = &item.item.check else {
@@ -193,10 +201,7 @@ pub fn probe_for(item: &PlannedItem, config: &Config) -> Probe {
         Check::TlsDays { url, .. } => {
             let ca_file = target.and_then(|t| t.ca_file.clone());
             if let Some(u) = url {
-                return reqwest::Url::parse(u).map_or_else(
-                    |e| Probe::Unknown(format!("{u:?} is not a URL: {e}")),
-                    |url| Probe::Tls { url, ca_file },
-                );
+                return named_url(u, |url| Probe::Tls { url, ca_file });
             }
             let Some(t) = target else { return no_target() };
             match t
@@ -218,10 +223,7 @@ pub fn probe_for(item: &PlannedItem, config: &Config) -> Probe {
         Check::ClockSkew { url, .. } => {
             let ca_file = target.and_then(|t| t.ca_file.clone());
             if let Some(u) = url {
-                return reqwest::Url::parse(u).map_or_else(
-                    |e| Probe::Unknown(format!("{u:?} is not a URL: {e}")),
-                    |url| Probe::Clock { url, ca_file },
-                );
+                return named_url(u, |url| Probe::Clock { url, ca_file });
             }
             let Some(t) = target else { return no_target() };
             match t.health.first().or(t.metrics.as_ref()) {
@@ -596,11 +598,7 @@ fn health(panels: Option<&TargetPanels>) -> Outcome {
         let code = h
             .status_code
             .map_or_else(|| "no answer".into(), |c| c.to_string());
-        let why = h
-            .error
-            .clone()
-            .or_else(|| h.message.clone())
-            .unwrap_or_default();
+        let why = h.why();
         let mut line = format!("{} {code}", h.url);
         if !why.is_empty() {
             let _ = write!(line, " {why}");

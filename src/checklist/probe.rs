@@ -3,17 +3,16 @@
 //! returns plain facts or a one-line error; deciding pass or fail is [`super::eval`]'s job.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
-use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::RootCertStore;
 
 use crate::actions::backup::generations;
+use crate::client::tls::AcceptAnyCert;
 use crate::obs::now_ms;
 use crate::obs::DiskUsage;
 
@@ -59,73 +58,6 @@ pub enum Gathered {
     Clock(Result<ClockReading, String>),
     Disk(Result<DiskUsage, String>),
     Backup(Result<BackupFacts, String>),
-}
-
-/// Accepts any certificate, but remembers what the real verifier said about it: the check
-/// wants the days left of a certificate that is expired or untrusted too, and nothing is
-/// sent over the connection beyond the handshake.
-#[derive(Debug)]
-struct Recording {
-    inner: Option<Arc<WebPkiServerVerifier>>,
-    provider: Arc<CryptoProvider>,
-    outcome: Mutex<Option<String>>,
-}
-
-impl ServerCertVerifier for Recording {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let verdict = match &self.inner {
-            None => Some("no trusted root certificates are available on this machine".into()),
-            Some(v) => v
-                .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-                .err()
-                .map(|e| e.to_string()),
-        };
-        if let Ok(mut o) = self.outcome.lock() {
-            *o = verdict;
-        }
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
 }
 
 fn roots(ca_pem: Option<&[u8]>) -> Result<RootCertStore, String> {
@@ -175,11 +107,13 @@ pub fn tls_cert(
                 .map_err(|e| format!("cannot set up certificate verification: {e}"))?,
         )
     };
-    let verifier = Arc::new(Recording {
+    // Any certificate is let through, but what the real verifier said is kept: the check
+    // wants the days left of an expired or untrusted certificate too, and nothing is sent
+    // over the connection beyond the handshake.
+    let verifier = Arc::new(AcceptAnyCert::recording(
+        provider.signature_verification_algorithms,
         inner,
-        provider: provider.clone(),
-        outcome: Mutex::new(None),
-    });
+    ));
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("cannot set up TLS: {e}"))?
@@ -211,7 +145,7 @@ pub fn tls_cert(
     let not_after_s = super::cert::not_after(leaf.as_ref())?;
     conn.send_close_notify();
     let _ = conn.complete_io(&mut sock);
-    let verify_error = verifier.outcome.lock().ok().and_then(|o| o.clone());
+    let verify_error = verifier.verdict();
     Ok(TlsCert {
         not_after_s,
         verify_error,

@@ -60,11 +60,7 @@ impl AmClient {
             ("inhibited", flag(filter.inhibited)),
         ];
         params.extend(filter.matchers.iter().map(|m| ("filter", m.as_str())));
-        let response = self
-            .api
-            .send(Method::GET, "/api/v2/alerts", &params, None)
-            .await?;
-        let raw: Vec<RawAlert> = self.json(&response)?;
+        let (response, raw): (_, Vec<RawAlert>) = self.get("/api/v2/alerts", &params).await?;
         let mut alerts = Vec::with_capacity(raw.len());
         for a in raw {
             alerts.push(Alert {
@@ -90,11 +86,7 @@ impl AmClient {
 
     /// `GET /api/v2/silences`, newest end first.
     pub async fn silences(&self) -> Result<Vec<Silence>, ApiError> {
-        let response = self
-            .api
-            .send(Method::GET, "/api/v2/silences", &[], None)
-            .await?;
-        let raw: Vec<RawSilence> = self.json(&response)?;
+        let (response, raw): (_, Vec<RawSilence>) = self.get("/api/v2/silences", &[]).await?;
         let mut out = Vec::with_capacity(raw.len());
         for s in raw {
             out.push(Silence {
@@ -113,6 +105,18 @@ impl AmClient {
         }
         out.sort_by_key(|s| std::cmp::Reverse(s.ends_at_ms));
         Ok(out)
+    }
+
+    /// `GET path` with `query`: the answer (its clock dates the times in the body) and its JSON
+    /// body.
+    async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<(ApiResponse, T), ApiError> {
+        let response = self.api.send(Method::GET, path, query, None).await?;
+        let body = self.json(&response)?;
+        Ok((response, body))
     }
 
     /// A 2xx answer's JSON body, or the error in plain words.

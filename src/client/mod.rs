@@ -7,3 +7,4 @@ pub mod api;
 pub mod http;
 pub mod postgres;
 pub mod promql;
+pub mod tls;

@@ -8,8 +8,7 @@
 
 use std::fmt;
 
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde::Deserialize;
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use toml::Spanned;
 
 use super::actions::{ACTIONS_KEYS, BACKUP_KEYS, COMMAND_KEYS, ROLLBACK_KEYS, TOPICS_KEYS};
@@ -262,13 +261,7 @@ enum Node {
     Leaf,
 }
 
-impl<'de> Deserialize<'de> for Node {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(NodeVisitor)
-    }
-}
-
-struct NodeVisitor;
+crate::text::deserialize_any_with!(Node, NodeVisitor);
 
 impl<'de> Visitor<'de> for NodeVisitor {
     type Value = Node;

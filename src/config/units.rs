@@ -130,28 +130,19 @@ mod tests {
 
     #[test]
     fn bad_sizes_say_why() {
-        assert!(parse_size("0")
-            .expect_err("should fail")
-            .contains("greater than 0"));
-        assert!(parse_size("0MiB")
-            .expect_err("should fail")
-            .contains("greater than 0"));
-        assert!(parse_size("16 megs")
-            .expect_err("should fail")
-            .contains("unknown unit \"megs\""));
-        assert!(parse_size("MiB")
-            .expect_err("should fail")
-            .contains("number"));
-        assert!(parse_size("").expect_err("should fail").contains("number"));
-        assert!(parse_size("1.2.3MiB")
-            .expect_err("should fail")
-            .contains("not a number"));
-        assert!(parse_size("99999999999999999999")
-            .expect_err("should fail")
-            .contains("too large"));
-        assert!(parse_size("20000000TiB")
-            .expect_err("should fail")
-            .contains("too large"));
+        for (text, says) in [
+            ("0", "greater than 0"),
+            ("0MiB", "greater than 0"),
+            ("16 megs", "unknown unit \"megs\""),
+            ("MiB", "number"),
+            ("", "number"),
+            ("1.2.3MiB", "not a number"),
+            ("99999999999999999999", "too large"),
+            ("20000000TiB", "too large"),
+        ] {
+            let err = parse_size(text).expect_err(text);
+            assert!(err.contains(says), "{text:?}: {err}");
+        }
         assert!(parse_size("1e30GiB").is_err());
     }
 }

@@ -325,46 +325,45 @@ impl Sim for CommunityNode {
                 "Open WebSocket connections.",
                 relay.ws_connections.whole(),
             );
-            out.single(
-                "ws_req_total",
-                Kind::Counter,
-                "WebSocket REQ messages received.",
-                relay.ws_req.value(),
-            );
-            out.single(
-                "ws_event_total",
-                Kind::Counter,
-                "WebSocket EVENT messages received.",
-                relay.ws_event.value(),
-            );
-            out.family(
+            out.counters(&[
+                (
+                    "ws_req_total",
+                    "WebSocket REQ messages received.",
+                    &relay.ws_req,
+                ),
+                (
+                    "ws_event_total",
+                    "WebSocket EVENT messages received.",
+                    &relay.ws_event,
+                ),
+            ]);
+            out.by_label(
                 "ingest_received_total",
                 Kind::Counter,
                 "Events received for ingest, by source.",
+                "source",
+                relay
+                    .received
+                    .iter()
+                    .map(|(source, c)| (*source, c.value())),
             );
-            for (source, c) in &relay.received {
-                out.sample("ingest_received_total", &[("source", source)], c.value());
-            }
-            out.family(
+            out.by_label(
                 "ingest_rejected_total",
                 Kind::Counter,
                 "Events rejected at ingest, by reason.",
+                "reason",
+                relay
+                    .rejected
+                    .iter()
+                    .map(|(reason, c)| (*reason, c.value())),
             );
-            for (reason, c) in &relay.rejected {
-                out.sample("ingest_rejected_total", &[("reason", reason)], c.value());
-            }
-            out.family(
+            out.by_label(
                 "ingest_topic_received_total",
                 Kind::Counter,
                 "Events accepted for ingest, by topic (a suspended topic accepts none).",
+                "topic",
+                relay.topics.iter().map(|t| (t.id, t.received.value())),
             );
-            for t in &relay.topics {
-                out.sample(
-                    "ingest_topic_received_total",
-                    &[("topic", t.id)],
-                    t.received.value(),
-                );
-            }
         }
         if let Some(s) = &self.suggest {
             let stages = [

@@ -16,16 +16,14 @@ use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, StatusCode};
-use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::history::{prom_time, prom_value, STEP_MS};
 use super::query::{parse_range, select, RangeQuery};
-use super::server::{accept, to_response, Node, Reply, JSON_TYPE};
+use super::server::{accept, serve_connection, to_response, Node, Reply, JSON_TYPE};
 
 /// One twin as the history server labels it.
 #[allow(clippy::struct_field_names)] // `instance` is the Prometheus label it stands for
@@ -62,12 +60,7 @@ async fn connection(stream: tokio::net::TcpStream, instances: Arc<Vec<Instance>>
             Ok::<_, Infallible>(to_response(reply, allow))
         }
     });
-    let conn = http1::Builder::new()
-        .timer(TokioTimer::new())
-        .serve_connection(TokioIo::new(stream), service);
-    if let Err(err) = conn.await {
-        tracing::debug!(%err, "demo history: connection ended with an error");
-    }
+    serve_connection(stream, service, "history").await;
 }
 
 /// The reply to one request and, for a 405, the methods to list in `Allow`.
@@ -78,17 +71,8 @@ pub(crate) fn respond(
     query: &str,
 ) -> (Reply, Option<&'static str>) {
     let known = matches!(path, "/" | "/-/ready" | "/api/v1/query_range");
-    if !known {
-        return (
-            Reply::text(StatusCode::NOT_FOUND, format!("not found: {path}\n")),
-            None,
-        );
-    }
-    if method != Method::GET && method != Method::HEAD {
-        return (
-            Reply::text(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n"),
-            Some("GET, HEAD"),
-        );
+    if let Some(refused) = Reply::refuse(known, method, path) {
+        return refused;
     }
     let reply = match path {
         "/-/ready" => Reply::text(StatusCode::OK, "Prometheus Server is Ready.\n"),

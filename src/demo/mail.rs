@@ -130,7 +130,7 @@ impl Sim for Mail {
     }
 
     fn metrics(&self, out: &mut Expo) {
-        let counters = [
+        out.counters(&[
             (
                 "mairust_smtp_connections_total",
                 "SMTP connections accepted.",
@@ -146,23 +146,18 @@ impl Sim for Mail {
                 "SMTP sessions that ended in an error reply.",
                 &self.smtp_errors,
             ),
-        ];
-        for (name, help, c) in counters {
-            out.single(name, Kind::Counter, help, c.value());
-        }
-        out.family(
+        ]);
+        out.single_histogram(
             "mairust_smtp_duration_seconds",
-            Kind::Histogram,
             "SMTP transaction duration in seconds.",
+            &self.smtp_duration,
         );
-        out.histogram("mairust_smtp_duration_seconds", &[], &self.smtp_duration);
-        out.family(
+        out.single_histogram(
             "mairust_api_duration_seconds",
-            Kind::Histogram,
             "API request duration in seconds.",
+            &self.api_duration,
         );
-        out.histogram("mairust_api_duration_seconds", &[], &self.api_duration);
-        let counters = [
+        out.counters(&[
             (
                 "mairust_api_requests_total",
                 "API requests served.",
@@ -178,10 +173,7 @@ impl Sim for Mail {
                 "Errors raised by plugins.",
                 &self.plugin_errors,
             ),
-        ];
-        for (name, help, c) in counters {
-            out.single(name, Kind::Counter, help, c.value());
-        }
+        ]);
         out.single(
             "mairust_queue_length",
             Kind::Gauge,

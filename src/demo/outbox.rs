@@ -91,15 +91,19 @@ impl Consumer {
 
 /// Writes the four `outbox_*` families for the consumers of one service.
 pub(crate) fn render(out: &mut Expo, service: &str, consumers: &[Consumer]) {
-    out.family(
+    let gauge = |out: &mut Expo, name: &str, help: &str, value: fn(&Consumer) -> f64| {
+        out.family(name, Kind::Gauge, help);
+        for c in consumers {
+            let labels = [("service", service), ("consumer", c.name)];
+            out.sample(name, &labels, value(c));
+        }
+    };
+    gauge(
+        out,
         "outbox_backlog",
-        Kind::Gauge,
         "Outbox events not yet consumed: max(seq) - consumer_offsets.last_seq.",
+        |c| c.backlog() as f64,
     );
-    for c in consumers {
-        let labels = [("service", service), ("consumer", c.name)];
-        out.sample("outbox_backlog", &labels, c.backlog() as f64);
-    }
     out.family(
         "outbox_consumer_batches_total",
         Kind::Counter,
@@ -133,15 +137,12 @@ pub(crate) fn render(out: &mut Expo, service: &str, consumers: &[Consumer]) {
             out.histogram("outbox_consumer_processing_duration_seconds", &labels, h);
         }
     }
-    out.family(
+    gauge(
+        out,
         "outbox_consumer_batch_size",
-        Kind::Gauge,
         "Events in the most recent outbox batch.",
+        |c| c.batch_size as f64,
     );
-    for c in consumers {
-        let labels = [("service", service), ("consumer", c.name)];
-        out.sample("outbox_consumer_batch_size", &labels, c.batch_size as f64);
-    }
 }
 
 #[cfg(test)]

@@ -159,66 +159,62 @@ impl Sim for Overlay {
     }
 
     fn metrics(&self, out: &mut Expo) {
-        out.family(
+        out.by_label(
             "sse_clients",
             Kind::Gauge,
             "Connected SSE clients, by audience.",
+            "aud",
+            self.sse.iter().map(|(aud, gauge)| (*aud, gauge.whole())),
         );
-        for (aud, gauge) in &self.sse {
-            out.sample("sse_clients", &[("aud", aud)], gauge.whole());
-        }
-        out.family(
+        out.single_histogram(
             "sse_broadcast_latency_seconds",
-            Kind::Histogram,
             "Time from event to SSE broadcast in seconds.",
+            &self.broadcast,
         );
-        out.histogram("sse_broadcast_latency_seconds", &[], &self.broadcast);
         out.single(
             "sse_ring_miss_total",
             Kind::Counter,
             "SSE resumes whose Last-Event-ID had already left the ring.",
             self.ring_miss.value(),
         );
-        out.family(
+        out.single_histogram(
             "webhook_ack_latency_seconds",
-            Kind::Histogram,
             "Time to ACK an EventSub webhook delivery in seconds.",
+            &self.ack,
         );
-        out.histogram("webhook_ack_latency_seconds", &[], &self.ack);
-        out.family(
+        out.by_label(
             "eventsub_ingress_total",
             Kind::Counter,
             "EventSub deliveries received, by type.",
+            "type",
+            self.ingress.iter().map(|(ty, c)| (*ty, c.value())),
         );
-        for (ty, c) in &self.ingress {
-            out.sample("eventsub_ingress_total", &[("type", ty)], c.value());
-        }
-        out.single(
-            "eventsub_invalid_signature_total",
-            Kind::Counter,
-            "EventSub deliveries rejected for a bad HMAC signature.",
-            self.invalid_signature.value(),
-        );
-        out.single(
-            "oauth_validate_failures_total",
-            Kind::Counter,
-            "Failed OAuth token validations.",
-            self.oauth_failures.value(),
-        );
-        out.family(
+        out.counters(&[
+            (
+                "eventsub_invalid_signature_total",
+                "EventSub deliveries rejected for a bad HMAC signature.",
+                &self.invalid_signature,
+            ),
+            (
+                "oauth_validate_failures_total",
+                "Failed OAuth token validations.",
+                &self.oauth_failures,
+            ),
+        ]);
+        out.by_label(
             "db_ttl_deleted_total",
             Kind::Counter,
             "Rows deleted by TTL cleanup, by table.",
+            "table",
+            self.ttl_deleted
+                .iter()
+                .map(|(table, c)| (*table, c.value())),
         );
-        for (table, c) in &self.ttl_deleted {
-            out.sample("db_ttl_deleted_total", &[("table", table)], c.value());
-        }
-        out.family(
+        out.single_histogram(
             "db_checkpoint_seconds",
-            Kind::Histogram,
             "SQLite WAL checkpoint duration in seconds.",
+            &self.checkpoint,
         );
-        out.histogram("db_checkpoint_seconds", &[], &self.checkpoint);
         disk::render(out, std::slice::from_ref(&self.filesystem));
     }
 

@@ -123,26 +123,25 @@ fn form_decode(s: &str) -> Result<String, String> {
 
 /// Unix seconds (`1765062000.5`, to the millisecond) or RFC 3339, as unix ms.
 pub(crate) fn parse_time(s: &str) -> Result<i64, String> {
-    let bad = || format!("cannot parse {s:?} to a valid timestamp");
-    if let Ok(secs) = s.parse::<f64>() {
-        if !secs.is_finite() || secs.abs() > 9.2e15 {
-            return Err(bad());
-        }
-        return Ok((secs * 1000.0).round() as i64);
-    }
-    parse_rfc3339(s).ok_or_else(bad)
+    seconds_or(s, parse_rfc3339, "timestamp")
 }
 
 /// Seconds (`5`, `2.5`) or a Prometheus duration (`5s`, `1m30s`, `250ms`), as ms.
 pub(crate) fn parse_step(s: &str) -> Result<i64, String> {
-    let bad = || format!("cannot parse {s:?} to a valid duration");
+    seconds_or(s, parse_duration, "duration")
+}
+
+/// `s` as a number of seconds (to the millisecond), else as `other` reads it, in ms; the
+/// error, as Prometheus words it, calls it a `what`.
+fn seconds_or(s: &str, other: fn(&str) -> Option<i64>, what: &str) -> Result<i64, String> {
+    let bad = || format!("cannot parse {s:?} to a valid {what}");
     if let Ok(secs) = s.parse::<f64>() {
         if !secs.is_finite() || secs.abs() > 9.2e15 {
             return Err(bad());
         }
         return Ok((secs * 1000.0).round() as i64);
     }
-    parse_duration(s).ok_or_else(bad)
+    other(s).ok_or_else(bad)
 }
 
 /// `[0-9]+(ms|s|m|h|d|w|y)` repeated, units from the largest down, each at most once.

@@ -64,6 +64,28 @@ impl Reply {
             body: body.into(),
         }
     }
+
+    /// The refusal of a read-only server: a 404 for a path it does not `know`, a 405 (with the
+    /// methods for `Allow`) for anything but GET and HEAD; `None` when the request may go on.
+    pub(crate) fn refuse(
+        known: bool,
+        method: &Method,
+        path: &str,
+    ) -> Option<(Reply, Option<&'static str>)> {
+        if !known {
+            return Some((
+                Reply::text(StatusCode::NOT_FOUND, format!("not found: {path}\n")),
+                None,
+            ));
+        }
+        if method != Method::GET && method != Method::HEAD {
+            return Some((
+                Reply::text(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n"),
+                Some("GET, HEAD"),
+            ));
+        }
+        None
+    }
 }
 
 /// One simulated service: how it moves, what it exposes and how it reports health.
@@ -226,17 +248,8 @@ impl Node {
     /// The reply and, for a 405, the methods to list in `Allow`.
     pub(crate) fn respond(&self, method: &Method, path: &str) -> (Reply, Option<&'static str>) {
         let known = path == "/" || path == "/metrics" || self.health_paths().contains(&path);
-        if !known {
-            return (
-                Reply::text(StatusCode::NOT_FOUND, format!("not found: {path}\n")),
-                None,
-            );
-        }
-        if method != Method::GET && method != Method::HEAD {
-            return (
-                Reply::text(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n"),
-                Some("GET, HEAD"),
-            );
+        if let Some(refused) = Reply::refuse(known, method, path) {
+            return refused;
         }
         let reply = match path {
             "/" => Reply::text(StatusCode::OK, self.index()),
@@ -367,11 +380,20 @@ async fn connection(stream: tokio::net::TcpStream, node: Arc<Node>) {
             Ok::<_, Infallible>(to_response(reply, allow))
         }
     });
+    serve_connection(stream, service, "fleet").await;
+}
+
+/// Serves one HTTP/1 connection until it ends; `what` names the server in the log.
+pub(crate) async fn serve_connection<S>(stream: tokio::net::TcpStream, service: S, what: &str)
+where
+    S: hyper::service::HttpService<hyper::body::Incoming, ResBody = Full<Bytes>>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     // With a timer, hyper closes connections that never finish their headers (30 s).
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
         .serve_connection(TokioIo::new(stream), service);
     if let Err(err) = conn.await {
-        tracing::debug!(%err, "demo fleet: connection ended with an error");
+        tracing::debug!(%err, "demo {what}: connection ended with an error");
     }
 }

@@ -308,6 +308,34 @@ impl Expo {
         self.sample(name, &[], value);
     }
 
+    /// Single-sample counter families, each `(name, help, counter)`.
+    pub(crate) fn counters(&mut self, counters: &[(&str, &str, &Counter)]) {
+        for (name, help, c) in counters {
+            self.single(name, Kind::Counter, help, c.value());
+        }
+    }
+
+    /// A family split by one label: a sample per `(label value, sample value)`.
+    pub(crate) fn by_label<'a>(
+        &mut self,
+        name: &str,
+        kind: Kind,
+        help: &str,
+        label: &str,
+        samples: impl IntoIterator<Item = (&'a str, f64)>,
+    ) {
+        self.family(name, kind, help);
+        for (value, sample) in samples {
+            self.sample(name, &[(label, value)], sample);
+        }
+    }
+
+    /// A histogram family of one unlabelled series.
+    pub(crate) fn single_histogram(&mut self, name: &str, help: &str, h: &Histogram) {
+        self.family(name, Kind::Histogram, help);
+        self.histogram(name, &[], h);
+    }
+
     /// The `_bucket`, `_sum` and `_count` samples of one histogram series.
     pub(crate) fn histogram(&mut self, name: &str, labels: &[(&str, &str)], h: &Histogram) {
         let mut cumulative = 0;

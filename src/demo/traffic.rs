@@ -99,28 +99,9 @@ pub(crate) fn render(out: &mut Expo, routes: &[Route], service: Option<&str>) {
     );
     for r in routes {
         for (status, _, count) in &r.statuses {
-            let value = *count as f64;
-            match service {
-                Some(svc) => out.sample(
-                    "http_requests_total",
-                    &[
-                        ("service", svc),
-                        ("route", r.template),
-                        ("method", r.method),
-                        ("status", status),
-                    ],
-                    value,
-                ),
-                None => out.sample(
-                    "http_requests_total",
-                    &[
-                        ("method", r.method),
-                        ("route", r.template),
-                        ("status", status),
-                    ],
-                    value,
-                ),
-            }
+            let mut labels = route_labels(r, service);
+            labels.push(("status", status));
+            out.sample("http_requests_total", &labels, *count as f64);
         }
     }
     out.family(
@@ -129,22 +110,23 @@ pub(crate) fn render(out: &mut Expo, routes: &[Route], service: Option<&str>) {
         "HTTP request latency in seconds.",
     );
     for r in routes {
-        match service {
-            Some(svc) => out.histogram(
-                "http_request_duration_seconds",
-                &[
-                    ("service", svc),
-                    ("route", r.template),
-                    ("method", r.method),
-                ],
-                &r.latency,
-            ),
-            None => out.histogram(
-                "http_request_duration_seconds",
-                &[("method", r.method), ("route", r.template)],
-                &r.latency,
-            ),
-        }
+        out.histogram(
+            "http_request_duration_seconds",
+            &route_labels(r, service),
+            &r.latency,
+        );
+    }
+}
+
+/// A route's labels, in the order each kind of service writes them (`status` goes last).
+fn route_labels<'a>(r: &'a Route, service: Option<&'a str>) -> Vec<(&'a str, &'a str)> {
+    match service {
+        Some(svc) => vec![
+            ("service", svc),
+            ("route", r.template),
+            ("method", r.method),
+        ],
+        None => vec![("method", r.method), ("route", r.template)],
     }
 }
 

@@ -104,6 +104,16 @@ pub struct HealthRow {
     pub checks: Vec<CheckRow>,
 }
 
+impl HealthRow {
+    /// What went wrong, else what the service said; empty when neither.
+    pub fn why(&self) -> String {
+        self.error
+            .clone()
+            .or_else(|| self.message.clone())
+            .unwrap_or_default()
+    }
+}
+
 crate::text::word_enum! {
     /// A target's state as the overview shows it.
     pub enum TargetStatus {

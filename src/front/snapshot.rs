@@ -470,11 +470,7 @@ fn render_health(o: &mut String, s: &Snapshot) {
             let code = h
                 .status_code
                 .map_or_else(|| "—".to_owned(), |c| c.to_string());
-            let what = h
-                .error
-                .clone()
-                .or_else(|| h.message.clone())
-                .unwrap_or_default();
+            let what = h.why();
             let _ = writeln!(
                 o,
                 "  {:<14} {:<4} {code:>3} {:>6.0}ms  {}  {what}",

@@ -20,23 +20,16 @@ const MAX_DESC: usize = 60;
 /// The keymap file's shape, shared by the shipped file and the config's `[keys]` table:
 /// `normal = [ { on = "q", run = "quit", desc = "Quit" }, … ]` per mode.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+// A mode the file leaves out has no entries.
+#[serde(default, deny_unknown_fields)]
 pub struct KeysFile {
-    #[serde(default)]
     pub normal: Vec<Spanned<EntryFile>>,
-    #[serde(default)]
     pub browse: Vec<Spanned<EntryFile>>,
-    #[serde(default)]
     pub help: Vec<Spanned<EntryFile>>,
-    #[serde(default)]
     pub palette: Vec<Spanned<EntryFile>>,
-    #[serde(default)]
     pub confirm: Vec<Spanned<EntryFile>>,
-    #[serde(default)]
     pub actions: Vec<Spanned<EntryFile>>,
-    #[serde(default)]
     pub input: Vec<Spanned<EntryFile>>,
-    #[serde(default)]
     pub checklist: Vec<Spanned<EntryFile>>,
 }
 

@@ -245,7 +245,8 @@ impl Scalar {
 }
 
 /// Implements the scalar `visit_*` methods of a lenient visitor: a value of an
-/// unexpected kind is skipped instead of failing the whole document.
+/// unexpected kind is skipped instead of failing the whole document. With `arrays_skipped`,
+/// `visit_seq` too: an array is read past and counts as `Scalar::Other`.
 macro_rules! lenient_scalars {
     ($value:ty, $from:expr) => {
         fn visit_bool<E: de::Error>(self, v: bool) -> Result<$value, E> {
@@ -267,29 +268,26 @@ macro_rules! lenient_scalars {
             Ok($from(Scalar::Other))
         }
     };
+    ($value:ty, $from:expr, arrays_skipped) => {
+        lenient_scalars!($value, $from);
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<$value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok($from(Scalar::Other))
+        }
+    };
 }
 
-struct ScalarVisitor;
+crate::text::deserialize_any_with!(Scalar, ScalarVisitor);
 
 impl<'de> Visitor<'de> for ScalarVisitor {
     type Value = Scalar;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
     }
-    lenient_scalars!(Scalar, |s| s);
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Scalar::Other)
-    }
+    lenient_scalars!(Scalar, |s| s, arrays_skipped);
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scalar, A::Error> {
         while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
         Ok(Scalar::Other)
-    }
-}
-
-impl<'de> de::Deserialize<'de> for Scalar {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(ScalarVisitor)
     }
 }
 
@@ -301,14 +299,14 @@ impl<'de> Visitor<'de> for DocVisitor {
         f.write_str("a JSON object")
     }
     // A bare JSON scalar ("ok", true) is read as the overall status.
-    lenient_scalars!(Doc, |s: Scalar| Doc {
-        status: s.text(),
-        ..Doc::default()
-    });
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Doc, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Doc::default())
-    }
+    lenient_scalars!(
+        Doc,
+        |s: Scalar| Doc {
+            status: s.text(),
+            ..Doc::default()
+        },
+        arrays_skipped
+    );
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Doc, A::Error> {
         let mut doc = Doc::default();
         while let Some(key) = map.next_key::<String>()? {
@@ -399,13 +397,7 @@ impl<'de> Visitor<'de> for MessageOrChecks<'_> {
     }
 }
 
-struct RawCheckVisitor;
-
-impl<'de> de::Deserialize<'de> for RawCheck {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(RawCheckVisitor)
-    }
-}
+crate::text::deserialize_any_with!(RawCheck, RawCheckVisitor);
 
 impl<'de> Visitor<'de> for RawCheckVisitor {
     type Value = RawCheck;
@@ -413,14 +405,14 @@ impl<'de> Visitor<'de> for RawCheckVisitor {
         f.write_str("a check object or status")
     }
     // `"database": "ok"` or `"database": true` is a check with just a status.
-    lenient_scalars!(RawCheck, |s: Scalar| RawCheck {
-        status: s.text(),
-        ..RawCheck::default()
-    });
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawCheck, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(RawCheck::default())
-    }
+    lenient_scalars!(
+        RawCheck,
+        |s: Scalar| RawCheck {
+            status: s.text(),
+            ..RawCheck::default()
+        },
+        arrays_skipped
+    );
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawCheck, A::Error> {
         let mut raw = RawCheck::default();
         while let Some(key) = map.next_key::<String>()? {

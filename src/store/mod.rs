@@ -47,10 +47,16 @@ pub fn push_point(points: &mut Vec<Point>, p: Point, limits: HistoryLimits) {
     let slack_points = limits.max_points + limits.max_points / 4;
     let slack_age = limits.max_age_ms + limits.max_age_ms / 8;
     if points.len() > slack_points || points[0].0 <= p.0 - slack_age {
-        let too_old = points.partition_point(|q| q.0 <= p.0 - limits.max_age_ms);
-        let too_many = points.len().saturating_sub(limits.max_points);
-        points.drain(..too_old.max(too_many));
+        bound(points, p.0, limits);
     }
+}
+
+/// Drops the oldest points of a time-ordered history until it holds at most `max_points` and
+/// none older than `max_age_ms` before `newest_ms`.
+fn bound(points: &mut Vec<Point>, newest_ms: i64, limits: HistoryLimits) {
+    let too_old = points.partition_point(|q| q.0 <= newest_ms - limits.max_age_ms);
+    let too_many = points.len().saturating_sub(limits.max_points);
+    points.drain(..too_old.max(too_many));
 }
 
 /// Statistics of one good scrape.
@@ -154,9 +160,7 @@ pub fn merge_points(points: &mut Vec<Point>, past: &[Point], limits: HistoryLimi
     );
     all.sort_by_key(|p| p.0);
     let newest = all.last().map_or(0, |p| p.0);
-    let too_old = all.partition_point(|q| q.0 <= newest - limits.max_age_ms);
-    let too_many = all.len().saturating_sub(limits.max_points);
-    all.drain(..too_old.max(too_many));
+    bound(&mut all, newest, limits);
     *points = all;
 }
 

@@ -65,7 +65,9 @@ fn check_text(sql: &str, what: &str) -> Result<(), TopicError> {
     Ok(())
 }
 
-fn parts(driver: &TopicDriver, kind: ActionKind) -> (&PostgresConfig, &str, &str, Option<&str>) {
+/// An SQL driver's database, `suspend_sql`, `resume_sql` and `state_sql`; `None` for another
+/// driver.
+fn statements(driver: &TopicDriver) -> Option<(&PostgresConfig, &str, &str, Option<&str>)> {
     let TopicDriver::Sql {
         postgres,
         suspend_sql,
@@ -73,6 +75,13 @@ fn parts(driver: &TopicDriver, kind: ActionKind) -> (&PostgresConfig, &str, &str
         state_sql,
     } = driver
     else {
+        return None;
+    };
+    Some((postgres, suspend_sql, resume_sql, state_sql.as_deref()))
+}
+
+fn parts(driver: &TopicDriver, kind: ActionKind) -> (&PostgresConfig, &str, &str, Option<&str>) {
+    let Some((postgres, suspend_sql, resume_sql, state_sql)) = statements(driver) else {
         unreachable!("sql::parts is only called for the SQL driver");
     };
     let (sql, what) = if kind == ActionKind::Suspend {
@@ -80,7 +89,7 @@ fn parts(driver: &TopicDriver, kind: ActionKind) -> (&PostgresConfig, &str, &str
     } else {
         (resume_sql, "resume_sql")
     };
-    (postgres, sql.as_str(), what, state_sql.as_deref())
+    (postgres, sql, what, state_sql)
 }
 
 pub(super) fn steps(
@@ -193,20 +202,14 @@ async fn prepare<C: GenericClient + Sync>(
 /// Prepares every statement of an SQL driver (no side effects): each must take exactly one
 /// text parameter and name tables and columns that exist. For a config check or a test.
 pub async fn check_statements(driver: &TopicDriver) -> Result<(), TopicError> {
-    let TopicDriver::Sql {
-        postgres,
-        suspend_sql,
-        resume_sql,
-        state_sql,
-    } = driver
-    else {
+    let Some((postgres, suspend_sql, resume_sql, state_sql)) = statements(driver) else {
         return Ok(());
     };
     let session = open(postgres).await?;
     for (sql, what) in [
         (Some(suspend_sql), "suspend_sql"),
         (Some(resume_sql), "resume_sql"),
-        (state_sql.as_ref(), "state_sql"),
+        (state_sql, "state_sql"),
     ] {
         if let Some(sql) = sql {
             check_text(sql, what)?;

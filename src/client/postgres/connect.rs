@@ -8,16 +8,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::pki_types::CertificateDer;
+use rustls::{ClientConfig, RootCertStore};
 use tokio::task::JoinHandle;
 use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::{Client, NoTls, Socket};
 
 use super::error::{classify, Ctx, Part};
+use crate::client::tls::AcceptAnyCert;
 use crate::config::{PostgresConfig, SslMode};
 use crate::obs::postgres::PgError;
 
@@ -150,11 +149,13 @@ fn tls_config(cfg: &PostgresConfig) -> Result<ClientConfig, PgError> {
             .with_root_certificates(roots(cfg)?)
             .with_no_client_auth()
     } else {
+        // `prefer` and `require` as libpq means them: encrypted, the handshake signature
+        // checked, but the chain and name not verified. `verify-full` authenticates the server.
         builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(EncryptOnly {
-                algorithms: provider.signature_verification_algorithms,
-            }))
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyCert::encrypt_only(
+                provider.signature_verification_algorithms,
+            )))
             .with_no_client_auth()
     };
     Ok(config)
@@ -191,47 +192,4 @@ fn roots(cfg: &PostgresConfig) -> Result<RootCertStore, PgError> {
         }
     }
     Ok(store)
-}
-
-/// `prefer` and `require` as libpq means them: encrypted, the handshake signature checked, but
-/// the certificate chain and name not verified. `verify-full` is the mode that authenticates
-/// the server.
-#[derive(Debug)]
-struct EncryptOnly {
-    algorithms: WebPkiSupportedAlgorithms,
-}
-
-impl ServerCertVerifier for EncryptOnly {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
-    }
 }

@@ -318,40 +318,45 @@ mod tests {
         PostgresConfig::from_dsn(dsn).expect("dsn")
     }
 
+    /// The GRANT suggested for `message` when `user` read `part` of `cfg`.
+    fn grant(message: &str, part: Part, user: &str, cfg: &PostgresConfig) -> String {
+        grant_for(message, &Ctx { part, user, cfg })
+    }
+
     #[test]
     fn permission_messages_name_the_grant() {
         let c = cfg("postgres://cn@h/db");
-        let backlog = Ctx {
-            part: Part::Backlog,
-            user: "cn",
-            cfg: &c,
-        };
         assert_eq!(
-            grant_for("permission denied for table consumer_offsets", &backlog),
+            grant(
+                "permission denied for table consumer_offsets",
+                Part::Backlog,
+                "cn",
+                &c
+            ),
             "GRANT SELECT ON public.outbox_events, public.consumer_offsets TO cn"
         );
         let mut custom = c.clone();
         custom.backlog = BacklogSource::Query("SELECT …".into());
-        let query = Ctx {
-            part: Part::Backlog,
-            user: "cn",
-            cfg: &custom,
-        };
         assert_eq!(
-            grant_for("permission denied for table Jobs", &query),
+            grant(
+                "permission denied for table Jobs",
+                Part::Backlog,
+                "cn",
+                &custom
+            ),
             "GRANT SELECT ON \"Jobs\" TO cn"
         );
         assert_eq!(
-            grant_for("permission denied for schema app", &backlog),
+            grant("permission denied for schema app", Part::Backlog, "cn", &c),
             "GRANT USAGE ON SCHEMA app TO cn"
         );
-        let health = Ctx {
-            part: Part::Tablespaces,
-            user: "Ops User",
-            cfg: &c,
-        };
         assert_eq!(
-            grant_for("permission denied for tablespace pg_global", &health),
+            grant(
+                "permission denied for tablespace pg_global",
+                Part::Tablespaces,
+                "Ops User",
+                &c
+            ),
             "GRANT pg_monitor TO \"Ops User\""
         );
     }

@@ -25,54 +25,67 @@ FROM (SELECT 1) AS one LEFT JOIN (\
 SELECT state, count(*)::int8 AS n FROM pg_stat_activity \
 WHERE backend_type = 'client backend' GROUP BY state) AS a ON true";
 
-/// The statement running longest in this database (not our own).
-pub const LONGEST_QUERY_SQL: &str = "\
-SELECT pid, extract(epoch FROM now() - query_start)::float8, \
+/// The session of this database (not our own) whose `$since` is oldest, with how long ago that
+/// was and its state, application, user and statement; `$also` narrows the sessions further.
+macro_rules! oldest_session_sql {
+    ($since:literal, $also:literal) => {
+        concat!(
+            "SELECT pid, extract(epoch FROM now() - ",
+            $since,
+            ")::float8, \
 coalesce(state, ''), coalesce(application_name, ''), coalesce(usename::text, ''), \
 left(coalesce(query, ''), 2048) \
 FROM pg_stat_activity \
-WHERE datname = current_database() AND backend_type = 'client backend' \
-AND state IN ('active', 'fastpath function call') AND query_start IS NOT NULL \
-AND pid <> pg_backend_pid() \
-ORDER BY query_start LIMIT 1";
+WHERE datname = current_database() AND backend_type = 'client backend' ",
+            $also,
+            "AND ",
+            $since,
+            " IS NOT NULL AND pid <> pg_backend_pid() ORDER BY ",
+            $since,
+            " LIMIT 1"
+        )
+    };
+}
+
+/// The statement running longest in this database (not our own).
+pub const LONGEST_QUERY_SQL: &str = oldest_session_sql!(
+    "query_start",
+    "AND state IN ('active', 'fastpath function call') "
+);
 
 /// The transaction open longest in this database (not our own), with its last statement.
-pub const OLDEST_TRANSACTION_SQL: &str = "\
-SELECT pid, extract(epoch FROM now() - xact_start)::float8, \
-coalesce(state, ''), coalesce(application_name, ''), coalesce(usename::text, ''), \
-left(coalesce(query, ''), 2048) \
-FROM pg_stat_activity \
-WHERE datname = current_database() AND backend_type = 'client backend' \
-AND xact_start IS NOT NULL AND pid <> pg_backend_pid() \
-ORDER BY xact_start LIMIT 1";
+pub const OLDEST_TRANSACTION_SQL: &str = oldest_session_sql!("xact_start", "");
+
+/// Sessions of this database waiting for a heavyweight lock, one row per (waiter, blocker),
+/// longest wait first; `$wait_start` is when the wait began, as the server can tell.
+macro_rules! lock_waits_sql {
+    ($wait_start:literal) => {
+        concat!(
+            "SELECT w.pid, extract(epoch FROM now() - ",
+            $wait_start,
+            ")::float8 AS waited, \
+coalesce(w.wait_event, ''), coalesce(w.application_name, ''), left(coalesce(w.query, ''), 2048), \
+bp.pid, coalesce(b.state, ''), coalesce(b.application_name, ''), left(coalesce(b.query, ''), 2048), \
+extract(epoch FROM now() - b.xact_start)::float8 \
+FROM pg_stat_activity AS w \
+CROSS JOIN LATERAL unnest(pg_blocking_pids(w.pid)) AS bp(pid) \
+LEFT JOIN pg_stat_activity AS b ON b.pid = bp.pid \
+WHERE w.datname = current_database() AND w.wait_event_type = 'Lock' \
+ORDER BY waited DESC, w.pid, bp.pid LIMIT 200"
+        )
+    };
+}
 
 /// Sessions of this database waiting for a heavyweight lock, one row per (waiter, blocker),
 /// longest wait first. PostgreSQL 14 and newer: the wait starts at `pg_locks.waitstart`.
-pub const LOCK_WAITS_SQL: &str = "\
-SELECT w.pid, extract(epoch FROM now() - coalesce(\
-(SELECT min(l.waitstart) FROM pg_locks AS l WHERE l.pid = w.pid AND NOT l.granted), \
-w.query_start))::float8 AS waited, \
-coalesce(w.wait_event, ''), coalesce(w.application_name, ''), left(coalesce(w.query, ''), 2048), \
-bp.pid, coalesce(b.state, ''), coalesce(b.application_name, ''), left(coalesce(b.query, ''), 2048), \
-extract(epoch FROM now() - b.xact_start)::float8 \
-FROM pg_stat_activity AS w \
-CROSS JOIN LATERAL unnest(pg_blocking_pids(w.pid)) AS bp(pid) \
-LEFT JOIN pg_stat_activity AS b ON b.pid = bp.pid \
-WHERE w.datname = current_database() AND w.wait_event_type = 'Lock' \
-ORDER BY waited DESC, w.pid, bp.pid LIMIT 200";
+pub const LOCK_WAITS_SQL: &str = lock_waits_sql!(
+    "coalesce((SELECT min(l.waitstart) FROM pg_locks AS l WHERE l.pid = w.pid AND NOT l.granted), \
+w.query_start)"
+);
 
 /// [`LOCK_WAITS_SQL`] for PostgreSQL 10 to 13, which do not record when a wait began: the
 /// waiting statement's start stands in for it.
-pub const LOCK_WAITS_SQL_PRE14: &str = "\
-SELECT w.pid, extract(epoch FROM now() - w.query_start)::float8 AS waited, \
-coalesce(w.wait_event, ''), coalesce(w.application_name, ''), left(coalesce(w.query, ''), 2048), \
-bp.pid, coalesce(b.state, ''), coalesce(b.application_name, ''), left(coalesce(b.query, ''), 2048), \
-extract(epoch FROM now() - b.xact_start)::float8 \
-FROM pg_stat_activity AS w \
-CROSS JOIN LATERAL unnest(pg_blocking_pids(w.pid)) AS bp(pid) \
-LEFT JOIN pg_stat_activity AS b ON b.pid = bp.pid \
-WHERE w.datname = current_database() AND w.wait_event_type = 'Lock' \
-ORDER BY waited DESC, w.pid, bp.pid LIMIT 200";
+pub const LOCK_WAITS_SQL_PRE14: &str = lock_waits_sql!("w.query_start");
 
 /// The size of this database in bytes (growth is derived from successive values).
 pub const DATABASE_SIZE_SQL: &str =

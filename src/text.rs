@@ -155,37 +155,6 @@ pub fn masked_url(url: &reqwest::Url) -> String {
     u.to_string()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn folds_whitespace_and_cuts() {
-        assert_eq!(
-            one_line("  SELECT\n\t1\r\n  FROM   t  ", 100),
-            "SELECT 1 FROM t"
-        );
-        assert_eq!(one_line("abcdef", 6), "abcdef");
-        assert_eq!(one_line("abcdefg", 6), "abcde…");
-        assert_eq!(one_line("abc  defg", 5), "abc …");
-        assert_eq!(one_line("", 5), "");
-        assert_eq!(one_line("é\u{0}ü", 10), "é ü");
-    }
-
-    #[test]
-    fn masks_literals_next_to_a_password() {
-        assert_eq!(
-            one_line("ALTER ROLE cn PASSWORD 'hunter2'", 100),
-            "ALTER ROLE cn PASSWORD '***'"
-        );
-        assert_eq!(
-            one_line("select 'it''s', password from t where x = 'a", 100),
-            "select '***', password from t where x = '***'"
-        );
-        assert_eq!(one_line("SELECT 'kept'", 100), "SELECT 'kept'");
-    }
-}
-
 /// Quotes an argument for display so that what is shown can be pasted into a shell and means
 /// the same argv. Display only: nothing here is ever passed to a shell.
 pub fn shell_quote(arg: &str) -> String {
@@ -296,3 +265,34 @@ macro_rules! deserialize_any_with {
     };
 }
 pub(crate) use deserialize_any_with;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_whitespace_and_cuts() {
+        assert_eq!(
+            one_line("  SELECT\n\t1\r\n  FROM   t  ", 100),
+            "SELECT 1 FROM t"
+        );
+        assert_eq!(one_line("abcdef", 6), "abcdef");
+        assert_eq!(one_line("abcdefg", 6), "abcde…");
+        assert_eq!(one_line("abc  defg", 5), "abc …");
+        assert_eq!(one_line("", 5), "");
+        assert_eq!(one_line("é\u{0}ü", 10), "é ü");
+    }
+
+    #[test]
+    fn masks_literals_next_to_a_password() {
+        assert_eq!(
+            one_line("ALTER ROLE cn PASSWORD 'hunter2'", 100),
+            "ALTER ROLE cn PASSWORD '***'"
+        );
+        assert_eq!(
+            one_line("select 'it''s', password from t where x = 'a", 100),
+            "select '***', password from t where x = '***'"
+        );
+        assert_eq!(one_line("SELECT 'kept'", 100), "SELECT 'kept'");
+    }
+}

@@ -317,7 +317,7 @@ fn parse_timestamp(tok: &[u8], format: Format) -> Result<i64, &'static str> {
         Format::Prometheus if tok.iter().all(u8::is_ascii_digit) => {
             parse_int(tok).ok_or("timestamp is not an integer (milliseconds)")
         }
-        Format::Prometheus => Err("timestamp is not an integer of digits (milliseconds)"),
+        Format::Prometheus => Err("timestamp is not an integer (milliseconds)"),
         Format::OpenMetrics => {
             if let Some(secs) = parse_int(tok) {
                 return secs.checked_mul(1000).ok_or("timestamp out of range");

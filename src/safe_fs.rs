@@ -237,6 +237,20 @@ mod tests {
     }
 
     #[test]
+    fn a_directory_of_another_user_is_refused() {
+        // Only root can give a directory away; elsewhere there is nothing to check.
+        if rustix::process::geteuid().as_raw() != 0 {
+            return;
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let theirs = dir.path().join("theirs");
+        std::fs::create_dir(&theirs).expect("mkdir");
+        std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).expect("chown");
+        let e = check_private(&theirs).expect_err("not ours");
+        assert!(e.to_string().contains("belongs to uid 65534"), "{e}");
+    }
+
+    #[test]
     fn fresh_private_dirs_are_new_and_0700() {
         let dir = tempfile::tempdir().expect("tempdir");
         let a = fresh_private_dir(dir.path(), "x-").expect("a");

@@ -128,19 +128,20 @@ impl Walkthrough {
         }
         let date = date_of(now_ms);
         let path = Self::state_path(dir, &date, operator, &checklists);
-        let saved: Option<WalkState> = match std::fs::read(&path) {
-            Ok(bytes) => Some(serde_json::from_slice(&bytes).map_err(|e| WalkError::Load {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => {
-                return Err(WalkError::Load {
-                    path,
+        let saved: Option<WalkState> =
+            match crate::safe_fs::read_regular(&path, crate::safe_fs::MAX_CONFIG_FILE) {
+                Ok(bytes) => Some(serde_json::from_slice(&bytes).map_err(|e| WalkError::Load {
+                    path: path.clone(),
                     reason: e.to_string(),
-                })
-            }
-        };
+                })?),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => {
+                    return Err(WalkError::Load {
+                        path,
+                        reason: e.to_string(),
+                    })
+                }
+            };
         let items = plan
             .iter()
             .map(|p| {

@@ -317,7 +317,7 @@ fn parse_timestamp(tok: &[u8], format: Format) -> Result<i64, &'static str> {
         Format::Prometheus if tok.iter().all(u8::is_ascii_digit) => {
             parse_int(tok).ok_or("timestamp is not an integer (milliseconds)")
         }
-        Format::Prometheus => Err("timestamp is not an integer of digits (milliseconds)"),
+        Format::Prometheus => Err("timestamp is not an integer (milliseconds)"),
         Format::OpenMetrics => {
             if let Some(secs) = parse_int(tok) {
                 return secs.checked_mul(1000).ok_or("timestamp out of range");
@@ -521,4 +521,38 @@ fn exemplar(b: &[u8], format: Format) -> Result<Exemplar<'_>, &'static str> {
         value,
         timestamp_ms,
     })
+}
+
+#[cfg(test)]
+mod canonical_tests {
+    use super::canonical_key;
+    use crate::expo::{Format, SeriesIndex};
+
+    #[test]
+    fn one_spelling_per_series() {
+        let c =
+            |k: &str| canonical_key(k.as_bytes()).map(|v| String::from_utf8_lossy(&v).into_owned());
+        assert_eq!(c(r#"a{x="1"}"#), None);
+        assert_eq!(c(r#"a {x="1"}"#).as_deref(), Some(r#"a{x="1"}"#));
+        assert_eq!(
+            c(r#"a{ x = "1" , y="a b" , }"#).as_deref(),
+            Some(r#"a{x="1",y="a b"}"#)
+        );
+        assert_eq!(c(r#"a{x="1" y="2"}"#).as_deref(), Some(r#"a{x="1",y="2"}"#));
+        assert_eq!(c("a{}").as_deref(), Some("a"));
+        assert_eq!(c(r#"a{x="q\" }"}"#), None);
+    }
+
+    #[test]
+    fn the_index_keeps_the_first_of_two_spellings_and_reports_the_second() {
+        let mut idx = SeriesIndex::default();
+        let r = idx.ingest(b"a{x=\"1\"} 1\na{ x = \"1\" } 2\n", Format::Prometheus, 0);
+        assert_eq!(idx.len(), 1);
+        assert_eq!(idx.iter().next().map(|v| v.value), Some(1.0));
+        assert_eq!(r.malformed_count, 1, "{r:?}");
+        // A later scrape in the other spelling updates the same series.
+        let r = idx.ingest(b"a{ x = \"1\" } 3\n", Format::Prometheus, 1000);
+        assert_eq!((idx.len(), r.malformed_count), (1, 0));
+        assert_eq!(idx.iter().next().map(|v| v.value), Some(3.0));
+    }
 }

@@ -703,11 +703,13 @@ fn the_password_file_does_not_survive_a_kill_9() {
     let dumping = eventually(Duration::from_secs(20), || {
         children(pid).iter().any(|p| p.comm == "pg_dump")
     });
+    // Regular files only: a FIFO someone left in /tmp would block the read.
+    let holds = |p: &Path| {
+        std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file())
+            && std::fs::read_to_string(p).is_ok_and(|t| t.contains(&canary))
+    };
     let holding = |root: &Path| -> Vec<PathBuf> {
-        files_under(root)
-            .into_iter()
-            .filter(|p| std::fs::read_to_string(p).is_ok_and(|t| t.contains(&canary)))
-            .collect()
+        files_under(root).into_iter().filter(|p| holds(p)).collect()
     };
     Command::new("kill")
         .args(["-9", &pid.to_string()])
@@ -727,14 +729,24 @@ fn the_password_file_does_not_survive_a_kill_9() {
     let _ = holder.wait();
     let left: Vec<PathBuf> = holding(&tmpdir)
         .into_iter()
-        .chain(holding(&std::env::temp_dir()).into_iter().filter(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("watchdeck-pgpass-"))
-        }))
+        .chain(
+            headless::names(&std::env::temp_dir())
+                .into_iter()
+                .filter(|n| n.starts_with("watchdeck-pgpass-"))
+                .map(|n| std::env::temp_dir().join(n))
+                .filter(|p| holds(p)),
+        )
         .chain(holding(sb.tmp.path()))
         .collect();
-    // Leave no orphaned pg_dump behind whatever happened.
-    kill_mentioning(&db.name);
+    // Leave no orphaned pg_dump behind whatever happened (never a server process: a killed
+    // backend would restart every session of the server).
+    for p in all_procs() {
+        if p.comm == "pg_dump" && cmdline(p.pid).contains(&db.name) {
+            let _ = Command::new("kill")
+                .args(["-9", &p.pid.to_string()])
+                .status();
+        }
+    }
     assert!(
         left.is_empty(),
         "the password survived the kill -9 in {left:?} ({r:?})"

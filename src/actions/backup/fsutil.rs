@@ -117,11 +117,21 @@ pub(super) fn sweep_partials(dir: &Path, target: &str, infix: &str) {
         let Some(name) = name.to_str() else {
             continue;
         };
-        let leftover = name.starts_with(&prefix)
-            && ["", "-journal", "-wal", "-shm"]
+        let Some(attempt) = name.starts_with(&prefix).then_some(()).and_then(|()| {
+            ["", "-journal", "-wal", "-shm"]
                 .iter()
-                .any(|s| name.ends_with(&format!(".partial{s}")));
-        if leftover && e.file_type().is_ok_and(|t| t.is_file()) {
+                .find_map(|s| name.strip_suffix(&format!(".partial{s}")))
+        }) else {
+            continue;
+        };
+        // A kill between "recorded as verified" and the rename leaves a verified `.partial`:
+        // a whole backup, listed as such. It stays.
+        let manifest = dir.join(format!("{attempt}{}", super::generations::MANIFEST_SUFFIX));
+        let verified = fs::read(&manifest)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .is_some_and(|m| m["verified"] == serde_json::Value::Bool(true));
+        if !verified && e.file_type().is_ok_and(|t| t.is_file()) {
             tracing::info!(file = %e.path().display(), "removing what a killed backup left");
             remove_quietly(&e.path());
         }

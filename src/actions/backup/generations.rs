@@ -214,7 +214,8 @@ fn read_manifest(
     target: &str,
     file: &Path,
 ) -> (Option<Manifest>, Option<String>) {
-    let parsed = fs::read(path)
+    // A manifest is a small regular file; anything else in its place is not read into memory.
+    let parsed = crate::safe_fs::read_regular(path, crate::safe_fs::MAX_CONFIG_FILE)
         .map_err(|e| e.to_string())
         .and_then(|b| serde_json::from_slice::<Manifest>(&b).map_err(|e| e.to_string()));
     match parsed {

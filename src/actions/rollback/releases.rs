@@ -283,7 +283,7 @@ pub fn scan(root: &Path) -> io::Result<Tree> {
 }
 
 fn read_bad(path: &Path) -> Option<BadMark> {
-    match fs::read(path) {
+    match crate::safe_fs::read_regular(path, crate::safe_fs::MAX_CONFIG_FILE) {
         Ok(bytes) => Some(serde_json::from_slice(&bytes).unwrap_or_else(|e| BadMark {
             reason: format!("mark file present but unreadable ({e})"),
             at: String::new(),

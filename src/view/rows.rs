@@ -25,15 +25,10 @@ pub fn selectable(panel: PanelId, l: &Lists<'_>) -> usize {
         PanelId::Backlog => sum(&|t| t.backlog.len()),
         PanelId::Sse => sum(&|t| t.sse.len()),
         PanelId::Latency => sum(&|t| t.latency.len()),
+        // A database or tablespace row (a size, no capacity) is a row too.
         PanelId::Disk => {
-            // A database or tablespace row has a size but no capacity: the Disk panel skips it.
-            let with_capacity = |d: &&DiskRow| !d.used_ratio.is_nan();
-            let local = if l.detail {
-                0
-            } else {
-                l.local_disks.iter().filter(with_capacity).count()
-            };
-            sum(&|t| t.disks.iter().filter(with_capacity).count()) + local
+            let local = if l.detail { 0 } else { l.local_disks.len() };
+            sum(&|t| t.disks.len()) + local
         }
         PanelId::Health => sum(&|t| {
             t.health.iter().map(|h| 1 + h.checks.len()).sum::<usize>()

@@ -183,7 +183,7 @@ fn an_upward_import_in_a_scratch_tree_is_reported() {
     std::fs::create_dir_all(src.join("store")).expect("mkdir");
     std::fs::write(
         src.join("store/mod.rs"),
-        "use crate::obs::health::HealthReport;\nuse crate::obs::Point;\n",
+        "use crate::source::Collector;\nuse crate::obs::Point;\n",
     )
     .expect("write");
     std::fs::write(src.join("obs.rs"), "use crate::app::Model;\n").expect("write");

@@ -840,3 +840,83 @@ fn the_alertmanagers_firing_alerts_for_these_targets_count_in_the_header() {
         "{screen}"
     );
 }
+
+/// `update` moves selections within `view::rows` counts, computed from the derived panels;
+/// the view draws rows from the model. The two must agree on every panel, in the main and the
+/// detail view, with alerts firing, a database with lock waits, local disks and empty panels.
+#[test]
+fn the_row_counts_update_uses_are_the_rows_the_view_draws() {
+    use std::time::Duration;
+    use watchdeck::app::model::{PanelId, View};
+    use watchdeck::obs::postgres::PgMsg;
+    let check = |m: &Model, what: &str| {
+        for p in PanelId::ALL {
+            assert_eq!(
+                m.selectable_rows(p),
+                watchdeck::ui::selectable_rows(m, p),
+                "{what}: panel {p:?}"
+            );
+        }
+    };
+    // The scripted fleet with the ACK latency alert firing and rows on every panel.
+    let mut m = scripted();
+    check(&m, "scripted, main view");
+    for round in 4..=70u32 {
+        slow_overlay_round(&mut m, round);
+    }
+    assert!(
+        m.visible_alerts()
+            .iter()
+            .any(|a| a.state == AlertPhase::Firing),
+        "an alert fires"
+    );
+    check(&m, "an alert firing, main view");
+    for target in 0..m.shown.targets.len() {
+        m.view = View::Detail { target };
+        check(&m, &format!("detail of target {target}"));
+    }
+    m.view = View::Main;
+    m.size = (80, 24);
+    check(&m, "an alert firing, 80x24");
+
+    // A database target: status, connections, hidden sessions, longest query, oldest
+    // transaction, lock waits and problems, then the server unreachable.
+    let config = Config::parse(
+        "[[target]]\nname = \"cn-db\"\n[target.postgres]\ndsn = \"postgres://cn@127.0.0.1:5432/cn\"\n",
+        None,
+        &|_| None,
+    )
+    .expect("config");
+    let opts = Options {
+        theme: Some("monochrome".into()),
+        ..Options::default()
+    };
+    let mut db = cockpit::model(&config, &opts).expect("model");
+    db.size = (100, 30);
+    db.now_ms = T0;
+    check(&db, "a database target before its first round");
+    let msg = PgMsg::Observed {
+        target: 0,
+        obs: Box::new(scripted_pg_observation()),
+    };
+    update(
+        &mut db,
+        Msg::Observation(Box::new(Observation::Postgres(Box::new(msg)))),
+    );
+    check(&db, "a database with lock waits and a missing grant");
+    let down = PgMsg::Unavailable {
+        target: 0,
+        at_ms: T0 + 1000,
+        error: watchdeck::obs::postgres::PgError::Unreachable {
+            addr: "127.0.0.1:5432".into(),
+            reason: "connection refused".into(),
+        },
+        attempt: 2,
+        retry_in: Duration::from_secs(2),
+    };
+    update(
+        &mut db,
+        Msg::Observation(Box::new(Observation::Postgres(Box::new(down)))),
+    );
+    check(&db, "a database server unreachable");
+}

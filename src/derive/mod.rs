@@ -4,7 +4,7 @@
 //!
 //! Nothing here reads the clock or does I/O: `now_ms` is always passed in, so
 //! every value on screen can be reproduced from a scripted scenario
-//! (`tests/derive_scenarios.rs`).
+//! (`tests/it/derive_scenarios.rs`).
 //!
 //! Conventions shared by all functions:
 //! - A sample is a [`Point`] `(unix_ms, value)`; slices are in time order

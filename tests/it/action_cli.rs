@@ -13,10 +13,10 @@ use crate::common::headless;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use headless::{audit_records, field, files_under, names, unique, TestDb, BIN};
+use headless::{audit_records, field, files_under, names, unique, Ran, TestDb, BIN};
 
 /// The variable `password_env` names; set only in watchdeck's environment.
 const PW_VAR: &str = "WATCHDECK_TEST_PG_PASSWORD";
@@ -27,37 +27,6 @@ struct Sandbox {
     config: PathBuf,
     /// Extra environment for every run.
     env: Vec<(String, String)>,
-}
-
-/// How a run ended.
-struct Ran {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Ran {
-    fn from(out: &Output) -> Ran {
-        Ran {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-
-    fn both(&self) -> String {
-        format!("{}{}", self.stdout, self.stderr)
-    }
-}
-
-impl std::fmt::Debug for Ran {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {:?}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
 }
 
 impl Sandbox {

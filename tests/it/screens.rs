@@ -487,30 +487,8 @@ fn quit_asks_first_while_an_action_runs() {
 
 #[test]
 fn the_database_panel_shows_lock_waits_grants_and_an_unreachable_server_in_words() {
-    use std::time::Duration;
-    use watchdeck::obs::postgres::{PgError, PgMsg};
-    let config = Config::parse(
-        "[[target]]\nname = \"cn-db\"\n[target.postgres]\ndsn = \"postgres://cn@127.0.0.1:5432/cn\"\n",
-        None,
-        &|_| None,
-    )
-    .expect("config");
-    let opts = Options {
-        theme: Some("monochrome".into()),
-        ..Options::default()
-    };
-    let mut m = cockpit::model(&config, &opts).expect("model");
-    m.size = (100, 30);
-    m.now_ms = T0;
-    let obs = scripted_pg_observation();
-    let msg = PgMsg::Observed {
-        target: 0,
-        obs: Box::new(obs),
-    };
-    update(
-        &mut m,
-        Msg::Observation(Box::new(Observation::Postgres(Box::new(msg)))),
-    );
+    let mut m = db_model();
+    pg_round(&mut m, scripted_pg_observation());
     chars(&mut m, "6");
     let screen = render(&m);
     assert!(screen.contains("connections 96/100"), "{screen}");
@@ -527,20 +505,7 @@ fn the_database_panel_shows_lock_waits_grants_and_an_unreachable_server_in_words
     );
     chars(&mut m, "6");
 
-    let down = PgMsg::Unavailable {
-        target: 0,
-        at_ms: T0 + 1000,
-        error: PgError::Unreachable {
-            addr: "127.0.0.1:5432".into(),
-            reason: "connection refused".into(),
-        },
-        attempt: 2,
-        retry_in: Duration::from_secs(2),
-    };
-    update(
-        &mut m,
-        Msg::Observation(Box::new(Observation::Postgres(Box::new(down)))),
-    );
+    pg_unreachable(&mut m);
     let screen = render(&m);
     assert!(
         screen.contains("server unreachable at 127.0.0.1:5432"),
@@ -846,9 +811,7 @@ fn the_alertmanagers_firing_alerts_for_these_targets_count_in_the_header() {
 /// detail view, with alerts firing, a database with lock waits, local disks and empty panels.
 #[test]
 fn the_row_counts_update_uses_are_the_rows_the_view_draws() {
-    use std::time::Duration;
     use watchdeck::app::model::{PanelId, View};
-    use watchdeck::obs::postgres::PgMsg;
     let check = |m: &Model, what: &str| {
         for p in PanelId::ALL {
             assert_eq!(
@@ -881,6 +844,16 @@ fn the_row_counts_update_uses_are_the_rows_the_view_draws() {
 
     // A database target: status, connections, hidden sessions, longest query, oldest
     // transaction, lock waits and problems, then the server unreachable.
+    let mut db = db_model();
+    check(&db, "a database target before its first round");
+    pg_round(&mut db, scripted_pg_observation());
+    check(&db, "a database with lock waits and a missing grant");
+    pg_unreachable(&mut db);
+    check(&db, "a database server unreachable");
+}
+
+/// A cockpit on one database-only target at 100×30, at `T0`.
+fn db_model() -> Model {
     let config = Config::parse(
         "[[target]]\nname = \"cn-db\"\n[target.postgres]\ndsn = \"postgres://cn@127.0.0.1:5432/cn\"\n",
         None,
@@ -891,20 +864,27 @@ fn the_row_counts_update_uses_are_the_rows_the_view_draws() {
         theme: Some("monochrome".into()),
         ..Options::default()
     };
-    let mut db = cockpit::model(&config, &opts).expect("model");
-    db.size = (100, 30);
-    db.now_ms = T0;
-    check(&db, "a database target before its first round");
-    let msg = PgMsg::Observed {
+    let mut m = cockpit::model(&config, &opts).expect("model");
+    m.size = (100, 30);
+    m.now_ms = T0;
+    m
+}
+
+/// One round of the database target's collector.
+fn pg_round(m: &mut Model, obs: watchdeck::obs::postgres::PgObservation) {
+    let msg = watchdeck::obs::postgres::PgMsg::Observed {
         target: 0,
-        obs: Box::new(scripted_pg_observation()),
+        obs: Box::new(obs),
     };
     update(
-        &mut db,
+        m,
         Msg::Observation(Box::new(Observation::Postgres(Box::new(msg)))),
     );
-    check(&db, "a database with lock waits and a missing grant");
-    let down = PgMsg::Unavailable {
+}
+
+/// The database target's server stops answering: a second failed attempt, a second later.
+fn pg_unreachable(m: &mut Model) {
+    let down = watchdeck::obs::postgres::PgMsg::Unavailable {
         target: 0,
         at_ms: T0 + 1000,
         error: watchdeck::obs::postgres::PgError::Unreachable {
@@ -912,11 +892,10 @@ fn the_row_counts_update_uses_are_the_rows_the_view_draws() {
             reason: "connection refused".into(),
         },
         attempt: 2,
-        retry_in: Duration::from_secs(2),
+        retry_in: std::time::Duration::from_secs(2),
     };
     update(
-        &mut db,
+        m,
         Msg::Observation(Box::new(Observation::Postgres(Box::new(down)))),
     );
-    check(&db, "a database server unreachable");
 }

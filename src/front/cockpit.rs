@@ -105,27 +105,10 @@ pub fn model(config: &Config, opts: &Options) -> Result<Model> {
     Ok(m)
 }
 
-/// Where locks and the audit file live: the config's `state_dir` or the user's state
-/// directory, never a shared one (the temporary directory); the cockpit does not start
-/// without one of the operator's own.
-fn state_dir(config: &Config) -> Result<std::path::PathBuf> {
-    let state_dir = config
-        .actions
-        .state_dir
-        .clone()
-        .or_else(crate::logging::state_dir)
-        .ok_or_else(|| {
-            anyhow!("no HOME or XDG_STATE_HOME: set one, or [actions] state_dir in the config")
-        })?;
-    crate::safe_fs::private_dir(&state_dir)
-        .with_context(|| format!("cannot use the state directory {}", state_dir.display()))?;
-    Ok(state_dir)
-}
-
 /// Runs the cockpit until the operator quits, the terminal hangs up, or a signal arrives.
 pub async fn run(config: &Config, opts: &Options) -> Result<Exit> {
     let mut m = model(config, opts)?;
-    let state_dir = state_dir(config)?;
+    let state_dir = super::state_dir(config)?;
     let mut acts = ActionRunner::new(Actions::new(config, opts.read_only, &state_dir));
     let mut walk = WalkRunner::new(config);
     let (act_tx, mut act_rx) = mpsc::unbounded_channel::<Msg>();

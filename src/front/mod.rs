@@ -52,3 +52,20 @@ pub fn parse_scenario(s: &str) -> Result<Scenario> {
         anyhow!("unknown scenario {s:?}; choose one of: {}", all.join(", "))
     })
 }
+
+/// Where locks and the audit file live: the config's `state_dir` or the user's state
+/// directory, never a shared one (the temporary directory), and closed to others. Neither the
+/// cockpit nor `action` starts without one of the operator's own.
+pub fn state_dir(config: &crate::config::Config) -> Result<std::path::PathBuf> {
+    let state_dir = config
+        .actions
+        .state_dir
+        .clone()
+        .or_else(crate::logging::state_dir)
+        .ok_or_else(|| {
+            anyhow!("no HOME or XDG_STATE_HOME: set one, or [actions] state_dir in the config")
+        })?;
+    crate::safe_fs::private_dir(&state_dir)
+        .with_context(|| format!("cannot use the state directory {}", state_dir.display()))?;
+    Ok(state_dir)
+}

@@ -129,17 +129,7 @@ fn action_cmd(
         },
     };
     let config = load_config(config_path)?;
-    let state_dir = config
-        .actions
-        .state_dir
-        .clone()
-        .or_else(crate::logging::state_dir)
-        .ok_or_else(|| {
-            anyhow!("no HOME or XDG_STATE_HOME: set one, or [actions] state_dir in the config")
-        })?;
-    // The operator's own directory, closed to others: locks and the audit file live there.
-    crate::safe_fs::private_dir(&state_dir)
-        .with_context(|| format!("cannot use the state directory {}", state_dir.display()))?;
+    let state_dir = super::state_dir(&config)?;
     let opts = action_cmd::Options {
         request,
         yes: args.yes,

@@ -129,18 +129,28 @@ pub fn render(m: &Model, buf: &mut Buffer, area: Rect) {
     }
     let (mode, cmds) = hints(m);
     let mut spans = vec![Span::raw(" ")];
+    // Whole entries only: the ones that do not fit are left out, never cut mid-word (`?`
+    // help lists every key).
+    let mut room = usize::from(area.width).saturating_sub(1);
     for c in cmds {
         let Some(k) = m.keymap.keys_for(mode, *c).into_iter().next() else {
             continue;
         };
-        spans.push(Span::styled(k.to_string(), s.accent));
         let name = match c {
             // On an alert, Enter opens its hint.
             Command::Drill if crate::app::alert_ops::selected_alert(m).is_some() => "hint",
             Command::Back if m.popup.is_some() => "close",
             other => other.name(),
         };
-        spans.push(Span::styled(format!(" {name}  "), s.dim));
+        let key = k.to_string();
+        let label = format!(" {name}  ");
+        let width = key.chars().count() + label.trim_end().chars().count();
+        if width > room {
+            break;
+        }
+        room = room.saturating_sub(key.chars().count() + label.chars().count());
+        spans.push(Span::styled(key, s.accent));
+        spans.push(Span::styled(label, s.dim));
     }
     render_widget(buf, Paragraph::new(Line::from(spans)), area);
 }

@@ -391,20 +391,29 @@ fn disk(m: &Model, w: usize, limit: usize) -> Vec<Row> {
         } else {
             s.gauge
         };
+        let bar_w = w.saturating_sub(66).clamp(5, 20);
+        // The size goes first when the row is too narrow: never a word cut at the edge.
+        let room = w.saturating_sub(12 + 18 + 1 + bar_w + 7 + 1 + 15);
+        let size = format!(" of {}", bytes(d.size_bytes));
+        let size = if size.chars().count() <= room {
+            size
+        } else {
+            String::new()
+        };
         out.push(named_row(
             m,
             &d.source,
             [
                 Span::styled(fit(&d.label, 18), s.base),
                 Span::raw(" "),
-                Span::styled(bar(d.used_ratio, w.saturating_sub(66).clamp(5, 20)), style),
+                Span::styled(bar(d.used_ratio, bar_w), style),
                 Span::styled(rfit(&format!("{:.1}%", d.used_ratio * 100.0), 7), style),
                 Span::raw(" "),
                 Span::styled(
                     rfit(if eta.is_empty() { &trend } else { &eta }, 15),
                     if d.warn { s.crit } else { s.dim },
                 ),
-                Span::styled(format!(" of {}", bytes(d.size_bytes)), s.dim),
+                Span::styled(size, s.dim),
                 t.map_or_else(|| Span::raw(""), |t| stale_mark(m, t)),
             ],
         ));
